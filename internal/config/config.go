@@ -1,0 +1,284 @@
+// Package config loads Sealpost's configuration: one TOML file, then SEALPOST_*
+// environment overrides, then defaults, then validation with messages that say what to fix.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration. Every field can be set in the file or by an
+// environment variable named SEALPOST_<SECTION>_<KEY> (upper case), e.g.
+// SEALPOST_API_LISTEN or SEALPOST_DATABASE_URL.
+type Config struct {
+	DataDir       string `toml:"data_dir" help:"directory for the SQLite database and the master key file"`
+	DatabaseURL   string `toml:"database_url" help:"sqlite:PATH or postgres://…; default sqlite:<data_dir>/sealpost.db"`
+	Hostname      string `toml:"hostname" help:"this server's name, used in EHLO and Received headers"`
+	MasterKey     string `toml:"master_key" help:"base64 master key (prefer master_key_file or SEALPOST_MASTER_KEY)"`
+	MasterKeyFile string `toml:"master_key_file" help:"key file; default <data_dir>/master.key"`
+	Roles         string `toml:"roles" help:"comma-separated roles this process runs: api, worker (default both)"`
+	AuditKeyFile  string `toml:"audit_key_file" help:"Ed25519 key that signs audit checkpoints; default <data_dir>/audit.key, made on first start"`
+	AuditEvery    string `toml:"audit_checkpoint_every" help:"how often the audit log head is signed into a checkpoint"`
+
+	API      API      `toml:"api"`
+	Delivery Delivery `toml:"delivery"`
+	Log      Log      `toml:"log"`
+}
+
+// API is the REST listener.
+type API struct {
+	Listen       string `toml:"listen" help:"address of the REST API"`
+	TLSCert      string `toml:"tls_cert" help:"PEM certificate; with tls_key serves HTTPS"`
+	TLSKey       string `toml:"tls_key" help:"PEM private key"`
+	MaxBodyBytes int64  `toml:"max_body_bytes" help:"largest accepted request body"`
+}
+
+// Delivery is the outbound SMTP side and the queue.
+type Delivery struct {
+	Port              int      `toml:"port" help:"destination SMTP port for MX delivery (25; tests use others)"`
+	DNSServer         string   `toml:"dns_server" help:"host:port of the DNS resolver to use; default the system's"`
+	SmartHost         string   `toml:"smart_host" help:"host:port to relay all mail through instead of MX delivery"`
+	SmartHostUser     string   `toml:"smart_host_user" help:"AUTH user for the smart host"`
+	SmartHostPassword string   `toml:"smart_host_password" help:"AUTH password for the smart host"`
+	SendingIPs        []string `toml:"sending_ips" help:"addresses this server sends from, checked against SPF by check-domain"`
+	CAFile            string   `toml:"ca_file" help:"extra PEM roots for verifying receiving servers"`
+	Concurrency       int      `toml:"concurrency" help:"deliveries in flight per process"`
+	PerDomain         int      `toml:"per_domain" help:"deliveries in flight per destination domain"`
+	Retry             []string `toml:"retry" help:"delays after each failed attempt, the last repeating"`
+	Expire            string   `toml:"expire" help:"give up after this long (RFC 5321: 4-5 days)"`
+	Lease             string   `toml:"lease" help:"a claimed delivery is retried after this long if its process died; must outlast one delivery"`
+	DrainTimeout      string   `toml:"drain_timeout" help:"on shutdown, how long in-flight deliveries may finish"`
+}
+
+// Log is logging.
+type Log struct {
+	Level  string `toml:"level" help:"debug, info, warn or error"`
+	Format string `toml:"format" help:"json or text"`
+}
+
+// Default is the configuration with no file and no environment.
+func Default() Config {
+	return Config{
+		DataDir:    "./sealpost-data",
+		Hostname:   hostname(),
+		Roles:      "api,worker",
+		AuditEvery: "1h",
+		API:        API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20},
+		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
+			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
+			Expire: "120h", DrainTimeout: "20s", Lease: "10m"},
+		Log: Log{Level: "info", Format: "json"},
+	}
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// Load reads the file at path (if path is not empty), applies the environment, fills
+// derived defaults and validates.
+func Load(path string, environ []string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &c)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return nil, fmt.Errorf("config %s: unknown setting %q", path, und[0].String())
+		}
+	}
+	if err := applyEnv(&c, environ); err != nil {
+		return nil, err
+	}
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) fill() {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "sealpost.db")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.DataDir, "audit.key")
+	}
+}
+
+// Validate checks every setting and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		bad("api.listen %q: want host:port", c.API.Listen)
+	}
+	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
+		bad("api.tls_cert and api.tls_key go together")
+	}
+	if c.API.MaxBodyBytes < 1<<10 {
+		bad("api.max_body_bytes %d: too small", c.API.MaxBodyBytes)
+	}
+	d := c.Delivery
+	if d.Port < 1 || d.Port > 65535 {
+		bad("delivery.port %d: want 1-65535", d.Port)
+	}
+	for _, hp := range []struct{ name, v string }{{"delivery.dns_server", d.DNSServer}, {"delivery.smart_host", d.SmartHost}} {
+		if hp.v != "" {
+			if _, _, err := net.SplitHostPort(hp.v); err != nil {
+				bad("%s %q: want host:port", hp.name, hp.v)
+			}
+		}
+	}
+	if d.Concurrency < 1 || d.PerDomain < 1 {
+		bad("delivery.concurrency and delivery.per_domain must be at least 1")
+	}
+	if _, err := c.RetrySchedule(); err != nil {
+		bad("delivery.retry: %v", err)
+	}
+	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery}} {
+		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
+			bad("%s %q: want a duration such as 120h or 30s", dur.name, dur.v)
+		}
+	}
+	for _, r := range strings.Split(c.Roles, ",") {
+		switch strings.TrimSpace(r) {
+		case "api", "worker":
+		default:
+			bad("roles: unknown role %q (api, worker)", r)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format %q: want json or text", c.Log.Format)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url: want sqlite:PATH or postgres://…")
+	}
+	return errors.Join(errs...)
+}
+
+// HasRole reports whether this process runs a role.
+func (c *Config) HasRole(role string) bool {
+	for _, r := range strings.Split(c.Roles, ",") {
+		if strings.TrimSpace(r) == role {
+			return true
+		}
+	}
+	return false
+}
+
+// RetrySchedule parses delivery.retry.
+func (c *Config) RetrySchedule() ([]time.Duration, error) {
+	if len(c.Delivery.Retry) == 0 {
+		return nil, errors.New("at least one delay")
+	}
+	out := make([]time.Duration, len(c.Delivery.Retry))
+	for i, s := range c.Delivery.Retry {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not a positive duration", s)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// Duration parses a duration setting that Validate already checked.
+func Duration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
+}
+
+// applyEnv walks the struct and sets each field from SEALPOST_<PATH>.
+func applyEnv(c *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SEALPOST_") {
+			env[k] = v
+		}
+	}
+	var errs []error
+	walk(reflect.ValueOf(c).Elem(), "SEALPOST", func(name string, f reflect.Value) {
+		v, ok := env[name]
+		if !ok {
+			return
+		}
+		delete(env, name)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(v)
+		case reflect.Int, reflect.Int64:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want a whole number", name, v))
+				return
+			}
+			f.SetInt(n)
+		case reflect.Slice:
+			f.Set(reflect.ValueOf(strings.Split(v, ",")))
+		}
+	})
+	for k := range env {
+		if k != "SEALPOST_CONFIG" && !strings.HasPrefix(k, "SEALPOST_TEST_") && k != "SEALPOST_REQUIRE_POSTGRES" {
+			errs = append(errs, fmt.Errorf("unknown environment setting %s", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		name := prefix + "_" + strings.ToUpper(t.Field(i).Tag.Get("toml"))
+		if t.Field(i).Type.Kind() == reflect.Struct {
+			walk(v.Field(i), name, fn)
+			continue
+		}
+		fn(name, v.Field(i))
+	}
+}
+
+// Describe lists every setting with its environment name and help, for --help.
+func Describe() []string {
+	var out []string
+	c := Default()
+	var describe func(v reflect.Value, prefix, section string)
+	describe = func(v reflect.Value, prefix, section string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key := f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct {
+				describe(v.Field(i), prefix+"_"+strings.ToUpper(key), key+".")
+				continue
+			}
+			out = append(out, fmt.Sprintf("  %-28s %-36s %s", section+key, prefix+"_"+strings.ToUpper(key), f.Tag.Get("help")))
+		}
+	}
+	describe(reflect.ValueOf(c), "SEALPOST", "")
+	return out
+}

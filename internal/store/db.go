@@ -1,0 +1,190 @@
+// Package store is the database: SQLite (embedded, pure Go) and PostgreSQL behind one
+// set of named queries, embedded migrations, and a group committer that lets many
+// concurrent writers share one transaction and one fsync.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ErrNotFound is returned when a row does not exist or belongs to another tenant: callers
+// must not be able to tell the two apart.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps failures of the database itself (down, disk full), which the
+// faces turn into 503 / 451 rather than a client error.
+var ErrUnavailable = errors.New("database unavailable")
+
+// DB is an open database.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	log     *slog.Logger
+	commit  *committer
+}
+
+// Options tune Open.
+type Options struct {
+	Logger *slog.Logger
+	// MaxBatch caps how many writes share one transaction.
+	MaxBatch int
+	// Committers is how many transactions may be in flight at once (SQLite: always 1).
+	Committers int
+}
+
+// Open connects to a database URL: "sqlite:PATH" / "file:PATH" / a path ending in .db
+// for SQLite, "postgres://…" for PostgreSQL. It does not migrate; call Migrate.
+func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	db := &DB{log: opt.Logger}
+	var err error
+	switch {
+	case strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://"):
+		db.dialect = Postgres
+		db.sql, err = sql.Open("pgx", dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.sql.SetMaxOpenConns(32)
+		db.sql.SetMaxIdleConns(32)
+		if opt.Committers <= 0 {
+			opt.Committers = 4
+		}
+	default:
+		db.dialect = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return nil, errors.New("sqlite database url has no path")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		// WAL lets readers run beside the single writer; synchronous=FULL makes each
+		// commit durable before it returns (a 202 promises that). IMMEDIATE transactions
+		// take the write lock up front, so two writers never deadlock on upgrade.
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		q.Set("_txlock", "immediate")
+		db.sql, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.sql.SetMaxOpenConns(8)
+		opt.Committers = 1
+		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.sql.PingContext(pctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	db.commit = newCommitter(db, opt.MaxBatch, opt.Committers)
+	return db, nil
+}
+
+// Dialect reports the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close stops the committer (waiting for queued writes) and closes the pool.
+func (db *DB) Close() error {
+	db.commit.close()
+	return db.sql.Close()
+}
+
+// SQL exposes the pool for tests that inspect or tamper with rows.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Tx is one write's view of a (possibly shared) transaction.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+	after   []func()
+	audit   []*AuditEntry // appended at commit, in order
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, q, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, q, args...)
+}
+
+// AfterCommit runs f once the transaction holding this write has committed.
+func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
+
+// Write runs fn inside a transaction shared with other concurrent writes and returns
+// once that transaction is durably committed (or failed). fn's own error rolls back
+// only fn's changes (a savepoint), not the others'. fn must not block on anything but
+// the database: it holds the writer.
+func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	return db.commit.submit(ctx, fn)
+}
+
+// now is the store's clock in the unit every table uses.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ms(t)
+}
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Message is one accepted message. Envelope and Content are sealed by the caller.
+type Message struct {
+	ID, TenantID string
+	CreatedAt    time.Time
+	FromDomain   string
+	Sandbox      bool
+	Campaign     string
+	Tags         []string
+	Size         int
+	Envelope     []byte
+	Content      []byte
+}
+
+// Recipient is one recipient of a message and its current status.
+type Recipient struct {
+	ID, MessageID, TenantID string
+	Kind                    string // to, cc, bcc
+	Address                 []byte // sealed
+	AddressHash             []byte
+	Domain                  string
+	Status                  string
+	UpdatedAt               time.Time
+	Detail                  []byte // sealed JSON of the last outcome
+}
+
+// Event is one entry on a recipient's (or message's) timeline.
+type Event struct {
+	ID                               int64
+	TenantID, MessageID, RecipientID string
+	Type                             string
+	At                               time.Time
+	Sandbox                          bool
+	Data                             []byte // sealed JSON
+}
+
+// Job is a queued delivery of one message to one recipient.
+type Job struct {
+	ID                                  int64
+	RecipientID, MessageID, TenantID    string
+	Domain                              string
+	Sandbox                             bool
+	CreatedAt, ExpiresAt, NextAttemptAt time.Time
+	ClaimedAt                           time.Time // set by ClaimJobs
+	Attempts                            int
+	LastError                           string
+}
+
+// InsertMessage stores a message, its recipients, one delivery job per recipient that
+// has one, and the first events — all inside the caller's transaction.
+func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient, jobs []*Job, events []*Event) error {
+	tags, _ := json.Marshal(m.Tags)
+	if m.Tags == nil {
+		tags = []byte("[]")
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO messages (id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content); err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if _, err := tx.exec(ctx, "INSERT INTO recipients (id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail); err != nil {
+			return err
+		}
+	}
+	for _, j := range jobs {
+		if _, err := tx.exec(ctx, "INSERT INTO deliveries (recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt)); err != nil {
+			return err
+		}
+	}
+	return tx.InsertEvents(ctx, events...)
+}
+
+// InsertEvents appends events.
+func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
+	for _, e := range events {
+		if _, err := tx.exec(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content"
+
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+	var m Message
+	var created int64
+	var sandbox int
+	var tags string
+	if err := row.Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	m.CreatedAt, m.Sandbox = fromMS(created), sandbox == 1
+	_ = json.Unmarshal([]byte(tags), &m.Tags)
+	return &m, nil
+}
+
+// Message loads a tenant's message. tenantID "" is for internal callers (the worker).
+func (db *DB) Message(ctx context.Context, tenantID, id string) (*Message, error) {
+	return scanMessage(db.sql.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
+}
+
+// Recipients lists a message's recipients.
+func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail FROM recipients WHERE message_id = $1 ORDER BY id", messageID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Recipient
+	for rows.Next() {
+		var r Recipient
+		var upd int64
+		if err := rows.Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail); err != nil {
+			return nil, err
+		}
+		r.UpdatedAt = fromMS(upd)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// Recipient loads one recipient.
+func (db *DB) Recipient(ctx context.Context, id string) (*Recipient, error) {
+	var r Recipient
+	var upd int64
+	err := db.sql.QueryRowContext(ctx, "SELECT id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail FROM recipients WHERE id = $1", id).
+		Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	r.UpdatedAt = fromMS(upd)
+	return &r, err
+}
+
+// SetRecipientStatus records a recipient's latest outcome.
+func (tx *Tx) SetRecipientStatus(ctx context.Context, id, status string, at time.Time, detail []byte) error {
+	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2, detail = $3 WHERE id = $4", status, ms(at), detail, id)
+	return err
+}

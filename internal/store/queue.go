@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ClaimJobs takes up to limit due jobs for this owner. Before anything is dialled, each
+// job's attempt count is raised and its next attempt time is pushed a lease ahead, so a
+// crash mid-delivery retries once the lease ends instead of in a hot loop, and no
+// process claims the job again while a delivery may still be running. The lease must
+// outlast the longest delivery (connect, TLS and DATA timeouts). On PostgreSQL
+// concurrent processes skip each other's locked rows.
+func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]*Job, error) {
+	lock := ""
+	if db.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q := "UPDATE deliveries SET attempts = attempts + 1, claimed_by = $1, next_attempt_at = $4" +
+		" WHERE id IN (SELECT id FROM deliveries WHERE held = 0 AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3" + lock + ")" +
+		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error"
+	var jobs []*Job
+	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		jobs = jobs[:0]
+		rows, err := tx.tx.QueryContext(ctx, q, owner, ms(now), limit, ms(now.Add(lease)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j Job
+			var sandbox int
+			var created, expires, next int64
+			if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError); err != nil {
+				return err
+			}
+			j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
+			j.ClaimedAt = now
+			jobs = append(jobs, &j)
+		}
+		return rows.Err()
+	})
+	return jobs, err
+}
+
+// RetireJob ends a job: it moves to history with its outcome. Part of the caller's write
+// so the recipient status and events change in the same transaction.
+func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Time, lastError string) error {
+	res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE id = $1", j.ID)
+	if err := oneRow(res, err); err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		j.ID, j.RecipientID, j.MessageID, j.TenantID, j.Domain, ms(j.CreatedAt), j.Attempts, outcome, ms(at), lastError)
+	return err
+}
+
+// DeferJob records a temporary failure and when to try next.
+func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.Time) error {
+	_, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = '', last_error = $1, next_attempt_at = $2 WHERE id = $3", lastError, ms(next), j.ID)
+	return err
+}
+
+// ReleaseJobs makes jobs claimed by owner due now (graceful shutdown: another process,
+// or the next start, picks them up at once). owner "" releases every claimed job — only
+// safe when no other process shares the database (SQLite).
+func (db *DB) ReleaseJobs(ctx context.Context, owner string, now time.Time, ids ...int64) (int, error) {
+	var n int64
+	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		q := "UPDATE deliveries SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE claimed_by <> '' AND ($2 = '' OR claimed_by = $2)"
+		args := []any{ms(now), owner}
+		if len(ids) > 0 {
+			ph := make([]string, len(ids))
+			for i, id := range ids {
+				ph[i] = fmt.Sprintf("$%d", i+3)
+				args = append(args, id)
+			}
+			q += " AND id IN (" + strings.Join(ph, ", ") + ")"
+		}
+		res, err := tx.exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// QueueStats summarises the live queue.
+type QueueStats struct {
+	Queued    int
+	OldestAge time.Duration
+}
+
+// QueueStats counts queued jobs and the age of the oldest.
+func (db *DB) QueueStats(ctx context.Context, now time.Time) (QueueStats, error) {
+	var s QueueStats
+	var oldest *int64
+	err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM deliveries").Scan(&s.Queued, &oldest)
+	if oldest != nil {
+		s.OldestAge = now.Sub(fromMS(*oldest))
+	}
+	return s, err
+}
+
+// Jobs lists live jobs, soonest first (operators' view).
+func (db *DB) Jobs(ctx context.Context, limit int) ([]*Job, []bool, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error, held FROM deliveries ORDER BY next_attempt_at, id LIMIT $1", limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var jobs []*Job
+	var held []bool
+	for rows.Next() {
+		var j Job
+		var sandbox, h int
+		var created, expires, next int64
+		if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError, &h); err != nil {
+			return nil, nil, err
+		}
+		j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
+		jobs = append(jobs, &j)
+		held = append(held, h == 1)
+	}
+	return jobs, held, rows.Err()
+}
+
+// SetJobHeld holds a job (it is not claimed until released) or releases it.
+func (db *DB) SetJobHeld(ctx context.Context, id int64, held bool) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE deliveries SET held = $1 WHERE id = $2", b2i(held), id)
+		return oneRow(res, err)
+	})
+}
+
+// RetryJobNow makes a job due at once.
+func (db *DB) RetryJobNow(ctx context.Context, id int64, now time.Time) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE deliveries SET next_attempt_at = $1, held = 0 WHERE id = $2", ms(now), id)
+		return oneRow(res, err)
+	})
+}
+
+// DropJob retires a job without delivering it, recording why on the timeline.
+func (db *DB) DropJob(ctx context.Context, id int64, now time.Time) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		var j Job
+		var created int64
+		err := tx.queryRow(ctx, "SELECT id, recipient_id, message_id, tenant_id, domain, created_at, attempts FROM deliveries WHERE id = $1", id).
+			Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &created, &j.Attempts)
+		if err != nil {
+			return ErrNotFound
+		}
+		j.CreatedAt = fromMS(created)
+		if err := tx.RetireJob(ctx, &j, "dropped", now, "dropped by an operator"); err != nil {
+			return err
+		}
+		if err := tx.SetRecipientStatus(ctx, j.RecipientID, "dropped", now, nil); err != nil {
+			return err
+		}
+		return tx.InsertEvents(ctx, &Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "dropped", At: now})
+	})
+}
