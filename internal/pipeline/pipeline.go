@@ -1,0 +1,291 @@
+// Package pipeline is the path of one message from "accepted" to "stored and queued":
+// validate, render its template, build the MIME, seal it and enqueue one delivery per
+// recipient in a single transaction. The REST API and (later) the SMTP gateway share it.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Config tunes the pipeline.
+type Config struct {
+	Hostname string         // our name in the Received header
+	Limits   message.Limits // size and count limits
+	Expire   time.Duration  // how long deliveries are retried before they expire
+	// Accepted, if set, is told how many recipients each committed message has.
+	Accepted func(recipients int)
+}
+
+// Pipeline accepts messages.
+type Pipeline struct {
+	db      *store.DB
+	tenants *tenant.Service
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New builds a pipeline.
+func New(db *store.DB, tenants *tenant.Service, cfg Config, log *slog.Logger) *Pipeline {
+	if cfg.Expire <= 0 {
+		cfg.Expire = 5 * 24 * time.Hour
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	return &Pipeline{db: db, tenants: tenants, cfg: cfg, log: log, now: time.Now}
+}
+
+// Submission is one message as a face received it.
+type Submission struct {
+	Principal      *tenant.Principal
+	Draft          *message.Draft
+	TemplateID     string
+	TemplateData   map[string]any
+	Tags           []string
+	Campaign       string
+	Metadata       map[string]string
+	IdempotencyKey string
+	RequestHash    []byte // hash of the request body, for Idempotency-Key conflicts
+	Via            string // "HTTP", "HTTPS", "ESMTPSA", …
+	ClientAddr     string
+	TLS            *tls.ConnectionState
+	// Audit, if set, is appended in the same transaction as the message, with the new
+	// message id as its object: one commit instead of two for every send.
+	Audit *store.AuditEntry
+}
+
+// Result is what an accepted message answers.
+type Result struct {
+	MessageID  string            `json:"id"`
+	Status     string            `json:"status"`
+	Recipients []RecipientResult `json:"recipients"`
+}
+
+// RecipientResult names one recipient's delivery.
+type RecipientResult struct {
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Kind   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// Error is a refusal the client can act on; Fields point into the request.
+type Error struct {
+	Status int
+	Title  string
+	Detail string
+	Fields []*message.FieldError
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// ErrIdempotencyConflict: the key was used before with a different request body.
+var ErrIdempotencyConflict = &Error{Status: 409, Title: "Idempotency key reused", Detail: "this Idempotency-Key was already used with a different request body"}
+
+// Recipient statuses.
+const (
+	StatusQueued    = "queued"
+	StatusDeferred  = "deferred"
+	StatusDelivered = "delivered"
+	StatusBounced   = "bounced"
+	StatusExpired   = "expired"
+)
+
+// Envelope is the sealed part of a message row.
+type Envelope struct {
+	From      string            `json:"from"`
+	Subject   string            `json:"subject"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	MessageID string            `json:"message_id"`
+}
+
+// Submit validates, builds, seals and stores a message with its delivery jobs. When it
+// returns a Result the message is durably committed.
+func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error) {
+	keys, err := p.tenants.Keys(ctx, sub.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.render(ctx, keys, sub); err != nil {
+		return nil, err
+	}
+	d := sub.Draft
+	if fe := d.Validate(p.cfg.Limits); len(fe) > 0 {
+		return nil, fieldErrors(fe)
+	}
+	if fe := validateExtras(sub); len(fe) > 0 {
+		return nil, fieldErrors(fe)
+	}
+	ok, err := p.tenants.SenderAllowed(ctx, sub.Principal.TenantID, d.From.Domain())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &Error{Status: 422, Title: "Sender domain not verified", Detail: "the from address's domain is not a verified domain of this account",
+			Fields: []*message.FieldError{{Field: "from", Detail: "domain is not a verified sender domain of this account", Status: 422}}}
+	}
+	now := p.now()
+	id := tenant.NewID("msg")
+	if d.MessageID == "" {
+		d.MessageID = id + "@" + d.From.Domain()
+	}
+	if d.Date.IsZero() {
+		d.Date = now
+	}
+	var raw bytes.Buffer
+	raw.Grow(len(d.Text) + len(d.HTML) + 2048)
+	raw.WriteString(p.receivedHeader(sub, id, now))
+	if err := message.Write(&raw, d); err != nil {
+		return nil, &Error{Status: 422, Title: "Message cannot be built", Detail: err.Error()}
+	}
+	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
+		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
+	}
+	env, _ := json.Marshal(Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID})
+	m := &store.Message{
+		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
+		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: raw.Len(),
+		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
+		Content:  keys.Data.Seal(raw.Bytes(), "message/"+id+"/content"),
+	}
+	res := &Result{MessageID: id, Status: "accepted"}
+	var rcpts []*store.Recipient
+	var jobs []*store.Job
+	var events []*store.Event
+	add := func(kind string, list []message.Address) {
+		for _, a := range list {
+			r := &store.Recipient{ID: tenant.NewID("rcp"), MessageID: id, TenantID: m.TenantID, Kind: kind,
+				AddressHash: keys.AddressHash(a.Addr), Domain: a.Domain(), Status: StatusQueued, UpdatedAt: now}
+			r.Address = keys.Data.SealString(a.Addr, "recipient/"+r.ID)
+			rcpts = append(rcpts, r)
+			jobs = append(jobs, &store.Job{RecipientID: r.ID, MessageID: id, TenantID: m.TenantID, Domain: r.Domain,
+				Sandbox: m.Sandbox, CreatedAt: now, ExpiresAt: now.Add(p.cfg.Expire), NextAttemptAt: now})
+			for _, typ := range []string{"accepted", "queued"} {
+				events = append(events, &store.Event{TenantID: m.TenantID, MessageID: id, RecipientID: r.ID,
+					Type: typ, At: now, Sandbox: m.Sandbox})
+			}
+			res.Recipients = append(res.Recipients, RecipientResult{ID: r.ID, Email: a.Addr, Kind: kind, Status: StatusQueued})
+		}
+	}
+	add("to", d.To)
+	add("cc", d.Cc)
+	add("bcc", d.Bcc)
+
+	var keyHash []byte
+	var remembered []byte
+	if sub.IdempotencyKey != "" {
+		keyHash = keys.Hash("idempotency", sub.IdempotencyKey)
+		body, _ := json.Marshal(res)
+		remembered = keys.Data.Seal(body, "idempotency/"+sub.Principal.TenantID)
+	}
+	var replay *store.Idempotency
+	err = p.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		replay = nil
+		if keyHash != nil {
+			prev, err := tx.Idempotency(ctx, m.TenantID, keyHash)
+			if err == nil {
+				replay = prev
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
+			return err
+		}
+		if sub.Audit != nil {
+			sub.Audit.Object = id
+			return tx.AppendAudit(ctx, sub.Audit)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if replay != nil {
+		return p.replay(keys, sub, replay)
+	}
+	if p.cfg.Accepted != nil {
+		p.cfg.Accepted(len(rcpts))
+	}
+	p.log.Info("message accepted", "message", id, "recipients", len(rcpts), "bytes", raw.Len(), "sandbox", m.Sandbox)
+	return res, nil
+}
+
+func (p *Pipeline) replay(keys *tenant.Keys, sub *Submission, prev *store.Idempotency) (*Result, error) {
+	if !bytes.Equal(prev.RequestHash, sub.RequestHash) {
+		return nil, ErrIdempotencyConflict
+	}
+	body, err := keys.Data.Open(prev.Response, "idempotency/"+sub.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var res Result
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// receivedHeader records how we received the message (RFC 5321 4.4), with TLS in the
+// form Postfix made common, so header analysers can tell the hop was encrypted.
+func (p *Pipeline) receivedHeader(sub *Submission, id string, now time.Time) string {
+	via := sub.Via
+	if via == "" {
+		via = "HTTP"
+	}
+	from := "[" + strings.Trim(sub.ClientAddr, "[]") + "]"
+	if sub.ClientAddr == "" {
+		from = "localhost"
+	}
+	tlsNote := ""
+	if sub.TLS != nil {
+		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tlsVersionName(sub.TLS.Version), tls.CipherSuiteName(sub.TLS.CipherSuite))
+	}
+	return fmt.Sprintf("Received: from %s\r\n\tby %s (Sealpost) with %s id %s%s;\r\n\t%s\r\n",
+		from, p.cfg.Hostname, via, id, tlsNote, now.UTC().Format(time.RFC1123Z))
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return "TLS"
+}
+
+func fieldErrors(fe []*message.FieldError) *Error {
+	status := 400
+	for _, f := range fe {
+		if f.Status > status {
+			status = f.Status
+		}
+	}
+	if status == 0 {
+		status = 400
+	}
+	return &Error{Status: status, Title: "Invalid message", Detail: fe[0].Field + ": " + fe[0].Detail, Fields: fe}
+}

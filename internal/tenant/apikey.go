@@ -1,0 +1,164 @@
+package tenant
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Scopes an API key may hold.
+const (
+	ScopeSend      = "send"      // send messages
+	ScopeRead      = "read"      // read messages and events
+	ScopeTemplates = "templates" // manage templates
+	ScopeAdmin     = "admin"     // everything, including domains and keys
+)
+
+// AllScopes lists the valid scopes.
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin}
+
+// Principal is who a request acts as.
+type Principal struct {
+	KeyID    string
+	TenantID string
+	Scopes   []string
+	Sandbox  bool
+}
+
+// Can reports whether the principal holds scope (admin holds all).
+func (p *Principal) Can(scope string) bool {
+	return slices.Contains(p.Scopes, scope) || slices.Contains(p.Scopes, ScopeAdmin)
+}
+
+// ErrBadCredentials covers unknown, revoked and expired keys alike: the caller learns
+// only that the key does not work.
+var ErrBadCredentials = errors.New("invalid, expired or revoked API key")
+
+// KeyOptions describe a new API key.
+type KeyOptions struct {
+	Name    string
+	Scopes  []string
+	Sandbox bool
+	Expires time.Time // zero: never
+}
+
+// CreateKey makes an API key and returns its secret, which is never stored or shown again.
+func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) (string, *store.APIKey, error) {
+	if len(o.Scopes) == 0 {
+		return "", nil, invalid("an API key needs at least one scope")
+	}
+	for _, sc := range o.Scopes {
+		if !slices.Contains(AllScopes, sc) {
+			return "", nil, invalid("unknown scope %q (valid: %s)", sc, strings.Join(AllScopes, ", "))
+		}
+	}
+	if !o.Expires.IsZero() && !o.Expires.After(s.now()) {
+		return "", nil, invalid("expiry must be in the future")
+	}
+	prefix := "sp_live_"
+	if o.Sandbox {
+		prefix = "sp_test_"
+	}
+	// 256 bits of randomness: a fast hash is the right way to store such a secret
+	// (nothing to brute-force), and keeps authentication cheap on every request.
+	secret := prefix + base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
+	k := &store.APIKey{ID: NewID("key"), TenantID: tenantID, Name: o.Name, Hash: hashSecret(secret), Scopes: o.Scopes, Sandbox: o.Sandbox, CreatedAt: s.now(), ExpiresAt: o.Expires}
+	if err := s.db.CreateAPIKey(ctx, k); err != nil {
+		return "", nil, err
+	}
+	return secret, k, nil
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte("sealpost api key\x00" + secret))
+	return h[:]
+}
+
+// Authenticate resolves a bearer secret to a principal.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	if !strings.HasPrefix(secret, "sp_live_") && !strings.HasPrefix(secret, "sp_test_") {
+		return nil, ErrBadCredentials
+	}
+	h := hashSecret(secret)
+	now := s.now()
+	if p, ok := s.auth.get(string(h), now); ok {
+		return p, nil
+	}
+	k, err := s.db.APIKeyByHash(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
+		return nil, ErrBadCredentials
+	}
+	p := &Principal{KeyID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Sandbox: k.Sandbox}
+	until := now.Add(authCacheTTL)
+	if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(until) {
+		until = k.ExpiresAt
+	}
+	s.auth.put(string(h), p, until)
+	return p, nil
+}
+
+// RevokeKey revokes a key; tenantID "" matches any tenant (CLI).
+func (s *Service) RevokeKey(ctx context.Context, tenantID, keyID string) error {
+	if err := s.db.RevokeAPIKey(ctx, tenantID, keyID, s.now()); err != nil {
+		return err
+	}
+	s.auth.dropKey(keyID)
+	return nil
+}
+
+// authCacheTTL bounds how long another process may keep honouring a revoked key.
+const authCacheTTL = 5 * time.Second
+
+type authEntry struct {
+	p     *Principal
+	until time.Time
+}
+
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+func (c *authCache) get(h string, now time.Time) (*Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[h]
+	if !ok || !now.Before(e.until) {
+		return nil, false
+	}
+	return e.p, true
+}
+
+func (c *authCache) put(h string, p *Principal, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 {
+		clear(c.m)
+	}
+	c.m[h] = authEntry{p, until}
+}
+
+func (c *authCache) dropKey(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.p.KeyID == id {
+			delete(c.m, h)
+		}
+	}
+}
