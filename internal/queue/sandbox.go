@@ -1,0 +1,36 @@
+package queue
+
+import (
+	"context"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Sandbox messages run the whole pipeline but never leave the building. The outcome is
+// chosen by the recipient's local part, so integrations can exercise every path:
+//
+//	bounce@…    bounced: 550 5.1.1
+//	defer@…     deferred once (451 4.3.0), then delivered on the retry schedule
+//	expire@…    deferred on every attempt until the message expires
+//	anything else, including delivered@…: delivered
+//
+// Events look exactly like real ones and carry "sandbox": true.
+func (w *Worker) simulate(ctx context.Context, j *store.Job, to string, keys *tenant.Keys) {
+	local, _, _ := strings.Cut(strings.ToLower(to), "@")
+	local, _, _ = strings.Cut(local, "+") // defer+anything@ works too
+	o := &Outcome{Attempt: j.Attempts, Sandbox: true, MX: "sandbox.invalid"}
+	switch {
+	case local == "bounce":
+		o.Reply, o.Stage = "550 5.1.1 sandbox: simulated unknown recipient", "rcpt"
+		w.finish(ctx, j, pipeline.StatusBounced, o, keys)
+	case local == "expire" || (local == "defer" && j.Attempts == 1):
+		o.Reply, o.Stage = "451 4.3.0 sandbox: simulated temporary failure", "data"
+		w.retryOutcome(ctx, j, keys, o)
+	default:
+		o.Reply = "250 2.0.0 sandbox: simulated delivery"
+		w.finish(ctx, j, pipeline.StatusDelivered, o, keys)
+	}
+}

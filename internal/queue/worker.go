@@ -1,0 +1,226 @@
+// Package queue runs delivery jobs from the database: claim due jobs, deliver each with
+// per-domain concurrency limits, and record the outcome — delivered, deferred with the
+// next attempt already scheduled, bounced or expired — with its events.
+package queue
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Deliverer hands one message to one recipient's server.
+type Deliverer interface {
+	Deliver(ctx context.Context, env delivery.Envelope, msg io.Reader) (*delivery.Result, error)
+}
+
+// DefaultRetry follows RFC 5321 4.5.4.1: early retries within minutes, then at least 30
+// minutes apart, giving up after Expire (default 5 days).
+var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour}
+
+// Config tunes a Worker.
+type Config struct {
+	Owner        string          // unique per process: who holds claimed jobs
+	Concurrency  int             // deliveries in flight at once
+	PerDomain    int             // deliveries in flight per destination domain
+	Retry        []time.Duration // delay after the 1st, 2nd, … failed attempt; the last repeats
+	Lease        time.Duration   // how long a claimed job is ours before it may be retried (crash recovery)
+	PollInterval time.Duration   // how often to look for due jobs when idle
+	DrainTimeout time.Duration   // on stop: how long in-flight deliveries may finish
+}
+
+// Observer is told of outcomes (metrics); optional.
+type Observer interface {
+	Delivered(latency time.Duration)
+	Deferred()
+	Bounced()
+	Expired()
+}
+
+// Worker delivers queued jobs.
+type Worker struct {
+	db      *store.DB
+	tenants *tenant.Service
+	out     Deliverer
+	cfg     Config
+	log     *slog.Logger
+	obs     Observer
+	now     func() time.Time
+	wake    chan struct{}
+
+	mu       sync.Mutex
+	inflight int
+	byDomain map[string]int
+	waiting  map[string][]*store.Job
+	running  sync.WaitGroup
+	stopped  bool
+}
+
+// New builds a worker.
+func New(db *store.DB, tenants *tenant.Service, out Deliverer, cfg Config, log *slog.Logger, obs Observer) *Worker {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.PerDomain <= 0 {
+		cfg.PerDomain = 16
+	}
+	if len(cfg.Retry) == 0 {
+		cfg.Retry = DefaultRetry
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 10 * time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 20 * time.Second
+	}
+	return &Worker{db: db, tenants: tenants, out: out, cfg: cfg, log: log, obs: obs, now: time.Now,
+		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}}
+}
+
+// Notify tells the worker new jobs may be due (after an accepted message), so delivery
+// starts without waiting for the next poll.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run claims and delivers until ctx ends, then stops claiming, gives in-flight
+// deliveries DrainTimeout to finish, and releases every job it holds but did not finish.
+func (w *Worker) Run(ctx context.Context) error {
+	// Deliveries get their own context: cancelling ctx stops claiming, and only the
+	// drain deadline cuts off deliveries still talking to a server.
+	dctx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDeliveries()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return w.drain(cancelDeliveries)
+		case <-timer.C:
+		case <-w.wake:
+		}
+		n, err := w.claim(ctx, dctx)
+		if err != nil && ctx.Err() == nil {
+			w.log.Error("claim jobs", "err", err)
+		}
+		next := w.cfg.PollInterval
+		if n > 0 {
+			next = 0 // there may be more due right now
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
+	w.mu.Lock()
+	free := w.cfg.Concurrency - w.inflight
+	for _, q := range w.waiting {
+		free -= len(q)
+	}
+	w.mu.Unlock()
+	if free <= 0 {
+		// Wait for a slot; finishing deliveries wake us.
+		return 0, nil
+	}
+	jobs, err := w.db.ClaimJobs(ctx, w.cfg.Owner, w.now(), free, w.cfg.Lease)
+	if err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	for _, j := range jobs {
+		w.waiting[j.Domain] = append(w.waiting[j.Domain], j)
+	}
+	w.dispatchLocked(dctx)
+	w.mu.Unlock()
+	return len(jobs), nil
+}
+
+// dispatchLocked starts waiting jobs while global and per-domain slots allow.
+func (w *Worker) dispatchLocked(dctx context.Context) {
+	if w.stopped {
+		return
+	}
+	for domain, q := range w.waiting {
+		for len(q) > 0 && w.inflight < w.cfg.Concurrency && w.byDomain[domain] < w.cfg.PerDomain {
+			j := q[0]
+			q = q[1:]
+			w.inflight++
+			w.byDomain[domain]++
+			w.running.Add(1)
+			go w.run(dctx, j)
+		}
+		if len(q) == 0 {
+			delete(w.waiting, domain)
+		} else {
+			w.waiting[domain] = q
+		}
+	}
+}
+
+func (w *Worker) run(dctx context.Context, j *store.Job) {
+	defer w.running.Done()
+	w.deliver(dctx, j)
+	w.mu.Lock()
+	w.inflight--
+	w.byDomain[j.Domain]--
+	if w.byDomain[j.Domain] == 0 {
+		delete(w.byDomain, j.Domain)
+	}
+	w.dispatchLocked(dctx)
+	w.mu.Unlock()
+	w.Notify()
+}
+
+func (w *Worker) drain(cancel context.CancelFunc) error {
+	w.mu.Lock()
+	w.stopped = true
+	var unstarted []int64
+	for _, q := range w.waiting {
+		for _, j := range q {
+			unstarted = append(unstarted, j.ID)
+		}
+	}
+	w.waiting = map[string][]*store.Job{}
+	w.mu.Unlock()
+	done := make(chan struct{})
+	go func() { w.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.cfg.DrainTimeout):
+		w.log.Warn("drain deadline reached; abandoning in-flight deliveries")
+		cancel()
+		<-done
+	}
+	ctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+	defer c()
+	// Jobs never started, and any a cancelled delivery left claimed, become due at
+	// once for the next process.
+	n, err := w.db.ReleaseJobs(ctx, w.cfg.Owner, w.now())
+	if err != nil {
+		return err
+	}
+	w.log.Info("worker stopped", "released", n, "unstarted", len(unstarted))
+	return nil
+}
+
+// errShredded marks a job whose content can never be read again.
+var errShredded = errors.New("message content destroyed with the tenant key")
