@@ -1,0 +1,220 @@
+// Package api serves the REST API under /v1: credentials and scopes, request
+// validation, problem+json errors and the OpenAPI document.
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Deps are what the API needs from the rest of the server.
+type Deps struct {
+	DB           *store.DB
+	Tenants      *tenant.Service
+	Pipeline     *pipeline.Pipeline
+	Log          *slog.Logger
+	MaxBodyBytes int64
+	Resolver     *net.Resolver // for domain verification
+	OnAccepted   func()        // wakes the delivery worker
+	Ready        func(context.Context) error
+	Observe      func(route string, status int, d time.Duration)                       // metrics; optional
+	OnDBError    func()                                                                // metrics; optional
+	Audit        *audit.Log                                                            // every request appends an entry
+	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+}
+
+// Server is the API handler.
+type Server struct {
+	Deps
+	mux *http.ServeMux
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error
+
+// New builds the API.
+func New(d Deps) *Server {
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 40 << 20
+	}
+	if d.Resolver == nil {
+		d.Resolver = net.DefaultResolver
+	}
+	if d.OnAccepted == nil {
+		d.OnAccepted = func() {}
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	for _, rt := range Routes() {
+		h := rt.handler
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt, func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error { return h(s, w, r, p) }))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problem(404, "Not found", "no such endpoint"))
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := hex.EncodeToString(seal.RandomBytes(8))
+	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.Log.Warn("not ready", "err", err)
+			writeProblem(w, r, problem(503, "Not ready", err.Error()))
+			return
+		}
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// wrap authenticates, checks the route's scope, limits the body and turns errors into
+// problems. The log line carries the request id and route, never bodies or addresses.
+func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
+	name := rt.Method + " " + rt.Path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		log := s.Log.With("request", w.Header().Get("X-Request-Id"), "route", name)
+		r.Body = http.MaxBytesReader(sw, r.Body, s.MaxBodyBytes)
+		var p *tenant.Principal
+		rec := &auditRecord{}
+		err := func() error {
+			if rt.Scope != "" {
+				var err error
+				if p, err = s.authenticate(r); err != nil {
+					return err
+				}
+				if !p.Can(rt.Scope) {
+					return problem(403, "Forbidden", "this API key lacks the "+rt.Scope+" scope")
+				}
+			}
+			return h(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)), p)
+		}()
+		if err != nil {
+			pr, internal := toProblem(err)
+			if internal {
+				log.Error("request failed", "err", err)
+			}
+			if s.OnDBError != nil && errors.Is(err, store.ErrUnavailable) {
+				s.OnDBError()
+			}
+			writeProblem(sw, r, pr)
+		}
+		status := sw.status
+		if status == 0 {
+			status = 200
+		}
+		if !rec.done {
+			s.audit(r, p, sw, name, status, log)
+		}
+		attrs := []any{"status", status, "ms", time.Since(start).Milliseconds()}
+		if p != nil {
+			attrs = append(attrs, "key", p.KeyID)
+		}
+		log.Debug("request", attrs...)
+		if s.Observe != nil {
+			s.Observe(name, status, time.Since(start))
+		}
+	})
+}
+
+type auditKey struct{}
+
+// auditRecord lets a handler record its request's audit entry inside its own
+// transaction; wrap then does not write a second one.
+type auditRecord struct{ done bool }
+
+// inlineAudit returns the entry a handler should commit with its own write, and a
+// function to call once that write has committed.
+func (s *Server) inlineAudit(r *http.Request, p *tenant.Principal, route string, status int) (*store.AuditEntry, func()) {
+	rec, _ := r.Context().Value(auditKey{}).(*auditRecord)
+	if s.Audit == nil || rec == nil || p == nil {
+		return nil, func() {}
+	}
+	e := &store.AuditEntry{At: time.Now(), TenantID: p.TenantID, Principal: "key:" + p.KeyID, Action: route, Result: strconv.Itoa(status), Client: clientIP(r)}
+	return e, func() { rec.done = true }
+}
+
+// audit records who did what to which object, and the outcome — never content.
+// Failed credentials are recorded too, as the anonymous principal with a 401.
+func (s *Server) audit(r *http.Request, p *tenant.Principal, w http.ResponseWriter, name string, status int, log *slog.Logger) {
+	if s.Audit == nil {
+		return
+	}
+	e := audit.Entry{Principal: "anonymous", Action: name, Result: strconv.Itoa(status), Client: clientIP(r)}
+	if p != nil {
+		e.TenantID, e.Principal = p.TenantID, "key:"+p.KeyID
+	}
+	e.Object = r.PathValue("id")
+	if e.Object == "" {
+		e.Object = r.PathValue("domain")
+	}
+	if loc := w.Header().Get("Location"); e.Object == "" && loc != "" {
+		e.Object = path.Base(loc)
+	}
+	// The entry must be written even if the client has gone away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	if err := s.Audit.Record(ctx, e); err != nil {
+		log.Error("audit record failed", "err", err)
+	}
+}
+
+func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, problem(401, "Unauthorized", "send an API key as Authorization: Bearer <key>")
+	}
+	p, err := s.Tenants.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if errors.Is(err, tenant.ErrBadCredentials) {
+		s.Log.Info("credential refused", "client", clientIP(r))
+		return nil, problem(401, "Unauthorized", err.Error())
+	}
+	return p, err
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Route is one endpoint and the scope it needs. This table is the whole API surface:
+// the mux, the OpenAPI document test and the tenant-isolation test all read it.
+type Route struct {
+	Method, Path string
+	Scope        string // "" = public (no credentials)
+	handler      func(*Server, http.ResponseWriter, *http.Request, *tenant.Principal) error
+}
+
+// Routes lists every route.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/v1/openapi.json", "", (*Server).openAPI},
+
+		{"POST", "/v1/messages", tenant.ScopeSend, (*Server).sendMessage},
+		{"POST", "/v1/messages/batch", tenant.ScopeSend, (*Server).sendBatch},
+		{"GET", "/v1/messages/{id}", tenant.ScopeRead, (*Server).getMessage},
+		{"GET", "/v1/events", tenant.ScopeRead, (*Server).listEvents},
+
+		{"GET", "/v1/templates", tenant.ScopeTemplates, (*Server).listTemplates},
+		{"POST", "/v1/templates", tenant.ScopeTemplates, (*Server).createTemplate},
+		{"GET", "/v1/templates/{id}", tenant.ScopeTemplates, (*Server).getTemplate},
+		{"PUT", "/v1/templates/{id}", tenant.ScopeTemplates, (*Server).updateTemplate},
+		{"DELETE", "/v1/templates/{id}", tenant.ScopeTemplates, (*Server).deleteTemplate},
+
+		{"GET", "/v1/domains", tenant.ScopeAdmin, (*Server).listDomains},
+		{"POST", "/v1/domains", tenant.ScopeAdmin, (*Server).addDomain},
+		{"GET", "/v1/domains/{domain}", tenant.ScopeAdmin, (*Server).getDomain},
+		{"DELETE", "/v1/domains/{domain}", tenant.ScopeAdmin, (*Server).deleteDomain},
+		{"POST", "/v1/domains/{domain}/verify", tenant.ScopeAdmin, (*Server).verifyDomain},
+		{"POST", "/v1/domains/{domain}/dkim", tenant.ScopeAdmin, (*Server).createDKIM},
+		{"GET", "/v1/domains/{domain}/checks", tenant.ScopeAdmin, (*Server).checkDomain},
+
+		{"POST", "/v1/tools/received-headers", tenant.ScopeRead, (*Server).analyzeHeaders},
+
+		{"GET", "/v1/audit", tenant.ScopeAdmin, (*Server).listAudit},
+
+		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
+		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
+		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
+	}
+}
