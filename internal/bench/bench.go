@@ -1,0 +1,304 @@
+// Package bench drives a real Sealpost server process through its API and measures
+// acceptance and end-to-end delivery against a local receiving SMTP server.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/devnet"
+	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/server"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Options describe one run.
+type Options struct {
+	Binary      string        // the sealpost binary to run as the server
+	DatabaseURL string        // "" = a fresh SQLite file
+	Messages    int           // N
+	Clients     int           // C, closed loop
+	Rate        float64       // messages/s, open loop when > 0
+	Size        int           // body bytes
+	TLS         bool          // receiver offers STARTTLS
+	DKIM        string        // "rsa", "ed25519" or "none"
+	Timeout     time.Duration // for delivery to finish
+}
+
+// Result is what a run measured.
+type Result struct {
+	Database      string  `json:"database"`
+	Messages      int     `json:"messages"`
+	Clients       int     `json:"clients"`
+	Rate          float64 `json:"rate,omitempty"`
+	SizeBytes     int     `json:"size_bytes"`
+	TLS           bool    `json:"tls"`
+	DKIM          string  `json:"dkim"`
+	Accepted      int     `json:"accepted"`
+	Errors        int     `json:"errors"`
+	AcceptedPerS  float64 `json:"accepted_per_s"`
+	Delivered     int     `json:"delivered"`
+	DeliveredPerS float64 `json:"delivered_per_s"`
+	P50ms         float64 `json:"accept_p50_ms"`
+	P95ms         float64 `json:"accept_p95_ms"`
+	P99ms         float64 `json:"accept_p99_ms"`
+	ServerCPUs    float64 `json:"server_cpu_seconds"`
+	ServerMaxRSS  int64   `json:"server_peak_rss_kib"`
+}
+
+// Run performs one benchmark run.
+func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
+	dir, err := os.MkdirTemp("", "sealpost-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	dbURL := o.DatabaseURL
+	dbName := "postgres"
+	if dbURL == "" {
+		dbURL, dbName = "sqlite:"+filepath.Join(dir, "sealpost.db"), "sqlite"
+	}
+
+	ca, err := devnet.NewCA()
+	if err != nil {
+		return nil, err
+	}
+	ropts := devnet.ReceiverOptions{Hostname: "mx.rcpt.example", MaxStored: 16}
+	if o.TLS {
+		cert, err := ca.Issue("mx.rcpt.example")
+		if err != nil {
+			return nil, err
+		}
+		ropts.TLSCert = &cert
+	}
+	rcv, err := devnet.StartReceiver(ropts)
+	if err != nil {
+		return nil, err
+	}
+	defer rcv.Close()
+	dns, err := devnet.StartDNS("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer dns.Close()
+	dns.AddZoneMX("rcpt.example", "mx.rcpt.example", net.IPv4(127, 0, 0, 1))
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca.CertPEM(), 0o600)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	master := seal.EncodeKey(seal.GenerateMasterKey())
+	env := append(os.Environ(),
+		"SEALPOST_MASTER_KEY="+master, "SEALPOST_DATA_DIR="+dir, "SEALPOST_DATABASE_URL="+dbURL,
+		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
+		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,
+		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench")
+	key, domain, err := setup(ctx, env, o.DKIM, dns)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+
+	cmd := exec.Command(o.Binary, "serve")
+	cmd.Env = env
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer cmd.Process.Kill()
+	base := "http://" + addr
+	if err := waitReady(base); err != nil {
+		return nil, fmt.Errorf("server not ready: %v\n%s", err, logs.String())
+	}
+
+	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM}
+	body := []byte(fmt.Sprintf(`{"from":"Bench <b@%s>","to":"r@rcpt.example","subject":"bench","text":%q}`, domain, strings.Repeat("x", o.Size)))
+	start := time.Now()
+	lat, errs := drive(base, key, body, o)
+	acceptDone := time.Since(start)
+	r.Accepted, r.Errors = len(lat), errs
+	r.AcceptedPerS = float64(len(lat)) / acceptDone.Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r.P50ms, r.P95ms, r.P99ms = pct(lat, 50), pct(lat, 95), pct(lat, 99)
+	fmt.Fprintf(progress, "accepted %d in %v; waiting for delivery\n", len(lat), acceptDone.Round(time.Millisecond))
+
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	werr := rcv.WaitCount(wctx, len(lat))
+	r.Delivered = rcv.Count()
+	r.DeliveredPerS = float64(r.Delivered) / time.Since(start).Seconds()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.ServerCPUs = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		r.ServerMaxRSS = ru.Maxrss
+	}
+	if werr != nil {
+		return r, fmt.Errorf("only %d of %d delivered within %v", r.Delivered, len(lat), o.Timeout)
+	}
+	return r, nil
+}
+
+// setup makes a tenant with a verified domain, an optional DKIM key published in the
+// bench DNS, and a send key — through the same code the CLI uses.
+func setup(ctx context.Context, environ []string, dkim string, dns *devnet.DNS) (key, domain string, err error) {
+	cfg, err := config.Load("", environ)
+	if err != nil {
+		return "", "", err
+	}
+	ring, err := server.LoadKeyring(cfg)
+	if err != nil {
+		return "", "", err
+	}
+	db, err := server.OpenDB(ctx, cfg, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer db.Close()
+	ts := tenant.New(db, ring)
+	// Names unique per run, so runs can share one PostgreSQL database.
+	name := "bench-" + strings.ToLower(tenant.NewID("b")[14:])
+	domain = name + ".example"
+	t, err := ts.Create(ctx, name)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := ts.AddDomain(ctx, t.ID, domain, true); err != nil {
+		return "", "", err
+	}
+	if dkim != "none" {
+		k, err := ts.GenerateDKIM(ctx, t.ID, domain, "bench", dkim)
+		if err != nil {
+			return "", "", err
+		}
+		dns.AddTXT(k.DNSName, k.DNSValue)
+	}
+	key, _, err = ts.CreateKey(ctx, t.ID, tenant.KeyOptions{Name: "bench", Scopes: []string{tenant.ScopeSend}})
+	return key, domain, err
+}
+
+func waitReady(base string) error {
+	var last error
+	for range 200 {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return last
+}
+
+// drive sends the messages: C clients in a closed loop, or at a fixed rate (open loop,
+// so a slow server shows up as latency rather than as a lower offered load).
+func drive(base, key string, body []byte, o Options) ([]time.Duration, int) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	one := func() {
+		req, _ := http.NewRequest("POST", base+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		t0 := time.Now()
+		resp, err := hc.Do(req)
+		d := time.Since(t0)
+		ok := err == nil && resp.StatusCode == 202
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		mu.Lock()
+		if ok {
+			lat = append(lat, d)
+		} else {
+			errs++
+		}
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	if o.Rate > 0 {
+		interval := time.Duration(float64(time.Second) / o.Rate)
+		next := time.Now()
+		for range o.Messages {
+			time.Sleep(time.Until(next))
+			next = next.Add(interval)
+			wg.Add(1)
+			go func() { defer wg.Done(); one() }()
+		}
+		wg.Wait()
+		return lat, errs
+	}
+	work := make(chan struct{}, o.Messages)
+	for range o.Messages {
+		work <- struct{}{}
+	}
+	close(work)
+	for range o.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				one()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, errs
+}
+
+func pct(sorted []time.Duration, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+// WriteTable prints results as a table.
+func WriteTable(w io.Writer, rs []*Result) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\taccepted/s\tdelivered/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tpeak MiB\terrors\t")
+	for _, r := range rs {
+		rate := "closed"
+		if r.Rate > 0 {
+			rate = fmt.Sprintf("%.0f/s", r.Rate)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM,
+			r.AcceptedPerS, r.DeliveredPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, float64(r.ServerMaxRSS)/1024, r.Errors)
+	}
+	return tw.Flush()
+}
+
+// WriteJSON prints results as JSON.
+func WriteJSON(w io.Writer, rs []*Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rs)
+}

@@ -1,0 +1,303 @@
+// Package server wires Sealpost together: it builds every part from the configuration,
+// starts them in order and stops them in reverse. It is the one place that knows the
+// concrete store.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/metrics"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/queue"
+	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// Options are what a caller (the CLI, a test, dev mode) may supply beyond the config.
+type Options struct {
+	Logger   *slog.Logger
+	Keyring  *seal.Keyring           // default: from the config
+	RootCAs  *x509.CertPool          // extra trust for receiving servers (tests, dev)
+	Listener net.Listener            // default: listen on cfg.API.Listen
+	Extra    map[string]http.Handler // more handlers on the API listener (dev mailbox)
+}
+
+// Server is a running (or ready to run) Sealpost.
+type Server struct {
+	Config   *config.Config
+	DB       *store.DB
+	Tenants  *tenant.Service
+	Pipeline *pipeline.Pipeline
+	Worker   *queue.Worker
+	API      *api.Server
+	Log      *slog.Logger
+	Client   *delivery.Client
+	Metrics  *metrics.Metrics
+	Audit    *audit.Log
+
+	listener net.Listener
+	extra    map[string]http.Handler
+}
+
+// LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
+// else the key file. There is no silent default: without a key Sealpost cannot seal.
+func LoadKeyring(cfg *config.Config) (*seal.Keyring, error) {
+	if cfg.MasterKey != "" {
+		k, err := seal.ParseKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("master_key: %w", err)
+		}
+		return seal.NewKeyring(k)
+	}
+	ring, err := seal.LoadKeyring(cfg.MasterKeyFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no master key: %s does not exist; create one with `sealpost masterkey init` (or set SEALPOST_MASTER_KEY)", cfg.MasterKeyFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return ring, nil
+}
+
+// OpenDB opens and migrates the configured database.
+func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "migrations", applied)
+	}
+	return db, nil
+}
+
+// New builds a server from a validated config.
+func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	ring := opt.Keyring
+	if ring == nil {
+		var err error
+		if ring, err = LoadKeyring(cfg); err != nil {
+			return nil, err
+		}
+	}
+	db, err := OpenDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra}
+	s.Tenants = tenant.New(db, ring)
+	if cfg.AuditKeyFile == "" {
+		cfg.AuditKeyFile = filepath.Join(cfg.DataDir, "audit.key")
+	}
+	signer, err := audit.LoadOrCreateSigner(cfg.AuditKeyFile)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	s.Audit = audit.New(db, signer)
+	s.Metrics = metrics.New(func(ctx context.Context) (int, time.Duration, error) {
+		st, err := db.QueueStats(ctx, time.Now())
+		return st.Queued, st.OldestAge, err
+	})
+	limits := message.DefaultLimits()
+	s.Pipeline = pipeline.New(db, s.Tenants, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
+		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
+
+	roots, err := rootCAs(cfg, opt.RootCAs)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	resolver := Resolver(cfg.Delivery.DNSServer)
+	s.Client = delivery.New(delivery.Config{
+		Resolver: resolver, Port: cfg.Delivery.Port, SmartHost: cfg.Delivery.SmartHost,
+		SmartHostUser: cfg.Delivery.SmartHostUser, SmartHostPassword: cfg.Delivery.SmartHostPassword,
+		HeloName: cfg.Hostname, RootCAs: roots, Logger: log.With("part", "delivery"),
+	})
+	retry, _ := cfg.RetrySchedule()
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
+	s.Worker = queue.New(db, s.Tenants, s.Client, queue.Config{
+		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
+		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
+	}, log.With("part", "queue"), s.Metrics)
+	s.API = api.New(api.Deps{
+		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Log: log.With("part", "api"),
+		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
+		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
+		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
+			return DomainCheckConfig(cfg, resolver, roots, dkim)
+		},
+	})
+	return s, nil
+}
+
+func rootCAs(cfg *config.Config, extra *x509.CertPool) (*x509.CertPool, error) {
+	if extra != nil {
+		return extra, nil
+	}
+	if cfg.Delivery.CAFile == "" {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(cfg.Delivery.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("delivery.ca_file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("delivery.ca_file %s: no PEM certificates", cfg.Delivery.CAFile)
+	}
+	return pool, nil
+}
+
+// Resolver returns a DNS resolver that asks server ("host:port"), or the system's.
+func Resolver(server string) *net.Resolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.DB.Ping(ctx); err != nil {
+		return err
+	}
+	if n, err := s.DB.Pending(ctx); err != nil || n > 0 {
+		return fmt.Errorf("%d migrations pending", n)
+	}
+	return nil
+}
+
+// Handler is the API listener's whole handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	for p, h := range s.extra {
+		mux.Handle(p, h)
+	}
+	mux.Handle("/", s.API)
+	return mux
+}
+
+// Run serves until ctx ends, then shuts down in order: stop accepting requests, let the
+// worker finish or release its deliveries, close the database.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.DB.Close()
+	defer s.Client.Close()
+	if s.DB.Dialect() == store.SQLite && s.Config.HasRole("worker") {
+		// SQLite has one process: anything still claimed was cut off by a crash.
+		if n, err := s.DB.ReleaseJobs(ctx, "", time.Now()); err == nil && n > 0 {
+			s.Log.Info("released jobs left claimed by a previous run", "jobs", n)
+		}
+	}
+	errc := make(chan error, 2)
+	var srv *http.Server
+	if s.Config.HasRole("api") {
+		ln := s.listener
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", s.Config.API.Listen); err != nil {
+				return fmt.Errorf("api listener: %w", err)
+			}
+		}
+		s.listener = ln
+		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+		go func() {
+			var err error
+			if s.Config.API.TLSCert != "" {
+				srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+				err = srv.ServeTLS(ln, s.Config.API.TLSCert, s.Config.API.TLSKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		s.Log.Info("api listening", "addr", ln.Addr().String())
+	}
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan error, 1)
+	if s.Config.HasRole("worker") {
+		go func() { workerDone <- s.Worker.Run(wctx) }()
+	} else {
+		workerDone <- nil
+	}
+	actx, stopAudit := context.WithCancel(context.Background())
+	defer stopAudit()
+	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.Log.Info("shutting down")
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWorker()
+	if err := <-workerDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	s.Log.Info("stopped")
+	return runErr
+}
+
+// Addr is the API's listening address once Run has started it.
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return s.Config.API.Listen
+	}
+	return s.listener.Addr().String()
+}
+
+// DomainCheckConfig is how domain checks see the world from this server: its resolver,
+// delivery port and trust roots, and its sending addresses for SPF.
+func DomainCheckConfig(cfg *config.Config, resolver *net.Resolver, roots *x509.CertPool, dkim []domaincheck.DKIMExpect) domaincheck.Config {
+	var ips []net.IP
+	for _, s := range cfg.Delivery.SendingIPs {
+		if ip := net.ParseIP(strings.TrimSpace(s)); ip != nil {
+			ips = append(ips, ip)
+		}
+	}
+	return domaincheck.Config{Resolver: resolver, Port: cfg.Delivery.Port, RootCAs: roots, SendingIPs: ips, DKIM: dkim, HeloName: cfg.Hostname, Timeout: 20 * time.Second}
+}
