@@ -1,0 +1,184 @@
+// Package cli is the sealpost command line: one subcommand per verb, each with --help.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/sealpost/sealpost/internal/config"
+)
+
+// Version is set at build time with -ldflags "-X github.com/sealpost/sealpost/internal/cli.Version=…".
+var Version = "dev"
+
+type env struct {
+	stdout, stderr io.Writer
+	environ        []string
+}
+
+type command struct {
+	name, summary string
+	run           func(e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server (API and delivery workers) from a config file", serve},
+		{"dev", "run everything on loopback with a built-in mail catcher; prints a ready API key", dev},
+		{"migrate", "apply database migrations and exit", migrate},
+		{"tenant", "create, list and shred tenants (organisations)", tenantCmd},
+		{"domain", "add, list and verify a tenant's sender domains", domainCmd},
+		{"key", "create, list and revoke API keys", keyCmd},
+		{"dkim", "generate DKIM signing keys and print the DNS record to publish", dkimCmd},
+		{"masterkey", "create and rotate the master key that wraps tenant keys", masterkeyCmd},
+		{"headers", "was this message encrypted in transit? analyse its Received headers", headersCmd},
+		{"check-domain", "check a sender domain's MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT and STARTTLS", checkDomainCmd},
+		{"audit", "verify, export and checkpoint the tamper-evident audit trail", auditCmd},
+		{"queue", "list, retry, hold, release and drop delivery jobs", queueCmd},
+		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
+		{"config", "print every setting with its environment variable", configCmd},
+		{"version", "print the version", version},
+	}
+}
+
+// errUsage means a usage message was already printed.
+var errUsage = errors.New("usage")
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr, environ: os.Environ()}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(e, args[1:])
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				return 2
+			}
+			fmt.Fprintf(stderr, "sealpost %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "sealpost: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Sealpost — secure email for healthcare.\n\nUsage: sealpost <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun `sealpost <command> --help` for a command's flags.\nStart here: `sealpost dev`.")
+}
+
+// flags makes a flag set whose --help prints a summary, usage line and flags.
+func flags(e *env, name, usageLine, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stdout, "Usage: sealpost %s\n\n%s\n", usageLine, strings.TrimSpace(about))
+		has := false
+		fs.VisitAll(func(*flag.Flag) { has = true })
+		if has {
+			fmt.Fprintln(e.stdout, "\nFlags:")
+			fs.SetOutput(e.stdout)
+			fs.PrintDefaults()
+			fs.SetOutput(e.stderr)
+		}
+	}
+	return fs
+}
+
+// parse accepts flags before and after positional arguments
+// ("tenant create acme --config x.toml" as well as "tenant create --config x.toml acme").
+func parse(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+func configFlag(fs *flag.FlagSet, e *env) *string {
+	def := ""
+	for _, kv := range e.environ {
+		if v, ok := strings.CutPrefix(kv, "SEALPOST_CONFIG="); ok {
+			def = v
+		}
+	}
+	return fs.String("config", def, "TOML config file (or SEALPOST_CONFIG); SEALPOST_* variables override it")
+}
+
+func loadConfig(e *env, path string) (*config.Config, error) {
+	return config.Load(path, e.environ)
+}
+
+func logger(c *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func configCmd(e *env, args []string) error {
+	fs := flags(e, "config", "config", "Lists every setting: its TOML key, its environment variable and what it does.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	lines := config.Describe()
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintln(e.stdout, l)
+	}
+	return nil
+}
+
+func version(e *env, args []string) error {
+	fs := flags(e, "version", "version", "Prints the version of this binary.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "sealpost", Version)
+	return nil
+}

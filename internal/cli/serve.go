@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sealpost/sealpost/internal/server"
+)
+
+func serve(e *env, args []string) error {
+	fs := flags(e, "serve", "serve [--config FILE]", `
+Runs Sealpost: the REST API and the delivery workers (see the roles setting to run a
+subset). With no config file it keeps an SQLite database in ./sealpost-data. It needs a
+master key: run 'sealpost masterkey init' once, or set SEALPOST_MASTER_KEY.
+Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.`)
+	cfgPath := configFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	log := logger(cfg, e.stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	s, err := server.New(ctx, cfg, server.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+func migrate(e *env, args []string) error {
+	fs := flags(e, "migrate", "migrate [--config FILE]", "Applies pending database migrations (they also run at start) and exits.")
+	cfgPath := configFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := server.OpenDB(context.Background(), cfg, logger(cfg, e.stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(e.stdout, "database %s is up to date\n", db.Dialect())
+	return nil
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs, idempotently: Debian packages for the
+# independent checkers (gnupg, openssl, python3-dkim, swaks) and a PostgreSQL server.
+# Prints the PostgreSQL URL the tests should use as its last line.
+set -euo pipefail
+
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+need=()
+command -v gpg >/dev/null || need+=(gnupg)
+command -v openssl >/dev/null || need+=(openssl)
+command -v swaks >/dev/null || need+=(swaks)
+/usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
+command -v pg_ctlcluster >/dev/null || command -v pg_ctl >/dev/null || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq >&2
+  as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+# PostgreSQL: start the local cluster if it is down.
+url="${SEALPOST_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  log "starting PostgreSQL"
+  if command -v pg_ctlcluster >/dev/null; then
+    ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$ver" ] || { log "no PostgreSQL cluster found under /etc/postgresql"; exit 1; }
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || { log "PostgreSQL did not start on 127.0.0.1:5432"; exit 1; }
+fi
+
+# A fresh Debian cluster asks for passwords over TCP: make a test role that has one.
+if ! psql "$url" -qtAc 'select 1' >/dev/null 2>&1; then
+  log "creating test role and database"
+  as_root runuser -u postgres -- psql -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='sealpost') THEN CREATE ROLE sealpost LOGIN SUPERUSER PASSWORD 'sealpost'; END IF; END\$\$;" >&2
+  as_root runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_database WHERE datname='sealpost_test'" | grep -q 1 ||
+    as_root runuser -u postgres -- createdb -O sealpost sealpost_test >&2
+  url="postgres://sealpost:sealpost@127.0.0.1:5432/sealpost_test?sslmode=disable"
+  psql "$url" -qtAc 'select 1' >/dev/null || { log "cannot connect to PostgreSQL as $url"; exit 1; }
+fi
+
+for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
+/usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
+echo "$url"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, against SQLite and PostgreSQL. Installs and starts what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+url=$(scripts/deps.sh | tail -n 1)
+export SEALPOST_TEST_POSTGRES="$url"
+export SEALPOST_REQUIRE_POSTGRES=1
+
+unformatted=$(gofmt -l $(git ls-files -c -o --exclude-standard '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+go vet ./...
+go test -count=1 -timeout 20m "$@" ./...
