@@ -63,7 +63,7 @@ func (c *Client) startSession(ctx context.Context, cn *conn, t target, useTLS bo
 	if t.smart && c.cfg.SmartHostImplicitTLS {
 		// RFC 8314 3.3: TLS from the first byte; no plaintext fallback.
 		info := &TLSInfo{}
-		tc := tls.Client(cn.raw, c.tlsConfig(t.host, info))
+		tc := tls.Client(cn.raw, c.tlsConfig(t, info))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return &Error{Temporary: true, Stage: StageTLS, MX: t.host, Enhanced: "4.7.5", Message: oneLine(err.Error()), Err: err}, false
 		}

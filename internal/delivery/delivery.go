@@ -1,8 +1,10 @@
 // Package delivery is Sealpost's outbound SMTP client (RFC 5321): it finds
 // the mail exchangers of a recipient's domain, or uses a configured smart
 // host, and hands one message for one recipient to the first that takes
-// it. TLS is used whenever offered, connections are reused, and every
-// failure is classified as temporary or permanent for the queue to act on.
+// it. TLS is used whenever offered and insisted on where the recipient
+// domain's DANE records or MTA-STS policy demand it, connections are
+// reused, and every failure is classified as temporary or permanent for
+// the queue to act on.
 package delivery
 
 import (
@@ -13,6 +15,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
 // Config configures a Client. Zero values get the defaults noted.
@@ -26,6 +30,13 @@ type Config struct {
 
 	HeloName string         // our name in EHLO; "": the OS hostname
 	RootCAs  *x509.CertPool // nil: system roots
+
+	// Recipient-side TLS policies, applied to MX delivery only (a smart
+	// host is our own choice of relay). STS enforces MTA-STS (RFC 8461);
+	// nil: no MTA-STS. DNSSEC enforces DANE (RFC 7672) through a validating
+	// resolver; nil: no DANE.
+	STS    *tlssec.STS
+	DNSSEC *tlssec.DNSSEC
 
 	// Timeouts; defaults follow RFC 5321 4.5.3.2: 5 minutes per command,
 	// 10 minutes for the reply to the end of DATA.
@@ -47,7 +58,8 @@ type Envelope struct {
 	From string // reverse-path; "" is the null sender (RFC 5321 4.5.5)
 	To   string
 	// RequireTLS makes delivery fail temporarily unless the session is
-	// encrypted with a certificate that verifies against the MX name.
+	// encrypted and the server authenticated: by a certificate that
+	// verifies against the MX name, or by DANE.
 	RequireTLS bool
 }
 
@@ -61,6 +73,10 @@ type Result struct {
 	// TLSFallback is set when the server offered STARTTLS but TLS could
 	// not be used and the message went in plaintext; it says why.
 	TLSFallback string
+	// TLSPolicyFailure says what an MTA-STS policy in testing mode would
+	// have refused; the message was delivered anyway (RFC 8461 5), and the
+	// failure is for TLS reporting (RFC 8460).
+	TLSPolicyFailure string
 }
 
 // Client delivers messages. It is safe for concurrent use.
@@ -127,9 +143,12 @@ func (c *Client) Deliver(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	}
 	attrs := []any{"rcpt_domain", domainOf(env.To), "mx", res.MX, "addr", res.Addr, "reused", res.Reused}
 	if res.TLS != nil {
-		attrs = append(attrs, "tls", res.TLS.Version, "verified", res.TLS.Verified)
+		attrs = append(attrs, "tls", res.TLS.Version, "verified", res.TLS.Verified, "dane", res.TLS.DANE, "mta_sts", res.TLS.MTASTS)
 	} else {
 		attrs = append(attrs, "tls", "none")
+	}
+	if res.TLSPolicyFailure != "" {
+		attrs = append(attrs, "tls_policy_failure", res.TLSPolicyFailure)
 	}
 	c.log.Info("delivered", attrs...)
 	return res, nil

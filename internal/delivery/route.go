@@ -12,14 +12,23 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
-// target is one host to try, in order.
+// target is one host to try, in order, with the transport security it
+// demands (see policy.go).
 type target struct {
-	host  string       // name to verify TLS against and report as Result.MX
-	port  int          // TCP port
-	addrs []netip.Addr // known addresses; nil means resolve host
-	smart bool         // a configured smart host rather than an MX
+	host     string       // name to verify TLS against and report as Result.MX
+	port     int          // TCP port
+	addrs    []netip.Addr // known addresses; nil means resolve host
+	smart    bool         // a configured smart host rather than an MX
+	implicit bool         // the domain itself, for want of MX records (RFC 5321 5.1)
+
+	secure  bool              // the MX (or implicit MX address) RRset was DNSSEC-authenticated
+	dane    []tlssec.TLSA     // usable authenticated TLSA records: DANE applies (RFC 7672)
+	encrypt bool              // authenticated TLSA records, none usable: TLS without authentication
+	sts     *tlssec.STSPolicy // the domain's MTA-STS policy, testing or enforce; nil: none
 }
 
 func (t target) key() string { return net.JoinHostPort(t.host, strconv.Itoa(t.port)) }
@@ -92,7 +101,7 @@ func (c *Client) route(ctx context.Context, domain string) ([]target, *Error) {
 		if aerr != nil {
 			return nil, aerr
 		}
-		return []target{{host: domain, port: port, addrs: addrs}}, nil
+		return []target{{host: domain, port: port, addrs: addrs, implicit: true}}, nil
 	}
 
 	// RFC 7505 3: a lone MX of "." means the domain accepts no mail. A "."

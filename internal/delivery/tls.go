@@ -8,15 +8,25 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
 // TLSInfo describes the TLS session a message travelled over.
 type TLSInfo struct {
-	Version     string `json:"version"`                // "TLSv1.3"
-	Cipher      string `json:"cipher"`                 // tls.CipherSuiteName
-	Verified    bool   `json:"verified"`               // the certificate chains to RootCAs and matches ServerName
+	Version string `json:"version"` // "TLSv1.3"
+	Cipher  string `json:"cipher"`  // tls.CipherSuiteName
+	// Verified means the server authenticated: its certificate matched a
+	// DANE TLSA record (then DANE is set too), or, for a host without
+	// usable TLSA records, it chains to RootCAs and matches ServerName.
+	Verified    bool   `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"` // why Verified is false
 	ServerName  string `json:"server_name"`            // name the certificate was checked against
+	DANE        bool   `json:"dane,omitempty"`         // authenticated by DANE (RFC 7672)
+	MTASTS      string `json:"mta_sts,omitempty"`      // MTA-STS mode that applied: "testing" or "enforce"
+
+	webPKI bool // the certificate verified against RootCAs, whatever DANE said
 }
 
 // startTLS sends EHLO and, if the server offers it, STARTTLS (RFC 3207).
@@ -51,7 +61,7 @@ func (c *Client) startTLS(ctx context.Context, cn *conn, tp *textproto.Conn, t t
 		return &Error{Temporary: true, Stage: StageTLS, MX: t.host, Enhanced: "4.7.0", Message: "server sent data before the TLS handshake"}, false
 	}
 	info := &TLSInfo{}
-	tc := tls.Client(cn.raw, c.tlsConfig(t.host, info))
+	tc := tls.Client(cn.raw, c.tlsConfig(t, info))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return &Error{Temporary: true, Stage: StageTLS, MX: t.host, Enhanced: "4.7.5", Message: "TLS handshake failed: " + oneLine(err.Error()), Err: err}, true
 	}
@@ -87,8 +97,10 @@ func hasExtension(ehlo, keyword string) bool {
 // Opportunistic TLS (RFC 3207, RFC 7435 3) must still encrypt when the
 // certificate is bad, since most MX certificates are never checked; doing
 // the check inside the one handshake avoids a second connection just to
-// learn whether it would have verified.
-func (c *Client) tlsConfig(serverName string, info *TLSInfo) *tls.Config {
+// learn whether it would have verified. Whether a failure may be tolerated
+// is decided afterwards, by target.check.
+func (c *Client) tlsConfig(t target, info *TLSInfo) *tls.Config {
+	serverName := t.host
 	info.ServerName = serverName
 	roots := c.cfg.RootCAs
 	return &tls.Config{
@@ -98,10 +110,20 @@ func (c *Client) tlsConfig(serverName string, info *TLSInfo) *tls.Config {
 		// is recorded instead of aborting the handshake.
 		InsecureSkipVerify: true, //nolint:gosec // see comment above
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if err := verifyPeer(cs, serverName, roots); err != nil {
-				info.Verified, info.VerifyError = false, err.Error()
-			} else {
-				info.Verified, info.VerifyError = true, ""
+			err := verifyPeer(cs, serverName, roots)
+			info.webPKI = err == nil
+			if len(t.dane) > 0 {
+				// RFC 7672 2.2, 3.1: with usable TLSA records the records
+				// alone decide; names and CAs matter only to DANE-TA.
+				err = tlssec.Verify(t.dane, cs.PeerCertificates, []string{serverName}, time.Now())
+				info.DANE = err == nil
+				if err != nil {
+					err = fmt.Errorf("DANE: %w", err)
+				}
+			}
+			info.Verified, info.VerifyError = err == nil, ""
+			if err != nil {
+				info.VerifyError = err.Error()
 			}
 			return nil
 		},

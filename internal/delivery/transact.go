@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/netip"
@@ -29,6 +30,9 @@ func (c *Client) deliver(ctx context.Context, env Envelope, msg io.Reader) (*Res
 	if e != nil {
 		return nil, e
 	}
+	if e := c.domainPolicy(ctx, domain, targets); e != nil {
+		return nil, e
+	}
 	// RFC 5321 5.1: try the hosts in order until one takes responsibility
 	// for the message or refuses it within a transaction.
 	var errs errorSet
@@ -52,13 +56,23 @@ func (c *Client) deliver(ctx context.Context, env Envelope, msg io.Reader) (*Res
 // ones to each of its addresses. final reports that the host answered
 // within a transaction, so no other host should be tried.
 func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.Reader) (res *Result, e *Error, final bool) {
+	var failure string // what an MTA-STS testing policy would have refused
+	if !t.smart {
+		if e, failure = c.hostPolicy(ctx, &t); e != nil {
+			return nil, e, false
+		}
+	}
 	for cn := c.pool.get(t.key()); cn != nil; cn = c.pool.get(t.key()) {
-		if env.RequireTLS && checkRequireTLS(cn.tls, cn.mx) != nil {
+		// A pooled connection was opened for an earlier delivery, perhaps
+		// under other demands: it is only used if it meets these.
+		e, poolFailure := t.check(env, cn)
+		if e != nil {
 			c.pool.put(cn)
 			break
 		}
 		res, e, stale := c.send(ctx, cn, env, msg, true)
 		if !stale || ctx.Err() != nil {
+			t.annotate(res, cmp.Or(failure, poolFailure))
 			return res, e, true
 		}
 		// The idle connection died before MAIL was accepted, most likely
@@ -78,7 +92,7 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 	for _, ip := range addrs {
 		ap := netip.AddrPortFrom(ip, uint16(t.port))
 		cn, e, retryPlain := c.open(ctx, t, ap, true)
-		if e != nil && retryPlain && !env.RequireTLS {
+		if e != nil && retryPlain && !t.requiresTLS(env) {
 			// Opportunistic TLS (RFC 7435 3): a broken TLS stack at the
 			// server is no worse than none, so retry once in plaintext as
 			// a client that never tried STARTTLS would have sent it.
@@ -95,14 +109,14 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 			}
 			continue
 		}
-		if env.RequireTLS {
-			if e := checkRequireTLS(cn.tls, t.host); e != nil {
-				cn.quit()
-				errs.add(e)
-				break // the host's other addresses serve the same certificate
-			}
+		e, connFailure := t.check(env, cn)
+		if e != nil {
+			cn.quit()
+			errs.add(e)
+			break // the host's other addresses serve the same certificate
 		}
 		res, e, _ = c.send(ctx, cn, env, msg, false)
+		t.annotate(res, cmp.Or(failure, connFailure))
 		return res, e, true
 	}
 	return nil, errs.result(), false

@@ -1,8 +1,9 @@
 // Package devnet is a local stand-in for the parts of the internet a mail
-// server talks to: a certificate authority, an authoritative DNS server and
-// receiving SMTP servers, all bound to loopback. It backs `sealpost dev` and
-// the tests of the packages that deliver mail, so it must not depend on the
-// testing package.
+// server talks to: a certificate authority, an authoritative DNS server
+// (which can also play a DNSSEC-validating resolver), receiving SMTP
+// servers and an MTA-STS policy web server, all bound to loopback. It
+// backs `sealpost dev` and the tests of the packages that deliver mail, so
+// it must not depend on the testing package.
 package devnet
 
 import (

@@ -20,8 +20,9 @@ type DNS struct {
 	udp *dns.Server
 	tcp *dns.Server
 
-	mu    sync.RWMutex
-	names map[string]*node // keyed by canonical (lower-case, FQDN) owner name
+	mu     sync.RWMutex
+	names  map[string]*node // keyed by canonical (lower-case, FQDN) owner name
+	secure map[string]bool  // zones answered with the AD bit, see SetAuthenticated
 }
 
 // node holds everything known about one owner name.
@@ -143,10 +144,11 @@ func (d *DNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m.Rcode = dns.RcodeFormatError
 	default:
 		d.answer(m, req.Question[0])
+		d.markAuthenticated(m, req)
 	}
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
-		m.SetEdns0(opt.UDPSize(), false)
+		m.SetEdns0(opt.UDPSize(), opt.Do()) // RFC 3225 3: the DO bit is copied into the response
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 	}
 	if _, isUDP := w.RemoteAddr().(*net.UDPAddr); isUDP {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
 func TestParseSPF(t *testing.T) {
@@ -111,7 +113,7 @@ func TestSTSMatch(t *testing.T) {
 		"mx.example.com": true, "a.backup.example.com": true, "backup.example.com": false,
 		"a.b.backup.example.com": false, "mx2.example.com": false, "xbackup.example.com": false,
 	} {
-		if got := stsMatch(patterns, host); got != want {
+		if got := (&tlssec.STSPolicy{MX: patterns}).Matches(host); got != want {
 			t.Errorf("stsMatch(%q) = %v, want %v", host, got, want)
 		}
 	}
