@@ -1,0 +1,187 @@
+// Package policy decides how each recipient's copy of a message is secured: a tenant's
+// ordered rules, over DLP findings, sender, recipient domain, tags and API flags, give a
+// method preference list (or block, or quarantine) with the reasons, and the first
+// method the recipient can actually receive is chosen from that list.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/dlp"
+)
+
+// Method is how one recipient's copy is secured.
+type Method string
+
+// Methods, strongest guarantees first within each family.
+const (
+	TLS    Method = "tls"    // verified TLS 1.2+ to every hop we control (WebPKI, MTA-STS or DANE)
+	PGP    Method = "pgp"    // PGP/MIME encrypted to the recipient's OpenPGP key
+	SMIME  Method = "smime"  // S/MIME enveloped to the recipient's certificate
+	Portal Method = "portal" // kept sealed for the secure portal; the recipient gets a notice without PHI
+	None   Method = "none"   // opportunistic delivery; only for content without findings, when allowed
+)
+
+// Methods lists every method.
+func Methods() []Method { return []Method{TLS, PGP, SMIME, Portal, None} }
+
+// Actions a rule can take.
+const (
+	ActionSecure     = "secure"     // deliver by the first available of Methods
+	ActionBlock      = "block"      // refuse the message (422 naming the categories)
+	ActionQuarantine = "quarantine" // accept but hold until an administrator releases or deletes it
+)
+
+// Flags a sender can set on one message through the API.
+type Flags struct {
+	// Require is "encrypted" (content encrypted end to end or kept in the portal: pgp,
+	// smime, portal) or "tls" (additionally allows verified TLS).
+	Require string `json:"require,omitempty"`
+	// Force names the one method to use.
+	Force Method `json:"force,omitempty"`
+}
+
+// Document is a tenant's policy as stored and edited.
+type Document struct {
+	Rules []Rule `json:"rules"`
+	// AllowPlain permits "none" for content without findings. Off by default: a message
+	// with no findings still travels by a secure method.
+	AllowPlain bool `json:"allow_plain,omitempty"`
+	// SubjectTrigger, when present in a subject, makes the message require encryption
+	// (as Flags.Require "encrypted") unless a rule says otherwise. Default "[secure]".
+	SubjectTrigger string `json:"subject_trigger,omitempty"`
+	// DLP adds tenant-specific detectors to the built-in ones.
+	DLP DLPRules `json:"dlp"`
+}
+
+// DLPRules are the tenant's own detectors.
+type DLPRules struct {
+	MRNPatterns []string `json:"mrn_patterns,omitempty"`
+	Keywords    []string `json:"keywords,omitempty"`
+	Regexps     []string `json:"regexps,omitempty"`
+}
+
+// Rule applies Then when every condition in If holds.
+type Rule struct {
+	Name string    `json:"name"`
+	If   Condition `json:"if"`
+	Then Action    `json:"then"`
+}
+
+// Condition is a conjunction; empty fields do not constrain.
+type Condition struct {
+	Categories       []string `json:"categories,omitempty"`        // any of these DLP categories was found; "any" = any finding
+	NoFindings       bool     `json:"no_findings,omitempty"`       // the scan found nothing
+	Senders          []string `json:"senders,omitempty"`           // "a@x.org", "@x.org" or "x.org"
+	RecipientDomains []string `json:"recipient_domains,omitempty"` // "x.org" or "*.x.org"
+	Tags             []string `json:"tags,omitempty"`              // any of these tags
+	SubjectTrigger   bool     `json:"subject_trigger,omitempty"`   // the subject carries the trigger
+	Require          string   `json:"require,omitempty"`           // the message's Flags.Require equals this
+}
+
+// Action is what a matching rule does.
+type Action struct {
+	Action  string   `json:"action"`
+	Methods []Method `json:"methods,omitempty"`
+}
+
+// DefaultTrigger is the subject trigger when the document names none.
+const DefaultTrigger = "[secure]"
+
+// DefaultPHIMethods is the HIPAA-safe order for content with findings: verified TLS,
+// then end-to-end encryption, then the portal, which every recipient can use.
+var DefaultPHIMethods = []Method{TLS, PGP, SMIME, Portal}
+
+// FieldError names the part of a document that is wrong.
+type FieldError struct {
+	Field, Detail string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Detail }
+
+// Validate checks a document and returns the first problem with its field path.
+func (d *Document) Validate() *FieldError {
+	if len(d.Rules) > 200 {
+		return &FieldError{"rules", "at most 200 rules"}
+	}
+	if len(d.SubjectTrigger) > 64 {
+		return &FieldError{"subject_trigger", "at most 64 characters"}
+	}
+	known := map[string]bool{"any": true}
+	for _, c := range dlp.Categories() {
+		known[string(c)] = true
+	}
+	for i, r := range d.Rules {
+		at := fmt.Sprintf("rules[%d]", i)
+		if len(r.Name) > 100 {
+			return &FieldError{at + ".name", "at most 100 characters"}
+		}
+		for j, c := range r.If.Categories {
+			if !known[c] {
+				return &FieldError{fmt.Sprintf("%s.if.categories[%d]", at, j), "unknown category " + quote(c)}
+			}
+		}
+		if r.If.NoFindings && len(r.If.Categories) > 0 {
+			return &FieldError{at + ".if.no_findings", "cannot be combined with categories"}
+		}
+		if r.If.Require != "" && r.If.Require != "encrypted" && r.If.Require != "tls" {
+			return &FieldError{at + ".if.require", `must be "encrypted" or "tls"`}
+		}
+		for j, s := range r.If.Senders {
+			if s == "" || strings.ContainsAny(s, " \r\n\t") {
+				return &FieldError{fmt.Sprintf("%s.if.senders[%d]", at, j), "an address, @domain or domain"}
+			}
+		}
+		for j, s := range r.If.RecipientDomains {
+			if s == "" || strings.ContainsAny(s, " @\r\n\t") {
+				return &FieldError{fmt.Sprintf("%s.if.recipient_domains[%d]", at, j), "a domain or *.domain"}
+			}
+		}
+		switch r.Then.Action {
+		case ActionSecure:
+			if len(r.Then.Methods) == 0 {
+				return &FieldError{at + ".then.methods", "a secure action needs at least one method"}
+			}
+			for j, m := range r.Then.Methods {
+				f := fmt.Sprintf("%s.then.methods[%d]", at, j)
+				if !slices.Contains(Methods(), m) {
+					return &FieldError{f, "unknown method " + quote(string(m))}
+				}
+				// Plain delivery is never a choice for content that may hold PHI.
+				if m == None && !r.If.NoFindings {
+					return &FieldError{f, `"none" is allowed only in a rule with "no_findings": true`}
+				}
+				if slices.Index(r.Then.Methods, m) != j {
+					return &FieldError{f, "method listed twice"}
+				}
+			}
+		case ActionBlock, ActionQuarantine:
+			if len(r.Then.Methods) > 0 {
+				return &FieldError{at + ".then.methods", "only a secure action takes methods"}
+			}
+		default:
+			return &FieldError{at + ".then.action", `must be "secure", "block" or "quarantine"`}
+		}
+	}
+	if _, err := d.Scanner(); err != nil {
+		return &FieldError{"dlp", err.Error()}
+	}
+	return nil
+}
+
+// Scanner compiles the document's DLP rules with the built-in detectors.
+func (d *Document) Scanner() (*dlp.Scanner, error) {
+	return dlp.Compile(dlp.Rules{MRNPatterns: d.DLP.MRNPatterns, Keywords: d.DLP.Keywords, Regexps: d.DLP.Regexps}, dlp.Limits{})
+}
+
+// Trigger is the effective subject trigger.
+func (d *Document) Trigger() string {
+	if d.SubjectTrigger == "" {
+		return DefaultTrigger
+	}
+	return d.SubjectTrigger
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
