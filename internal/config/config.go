@@ -31,7 +31,18 @@ type Config struct {
 
 	API      API      `toml:"api"`
 	Delivery Delivery `toml:"delivery"`
+	Secure   Secure   `toml:"secure"`
 	Log      Log      `toml:"log"`
+}
+
+// Secure is SecureLine: how recipients' capabilities are learnt and the portal hand-off.
+type Secure struct {
+	PortalURL      string `toml:"portal_url" help:"base URL of the secure portal used in notification links; default http://<api.listen>"`
+	PortalExpiry   string `toml:"portal_expiry" help:"how long a message handed to the portal stays readable"`
+	ProbeTTL       string `toml:"probe_ttl" help:"how long a recipient domain's TLS capability is cached"`
+	DNSSECResolver string `toml:"dnssec_resolver" help:"host:port of a DNSSEC-validating resolver (e.g. a local unbound); enables DANE; empty: no DANE"`
+	MTASTS         bool   `toml:"mta_sts" help:"fetch and enforce recipient domains' MTA-STS policies"`
+	WKD            bool   `toml:"wkd" help:"look up recipients' OpenPGP keys in their domain's Web Key Directory"`
 }
 
 // API is the REST listener.
@@ -76,7 +87,8 @@ func Default() Config {
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
 			Expire: "120h", DrainTimeout: "20s", Lease: "10m"},
-		Log: Log{Level: "info", Format: "json"},
+		Secure: Secure{PortalExpiry: "720h", ProbeTTL: "1h", MTASTS: true},
+		Log:    Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -153,7 +165,8 @@ func (c *Config) Validate() error {
 	if _, err := c.RetrySchedule(); err != nil {
 		bad("delivery.retry: %v", err)
 	}
-	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery}} {
+	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery},
+		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL}} {
 		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
 			bad("%s %q: want a duration such as 120h or 30s", dur.name, dur.v)
 		}
@@ -240,6 +253,13 @@ func applyEnv(c *Config, environ []string) error {
 			f.SetInt(n)
 		case reflect.Slice:
 			f.Set(reflect.ValueOf(strings.Split(v, ",")))
+		case reflect.Bool:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+				return
+			}
+			f.SetBool(b)
 		}
 	})
 	for k := range env {

@@ -130,23 +130,9 @@ func (c *Client) tlsConfig(t target, info *TLSInfo) *tls.Config {
 	}
 }
 
-// verifyPeer does what crypto/tls would do without InsecureSkipVerify:
-// chain to roots (nil: system roots) and match the name.
+// verifyPeer does what crypto/tls would do without InsecureSkipVerify.
 func verifyPeer(cs tls.ConnectionState, serverName string, roots *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("server sent no certificate")
-	}
-	inter := x509.NewCertPool()
-	for _, cert := range cs.PeerCertificates[1:] {
-		inter.AddCert(cert)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		DNSName:       serverName,
-		Roots:         roots,
-		Intermediates: inter,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	return err
+	return tlssec.VerifyWebPKI(cs.PeerCertificates, serverName, roots)
 }
 
 // finishTLSInfo fills in the negotiated parameters once the handshake is

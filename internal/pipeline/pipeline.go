@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -32,20 +35,21 @@ type Config struct {
 type Pipeline struct {
 	db      *store.DB
 	tenants *tenant.Service
+	secure  *secureline.Service
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
 }
 
 // New builds a pipeline.
-func New(db *store.DB, tenants *tenant.Service, cfg Config, log *slog.Logger) *Pipeline {
+func New(db *store.DB, tenants *tenant.Service, secure *secureline.Service, cfg Config, log *slog.Logger) *Pipeline {
 	if cfg.Expire <= 0 {
 		cfg.Expire = 5 * 24 * time.Hour
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	return &Pipeline{db: db, tenants: tenants, cfg: cfg, log: log, now: time.Now}
+	return &Pipeline{db: db, tenants: tenants, secure: secure, cfg: cfg, log: log, now: time.Now}
 }
 
 // Submission is one message as a face received it.
@@ -59,6 +63,7 @@ type Submission struct {
 	Metadata       map[string]string
 	IdempotencyKey string
 	RequestHash    []byte // hash of the request body, for Idempotency-Key conflicts
+	Security       policy.Flags
 	Via            string // "HTTP", "HTTPS", "ESMTPSA", …
 	ClientAddr     string
 	TLS            *tls.ConnectionState
@@ -70,8 +75,9 @@ type Submission struct {
 // Result is what an accepted message answers.
 type Result struct {
 	MessageID  string            `json:"id"`
-	Status     string            `json:"status"`
+	Status     string            `json:"status"` // accepted, or quarantined by policy
 	Recipients []RecipientResult `json:"recipients"`
+	DLP        []dlp.Finding     `json:"dlp"` // categories and counts, never the matched text
 }
 
 // RecipientResult names one recipient's delivery.
@@ -102,6 +108,7 @@ const (
 	StatusDelivered = "delivered"
 	StatusBounced   = "bounced"
 	StatusExpired   = "expired"
+	StatusHeld      = "quarantined"
 )
 
 // Envelope is the sealed part of a message row.
@@ -110,6 +117,7 @@ type Envelope struct {
 	Subject   string            `json:"subject"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	MessageID string            `json:"message_id"`
+	Security  policy.Flags      `json:"security,omitzero"`
 }
 
 // Submit validates, builds, seals and stores a message with its delivery jobs. When it
@@ -137,6 +145,13 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		return nil, &Error{Status: 422, Title: "Sender domain not verified", Detail: "the from address's domain is not a verified domain of this account",
 			Fields: []*message.FieldError{{Field: "from", Detail: "domain is not a verified sender domain of this account", Status: 422}}}
 	}
+	dec, findings, err := p.decide(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	if dec.Action == policy.ActionBlock {
+		return nil, blocked(dec)
+	}
 	now := p.now()
 	id := tenant.NewID("msg")
 	if d.MessageID == "" {
@@ -154,30 +169,38 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
 		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
 	}
-	env, _ := json.Marshal(Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID})
+	env, _ := json.Marshal(Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security})
+	dlpJSON, _ := json.Marshal(findings)
+	held := dec.Action == policy.ActionQuarantine
 	m := &store.Message{
 		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
 		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: raw.Len(),
 		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
 		Content:  keys.Data.Seal(raw.Bytes(), "message/"+id+"/content"),
+		DLP:      dlpJSON, Quarantined: held,
 	}
-	res := &Result{MessageID: id, Status: "accepted"}
+	res := &Result{MessageID: id, Status: "accepted", DLP: findings}
+	status, firstEvents := StatusQueued, []string{"accepted", "queued"}
+	if held {
+		res.Status, status, firstEvents = StatusHeld, StatusHeld, []string{"accepted", "quarantined"}
+	}
 	var rcpts []*store.Recipient
 	var jobs []*store.Job
 	var events []*store.Event
 	add := func(kind string, list []message.Address) {
 		for _, a := range list {
 			r := &store.Recipient{ID: tenant.NewID("rcp"), MessageID: id, TenantID: m.TenantID, Kind: kind,
-				AddressHash: keys.AddressHash(a.Addr), Domain: a.Domain(), Status: StatusQueued, UpdatedAt: now}
+				AddressHash: keys.AddressHash(a.Addr), Domain: a.Domain(), Status: status, UpdatedAt: now}
 			r.Address = keys.Data.SealString(a.Addr, "recipient/"+r.ID)
+			r.Security = secureline.NewState(*dec.Plans[a.Domain()]).Seal(keys, r.ID)
 			rcpts = append(rcpts, r)
 			jobs = append(jobs, &store.Job{RecipientID: r.ID, MessageID: id, TenantID: m.TenantID, Domain: r.Domain,
 				Sandbox: m.Sandbox, CreatedAt: now, ExpiresAt: now.Add(p.cfg.Expire), NextAttemptAt: now})
-			for _, typ := range []string{"accepted", "queued"} {
+			for _, typ := range firstEvents {
 				events = append(events, &store.Event{TenantID: m.TenantID, MessageID: id, RecipientID: r.ID,
 					Type: typ, At: now, Sandbox: m.Sandbox})
 			}
-			res.Recipients = append(res.Recipients, RecipientResult{ID: r.ID, Email: a.Addr, Kind: kind, Status: StatusQueued})
+			res.Recipients = append(res.Recipients, RecipientResult{ID: r.ID, Email: a.Addr, Kind: kind, Status: status})
 		}
 	}
 	add("to", d.To)

@@ -6,12 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -36,45 +40,98 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 	start := w.now()
 	keys, err := w.tenants.Keys(ctx, j.TenantID)
 	if errors.Is(err, tenant.ErrShredded) {
-		w.finish(ctx, j, pipeline.StatusBounced, &Outcome{Attempt: j.Attempts, Error: errShredded.Error()}, nil)
+		w.finish(ctx, j, pipeline.StatusBounced, &Outcome{Attempt: j.Attempts, Error: errShredded.Error()}, nil, nil)
 		return
 	}
 	if err != nil {
-		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err))
+		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err), nil)
 		return
 	}
 	msg, rcpt, env, raw, err := w.load(ctx, keys, j)
 	if err != nil {
-		w.retryLater(ctx, j, keys, err)
+		w.retryLater(ctx, j, keys, err, nil)
 		return
 	}
 	to, err := keys.Data.OpenString(rcpt.Address, "recipient/"+rcpt.ID)
 	if err != nil {
-		w.retryLater(ctx, j, keys, err)
+		w.retryLater(ctx, j, keys, err, nil)
 		return
+	}
+	st, err := secureline.OpenState(keys, rcpt.ID, rcpt.Security)
+	if err != nil {
+		w.retryLater(ctx, j, keys, fmt.Errorf("open security state: %w", err), nil)
+		return
+	}
+	if st == nil || st.Plan.Action != policy.ActionSecure {
+		// Accepted before planning, or released from quarantine by an administrator:
+		// the HIPAA-safe default applies.
+		why := "no plan stored; default policy"
+		if st != nil {
+			why = "released from quarantine; default policy"
+		}
+		st = secureline.NewState(policy.Plan{Action: policy.ActionSecure, Candidates: policy.DefaultPHIMethods, Reasons: []string{why}})
 	}
 	if j.Sandbox {
-		w.simulate(ctx, j, to, keys)
+		w.simulate(ctx, j, to, keys, st)
 		return
 	}
-	signed, dkimNote := w.sign(ctx, msg, raw)
-	res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to}, bytes.NewReader(signed))
-	if err == nil {
-		if w.obs != nil {
-			w.obs.Delivered(w.now().Sub(start))
+	avail := w.secure.Availability(ctx, keys, j.TenantID, to, j.Domain)
+	for {
+		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, avail)
+		st.Reasons = appendReasons(st.Reasons, why...)
+		if !ok {
+			// Nothing permitted can be used now (a probe failed, a key is missing):
+			// wait and try the whole list again rather than send less securely.
+			st.Index = 0
+			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: "no permitted security method is available: " + strings.Join(why, "; ")}, st)
+			return
 		}
-		w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys)
-		return
-	}
-	var de *delivery.Error
-	if errors.As(err, &de) && !de.Temporary {
-		if w.obs != nil {
-			w.obs.Bounced()
+		st.Index, st.Method = i, m
+		prep, err := w.secure.Prepare(ctx, keys, j.TenantID, to, m, raw, st, env.From, msg.ID)
+		if err != nil {
+			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
+			return
 		}
-		w.finish(ctx, j, pipeline.StatusBounced, &Outcome{MX: de.MX, Reply: smtpReply(de), Attempt: j.Attempts, Stage: de.Stage, Error: de.Message}, keys)
+		signed, dkimNote := w.sign(ctx, msg, prep.Data)
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, bytes.NewReader(signed))
+		if err == nil {
+			if w.obs != nil {
+				w.obs.Delivered(w.now().Sub(start))
+			}
+			ev := prep.Evidence
+			ev.TLS, ev.MX = res.TLS, res.MX
+			ev.Reasons = append(slices.Clone(st.Plan.Reasons), st.Reasons...)
+			st.Evidence = ev
+			w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st)
+			return
+		}
+		var de *delivery.Error
+		if errors.As(err, &de) && de.Stage == delivery.StageTLS && de.Temporary && m == policy.TLS && i+1 < len(st.Plan.Candidates) {
+			// Verified TLS was promised by the probe but not delivered now: the
+			// policy's fallback applies at once, never plaintext.
+			st.Reasons = appendReasons(st.Reasons, "tls failed at delivery ("+de.Enhanced+" "+de.Message+"); falling back")
+			st.Index = i + 1
+			continue
+		}
+		if errors.As(err, &de) && !de.Temporary {
+			if w.obs != nil {
+				w.obs.Bounced()
+			}
+			w.finish(ctx, j, pipeline.StatusBounced, &Outcome{MX: de.MX, Reply: smtpReply(de), Attempt: j.Attempts, Stage: de.Stage, Error: de.Message}, keys, st)
+			return
+		}
+		w.retryLater(ctx, j, keys, err, st)
 		return
 	}
-	w.retryLater(ctx, j, keys, err)
+}
+
+// appendReasons keeps the reasons list bounded across many attempts.
+func appendReasons(list []string, more ...string) []string {
+	list = append(list, more...)
+	if len(list) > 20 {
+		list = list[len(list)-20:]
+	}
+	return list
 }
 
 func smtpReply(de *delivery.Error) string {
@@ -138,24 +195,24 @@ func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) ([]by
 
 // retryLater records a temporary failure, or expiry when the next attempt would fall
 // after the job's deadline.
-func (w *Worker) retryLater(ctx context.Context, j *store.Job, keys *tenant.Keys, cause error) {
+func (w *Worker) retryLater(ctx context.Context, j *store.Job, keys *tenant.Keys, cause error, st *secureline.State) {
 	o := &Outcome{Attempt: j.Attempts, Error: cause.Error()}
 	var de *delivery.Error
 	if errors.As(cause, &de) {
 		o.MX, o.Reply, o.Stage, o.Error = de.MX, smtpReply(de), de.Stage, de.Message
 	}
-	w.retryOutcome(ctx, j, keys, o)
+	w.retryOutcome(ctx, j, keys, o, st)
 }
 
 // retryOutcome records a temporary failure described by o.
-func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Keys, o *Outcome) {
+func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Keys, o *Outcome, st *secureline.State) {
 	// RFC 5321 4.5.4.1: the delay grows with each attempt; counted from this attempt's start.
 	next := j.ClaimedAt.Add(w.cfg.Retry[min(j.Attempts, len(w.cfg.Retry))-1])
 	if next.After(j.ExpiresAt) {
 		if w.obs != nil {
 			w.obs.Expired()
 		}
-		w.finish(ctx, j, pipeline.StatusExpired, o, keys)
+		w.finish(ctx, j, pipeline.StatusExpired, o, keys, st)
 		return
 	}
 	if w.obs != nil {
@@ -171,11 +228,11 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 			return err
 		}
 		return tx.InsertEvents(ctx, ev)
-	}, "deferred", o, keys)
+	}, "deferred", o, keys, st)
 }
 
 // finish retires a job with a final outcome.
-func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys) {
+func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
 	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
 		if err := tx.RetireJob(ctx, j, status, w.now(), truncate(o.Reply, 200)); err != nil {
@@ -185,10 +242,10 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 			return err
 		}
 		return tx.InsertEvents(ctx, ev)
-	}, status, o, keys)
+	}, status, o, keys, st)
 }
 
-func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys) {
+func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}
 	if keys != nil {
@@ -206,12 +263,42 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		if err := fn(ctx, tx, detail, ev); err != nil {
 			return err
 		}
+		if st != nil && keys != nil {
+			if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+				return err
+			}
+		}
 		return tx.AppendAudit(ctx, entry)
 	}); err != nil {
 		// The job stays claimed until its next attempt time, then runs again: at worst
 		// a duplicate delivery, never a lost one.
 		w.log.Error("record delivery outcome", "message", j.MessageID, "recipient", j.RecipientID, "err", err)
 	}
+}
+
+// recordSecurity keeps the recipient's security state and, once delivered, writes the
+// "secured" event with its evidence and hands a portal copy to the portal.
+func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) error {
+	method := ""
+	if evType == pipeline.StatusDelivered {
+		method = string(st.Method)
+	}
+	if err := tx.SetRecipientSecurity(ctx, j.RecipientID, method, st.Seal(keys, j.RecipientID)); err != nil {
+		return err
+	}
+	if evType != pipeline.StatusDelivered || st.Evidence == nil {
+		return nil
+	}
+	b, _ := json.Marshal(st.Evidence)
+	if err := tx.InsertEvents(ctx, &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "secured",
+		At: at, Sandbox: j.Sandbox, Data: keys.Data.Seal(b, "event/"+j.RecipientID)}); err != nil {
+		return err
+	}
+	if st.Method == policy.Portal && !j.Sandbox {
+		return tx.PutPortalMessage(ctx, &store.PortalMessage{ID: st.PortalID, TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID,
+			TokenHash: secureline.TokenHash(st.PortalToken), CreatedAt: at, ExpiresAt: at.Add(w.secure.PortalExpiry())})
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

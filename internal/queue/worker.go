@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -48,6 +49,7 @@ type Observer interface {
 type Worker struct {
 	db      *store.DB
 	tenants *tenant.Service
+	secure  *secureline.Service
 	out     Deliverer
 	cfg     Config
 	log     *slog.Logger
@@ -64,7 +66,7 @@ type Worker struct {
 }
 
 // New builds a worker.
-func New(db *store.DB, tenants *tenant.Service, out Deliverer, cfg Config, log *slog.Logger, obs Observer) *Worker {
+func New(db *store.DB, tenants *tenant.Service, secure *secureline.Service, out Deliverer, cfg Config, log *slog.Logger, obs Observer) *Worker {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
 	}
@@ -83,7 +85,7 @@ func New(db *store.DB, tenants *tenant.Service, out Deliverer, cfg Config, log *
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 20 * time.Second
 	}
-	return &Worker{db: db, tenants: tenants, out: out, cfg: cfg, log: log, obs: obs, now: time.Now,
+	return &Worker{db: db, tenants: tenants, secure: secure, out: out, cfg: cfg, log: log, obs: obs, now: time.Now,
 		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	RootCAs  *x509.CertPool          // extra trust for receiving servers (tests, dev)
 	Listener net.Listener            // default: listen on cfg.API.Listen
 	Extra    map[string]http.Handler // more handlers on the API listener (dev mailbox)
+	// HTTPClient fetches MTA-STS policies and Web Key Directory keys; default one
+	// that trusts the system roots plus RootCAs. Tests route it to loopback servers.
+	HTTPClient *http.Client
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -52,6 +56,7 @@ type Server struct {
 	Client   *delivery.Client
 	Metrics  *metrics.Metrics
 	Audit    *audit.Log
+	Secure   *secureline.Service
 
 	listener net.Listener
 	extra    map[string]http.Handler
@@ -129,30 +134,32 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		st, err := db.QueueStats(ctx, time.Now())
 		return st.Queued, st.OldestAge, err
 	})
-	limits := message.DefaultLimits()
-	s.Pipeline = pipeline.New(db, s.Tenants, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
-		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
-
 	roots, err := rootCAs(cfg, opt.RootCAs)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	resolver := Resolver(cfg.Delivery.DNSServer)
+	tparts := TLSSecurity(cfg, resolver, roots, secureline.NewStoreCache(db), opt.HTTPClient, log)
+	s.Secure = secureline.New(db, s.Tenants, SecureConfig(cfg, tparts, opt.HTTPClient), log)
+	limits := message.DefaultLimits()
+	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
+		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
 	s.Client = delivery.New(delivery.Config{
 		Resolver: resolver, Port: cfg.Delivery.Port, SmartHost: cfg.Delivery.SmartHost,
 		SmartHostUser: cfg.Delivery.SmartHostUser, SmartHostPassword: cfg.Delivery.SmartHostPassword,
 		HeloName: cfg.Hostname, RootCAs: roots, Logger: log.With("part", "delivery"),
+		STS: tparts.STS, DNSSEC: tparts.DNSSEC,
 	})
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
-	s.Worker = queue.New(db, s.Tenants, s.Client, queue.Config{
+	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
 	}, log.With("part", "queue"), s.Metrics)
 	s.API = api.New(api.Deps{
-		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Log: log.With("part", "api"),
+		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
 		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {

@@ -19,6 +19,8 @@ type Message struct {
 	Size         int
 	Envelope     []byte
 	Content      []byte
+	DLP          []byte // JSON findings: categories and counts, never matched text
+	Quarantined  bool   // held by policy until an administrator releases or deletes it
 }
 
 // Recipient is one recipient of a message and its current status.
@@ -31,6 +33,8 @@ type Recipient struct {
 	Status                  string
 	UpdatedAt               time.Time
 	Detail                  []byte // sealed JSON of the last outcome
+	Method                  string // how this copy is secured: tls, pgp, smime, portal, none; "" until decided
+	Security                []byte // sealed JSON: the decision, its reasons and evidence
 }
 
 // Event is one entry on a recipient's (or message's) timeline.
@@ -62,19 +66,23 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 	if m.Tags == nil {
 		tags = []byte("[]")
 	}
-	if _, err := tx.exec(ctx, "INSERT INTO messages (id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content); err != nil {
+	dlp := m.DLP
+	if dlp == nil {
+		dlp = []byte("[]")
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content, string(dlp), b2i(m.Quarantined)); err != nil {
 		return err
 	}
 	for _, r := range rcpts {
-		if _, err := tx.exec(ctx, "INSERT INTO recipients (id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-			r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO recipients ("+recipientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail, r.Method, r.Security); err != nil {
 			return err
 		}
 	}
 	for _, j := range jobs {
-		if _, err := tx.exec(ctx, "INSERT INTO deliveries (recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-			j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt)); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO deliveries (recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt), b2i(m.Quarantined)); err != nil {
 			return err
 		}
 	}
@@ -92,20 +100,20 @@ func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
 	return nil
 }
 
-const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content"
+const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content, dlp, quarantined"
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var created int64
-	var sandbox int
-	var tags string
-	if err := row.Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content); err != nil {
+	var sandbox, quarantined int
+	var tags, dlp string
+	if err := row.Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content, &dlp, &quarantined); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	m.CreatedAt, m.Sandbox = fromMS(created), sandbox == 1
+	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(created), sandbox == 1, []byte(dlp), quarantined == 1
 	_ = json.Unmarshal([]byte(tags), &m.Tags)
 	return &m, nil
 }
@@ -115,9 +123,11 @@ func (db *DB) Message(ctx context.Context, tenantID, id string) (*Message, error
 	return scanMessage(db.sql.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
 }
 
+const recipientCols = "id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail, method, security"
+
 // Recipients lists a message's recipients.
 func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail FROM recipients WHERE message_id = $1 ORDER BY id", messageID)
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+recipientCols+" FROM recipients WHERE message_id = $1 ORDER BY id", messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +136,7 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 	for rows.Next() {
 		var r Recipient
 		var upd int64
-		if err := rows.Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail); err != nil {
+		if err := rows.Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security); err != nil {
 			return nil, err
 		}
 		r.UpdatedAt = fromMS(upd)
@@ -139,8 +149,8 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 func (db *DB) Recipient(ctx context.Context, id string) (*Recipient, error) {
 	var r Recipient
 	var upd int64
-	err := db.sql.QueryRowContext(ctx, "SELECT id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail FROM recipients WHERE id = $1", id).
-		Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail)
+	err := db.sql.QueryRowContext(ctx, "SELECT "+recipientCols+" FROM recipients WHERE id = $1", id).
+		Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -151,5 +161,11 @@ func (db *DB) Recipient(ctx context.Context, id string) (*Recipient, error) {
 // SetRecipientStatus records a recipient's latest outcome.
 func (tx *Tx) SetRecipientStatus(ctx context.Context, id, status string, at time.Time, detail []byte) error {
 	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2, detail = $3 WHERE id = $4", status, ms(at), detail, id)
+	return err
+}
+
+// SetRecipientSecurity records how a recipient's copy is (to be) secured.
+func (tx *Tx) SetRecipientSecurity(ctx context.Context, id, method string, security []byte) error {
+	_, err := tx.exec(ctx, "UPDATE recipients SET method = $1, security = $2 WHERE id = $3", method, security, id)
 	return err
 }

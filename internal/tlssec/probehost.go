@@ -60,7 +60,7 @@ func (p *Prober) probeHost(ctx context.Context, host string, secure bool, secErr
 		return h
 	}
 	h.Version, h.Cipher = versionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
-	if err := verifyWebPKI(st.PeerCertificates, host, p.RootCAs); err != nil {
+	if err := VerifyWebPKI(st.PeerCertificates, host, p.RootCAs); err != nil {
 		h.CertError = err.Error()
 	} else {
 		h.CertVerified = true
@@ -161,8 +161,10 @@ func cmd(tp *textproto.Conn, expect int, line string) (string, error) {
 	return msg, err
 }
 
-// verifyWebPKI checks chain against roots (nil: system roots) for host.
-func verifyWebPKI(chain []*x509.Certificate, host string, roots *x509.CertPool) error {
+// VerifyWebPKI checks a presented chain against roots (nil: system roots) for host:
+// what crypto/tls would check, for callers that record the result instead of failing
+// the handshake.
+func VerifyWebPKI(chain []*x509.Certificate, host string, roots *x509.CertPool) error {
 	if len(chain) == 0 {
 		return errors.New("server sent no certificate")
 	}

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/dlp"
+	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/secureline"
+)
+
+// decide scans the draft for PHI and evaluates the tenant's policy for every
+// recipient domain. A blocked message is a 422 naming the categories, never the text.
+func (p *Pipeline) decide(ctx context.Context, sub *Submission) (*secureline.Decision, []dlp.Finding, error) {
+	if fe := validateFlags(sub.Security); fe != nil {
+		return nil, nil, fieldErrors([]*message.FieldError{fe})
+	}
+	d := sub.Draft
+	in := dlp.Input{Subject: d.Subject, Text: d.Text, HTML: d.HTML}
+	for _, a := range d.Attachments {
+		in.Attachments = append(in.Attachments, dlp.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Content})
+	}
+	findings, err := p.secure.Scan(ctx, sub.Principal.TenantID, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if findings == nil {
+		findings = []dlp.Finding{}
+	}
+	if sub.Security.Force == policy.None && len(findings) > 0 {
+		return nil, nil, &Error{Status: 422, Title: "Plain delivery not permitted",
+			Detail: "security.force: plain delivery is not permitted for content with PHI findings (" + strings.Join(policy.Categories(findings), ", ") + ")",
+			Fields: []*message.FieldError{{Field: "security.force", Detail: "plain delivery is not permitted for content with PHI findings", Status: 422}}}
+	}
+	var domains []string
+	for _, list := range [][]message.Address{d.To, d.Cc, d.Bcc} {
+		for _, a := range list {
+			domains = append(domains, a.Domain())
+		}
+	}
+	dec, err := p.secure.Decide(ctx, sub.Principal.TenantID, &policy.Message{Findings: findings, Sender: d.From.Addr, Subject: d.Subject, Tags: sub.Tags, Flags: sub.Security}, domains)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dec, findings, nil
+}
+
+// blocked is the refusal of a message the policy blocks.
+func blocked(dec *secureline.Decision) error {
+	cats := "no findings"
+	if len(dec.Categories) > 0 {
+		cats = strings.Join(dec.Categories, ", ")
+	}
+	return &Error{Status: 422, Title: "Blocked by policy",
+		Detail: "the account's security policy blocks this message (" + cats + "): " + strings.Join(dec.Reasons, "; ")}
+}
+
+// Preview is what would happen to a draft, per recipient; nothing is stored or sent.
+type Preview struct {
+	Action     string             `json:"action"`
+	Reasons    []string           `json:"reasons,omitempty"`
+	DLP        []dlp.Finding      `json:"dlp"`
+	Recipients []PreviewRecipient `json:"recipients"`
+}
+
+// PreviewRecipient is one recipient's method and why.
+type PreviewRecipient struct {
+	Email      string          `json:"email"`
+	Kind       string          `json:"type"`
+	Method     policy.Method   `json:"method,omitempty"` // "" when no permitted method is available
+	Candidates []policy.Method `json:"candidates"`
+	Fallbacks  []policy.Method `json:"fallbacks"`
+	Reasons    []string        `json:"reasons"`
+}
+
+// Preview validates a submission as Submit would and reports, for each recipient, the
+// method delivery would use now and the reasons — the same evaluation the worker runs.
+func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, error) {
+	keys, err := p.tenants.Keys(ctx, sub.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.render(ctx, keys, sub); err != nil {
+		return nil, err
+	}
+	d := sub.Draft
+	if fe := d.Validate(p.cfg.Limits); len(fe) > 0 {
+		return nil, fieldErrors(fe)
+	}
+	dec, findings, err := p.decide(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	out := &Preview{Action: dec.Action, DLP: findings, Recipients: []PreviewRecipient{}}
+	if dec.Action != policy.ActionSecure {
+		out.Reasons = dec.Reasons
+	}
+	add := func(kind string, list []message.Address) {
+		for _, a := range list {
+			plan := dec.Plans[a.Domain()]
+			r := PreviewRecipient{Email: a.Addr, Kind: kind, Candidates: plan.Candidates, Fallbacks: []policy.Method{}, Reasons: slices.Clone(plan.Reasons)}
+			if plan.Action == policy.ActionSecure {
+				avail := p.secure.Availability(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain())
+				m, i, why, ok := policy.Choose(plan.Candidates, 0, avail)
+				r.Reasons = append(r.Reasons, why...)
+				if ok {
+					r.Method = m
+					for _, c := range plan.Candidates[i+1:] {
+						if good, _ := avail(c); good {
+							r.Fallbacks = append(r.Fallbacks, c)
+						}
+					}
+				}
+			}
+			if r.Candidates == nil {
+				r.Candidates = []policy.Method{}
+			}
+			out.Recipients = append(out.Recipients, r)
+		}
+	}
+	add("to", d.To)
+	add("cc", d.Cc)
+	add("bcc", d.Bcc)
+	return out, nil
+}
+
+func validateFlags(f policy.Flags) *message.FieldError {
+	if f.Require != "" && f.Require != "encrypted" && f.Require != "tls" {
+		return &message.FieldError{Field: "security.require", Detail: `must be "encrypted" or "tls"`, Status: 400}
+	}
+	if f.Force != "" && !slices.Contains(policy.Methods(), f.Force) {
+		return &message.FieldError{Field: "security.force", Detail: `must be one of "tls", "pgp", "smime", "portal", "none"`, Status: 400}
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package secureline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/pgpmime"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/smime"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// State is a recipient's security decision as it is carried from acceptance through
+// every delivery attempt (sealed on the recipient row).
+type State struct {
+	Plan        policy.Plan   `json:"plan"`
+	Index       int           `json:"index"` // the candidate being tried
+	Method      policy.Method `json:"method,omitempty"`
+	Reasons     []string      `json:"reasons,omitempty"` // choices made at delivery
+	PortalID    string        `json:"portal_id,omitempty"`
+	PortalToken string        `json:"portal_token,omitempty"`
+	Evidence    *Evidence     `json:"evidence,omitempty"`
+}
+
+// Evidence is how a delivered copy was secured: the proof for the "secured" event.
+type Evidence struct {
+	Method           policy.Method     `json:"method"`
+	TLS              *delivery.TLSInfo `json:"tls,omitempty"`
+	MX               string            `json:"mx,omitempty"`
+	PGPFingerprint   string            `json:"pgp_fingerprint,omitempty"`
+	PGPAEAD          bool              `json:"pgp_aead,omitempty"`
+	SMIMEFingerprint string            `json:"smime_fingerprint,omitempty"`
+	SMIMEAlgorithm   string            `json:"smime_algorithm,omitempty"`
+	Signed           bool              `json:"signed,omitempty"`
+	PortalMessageID  string            `json:"portal_message_id,omitempty"`
+	Reasons          []string          `json:"reasons"`
+	Sandbox          bool              `json:"sandbox,omitempty"` // decided, but nothing was encrypted or sent
+}
+
+// NewState starts a recipient's state from its plan.
+func NewState(p policy.Plan) *State { return &State{Plan: p} }
+
+// Seal and OpenState keep the state on the recipient row.
+func (st *State) Seal(keys *tenant.Keys, recipientID string) []byte {
+	b, _ := json.Marshal(st)
+	return keys.Data.Seal(b, "recipient/"+recipientID+"/security")
+}
+
+// OpenState reads a sealed state; nil sealed gives nil (a message accepted before
+// SecureLine existed: it is planned on first delivery).
+func OpenState(keys *tenant.Keys, recipientID string, sealed []byte) (*State, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	b, err := keys.Data.Open(sealed, "recipient/"+recipientID+"/security")
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	return &st, json.Unmarshal(b, &st)
+}
+
+// Prepared is a message ready to go by one method.
+type Prepared struct {
+	Method     policy.Method
+	Data       []byte // the message to sign and send
+	RequireTLS bool
+	Evidence   *Evidence
+}
+
+// Availability answers, for one recipient, which methods can be used now.
+func (s *Service) Availability(ctx context.Context, keys *tenant.Keys, tenantID, addr, domain string) policy.Availability {
+	return func(m policy.Method) (bool, string) {
+		switch m {
+		case policy.TLS:
+			return s.tlsAvailable(ctx, domain)
+		case policy.PGP:
+			_, why := s.usableKey(ctx, keys, tenantID, KindPGP, addr)
+			return why == "", why
+		case policy.SMIME:
+			_, why := s.usableKey(ctx, keys, tenantID, KindSMIME, addr)
+			return why == "", why
+		case policy.Portal, policy.None:
+			return true, ""
+		}
+		return false, "unknown method"
+	}
+}
+
+// Prepare turns the stored message into what method m sends to addr. raw is the built
+// message (before DKIM).
+func (s *Service) Prepare(ctx context.Context, keys *tenant.Keys, tenantID, addr string, m policy.Method, raw []byte, st *State, from, messageID string) (*Prepared, error) {
+	p := &Prepared{Method: m, Evidence: &Evidence{Method: m}}
+	switch m {
+	case policy.TLS:
+		p.Data, p.RequireTLS = raw, true
+	case policy.None:
+		p.Data = raw
+	case policy.PGP, policy.SMIME:
+		kind := KindPGP
+		if m == policy.SMIME {
+			kind = KindSMIME
+		}
+		pk, why := s.usableKey(ctx, keys, tenantID, kind, addr)
+		if pk == nil {
+			return nil, fmt.Errorf("%s", why)
+		}
+		outer, entity, err := splitMessage(raw)
+		if err != nil {
+			return nil, err
+		}
+		var enc []byte
+		if m == policy.PGP {
+			out, info, err := pgpmime.Encrypt(entity, pk.pgp, nil, s.now())
+			if err != nil {
+				return nil, fmt.Errorf("pgp encrypt: %w", err)
+			}
+			enc = out
+			p.Evidence.PGPFingerprint, p.Evidence.PGPAEAD, p.Evidence.Signed = info.Fingerprint, info.AEAD, info.Signed
+		} else {
+			out, info, err := smime.Encrypt(entity, smime.Recipient{Cert: pk.cert}, smime.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("s/mime encrypt: %w", err)
+			}
+			enc = out
+			p.Evidence.SMIMEFingerprint, p.Evidence.SMIMEAlgorithm, p.Evidence.Signed = info.CertFingerprint, info.Algorithm, info.Signed
+		}
+		p.Data = joinMessage(outer, enc)
+	case policy.Portal:
+		if st.PortalToken == "" {
+			st.PortalID = tenant.NewID("pm")
+			st.PortalToken = base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
+		}
+		t, err := s.tenants.Tenant(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.notification(t.Name, from, addr, st.PortalToken)
+		if err != nil {
+			return nil, err
+		}
+		p.Data = data
+		p.Evidence.PortalMessageID = st.PortalID
+	default:
+		return nil, fmt.Errorf("unknown method %q", m)
+	}
+	return p, nil
+}
+
+// PortalLink is the link a notification carries.
+func (s *Service) PortalLink(token string) string {
+	return strings.TrimRight(s.cfg.PortalURL, "/") + "/p/" + token
+}
+
+// PortalExpiry is how long a portal copy stays readable.
+func (s *Service) PortalExpiry() time.Duration { return s.cfg.PortalExpiry }
+
+// TokenHash is what the store keeps of a portal token.
+// Tokens carry 256 random bits, so an unkeyed hash is enough: nothing to brute-force.
+func TokenHash(token string) []byte {
+	h := sha256.Sum256([]byte("sealpost portal token\x00" + token))
+	return h[:]
+}
+
+// notification is the message a portal recipient receives instead of the content: the
+// sending organisation, a neutral subject and the link — no PHI.
+func (s *Service) notification(org, from, to, token string) ([]byte, error) {
+	fa, err := message.ParseAddress(from)
+	if err != nil {
+		return nil, err
+	}
+	ta, err := message.ParseAddress(to)
+	if err != nil {
+		return nil, err
+	}
+	link := s.PortalLink(token)
+	d := &message.Draft{
+		From:    message.Address{Name: org, Addr: fa.Addr},
+		To:      []message.Address{{Addr: ta.Addr}},
+		Subject: "You have a secure message from " + org,
+		Text: "You have received a secure message from " + org + ".\r\n\r\n" +
+			"To read it, open this link and confirm your email address with a one-time code:\r\n\r\n" +
+			link + "\r\n\r\nThe message is available for a limited time. If you did not expect it, you can ignore this email.\r\n",
+		HTML: "<p>You have received a secure message from <strong>" + html.EscapeString(org) + "</strong>.</p>" +
+			"<p><a href=\"" + html.EscapeString(link) + "\">Read the secure message</a></p>" +
+			"<p>You will confirm your email address with a one-time code. The message is available for a limited time.</p>",
+		Date: s.now(),
+	}
+	var b bytes.Buffer
+	if err := message.Write(&b, d); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
