@@ -18,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -27,6 +28,7 @@ type Deps struct {
 	DB           *store.DB
 	Tenants      *tenant.Service
 	Pipeline     *pipeline.Pipeline
+	Secure       *secureline.Service
 	Log          *slog.Logger
 	MaxBodyBytes int64
 	Resolver     *net.Resolver // for domain verification

@@ -24,7 +24,7 @@ type EventView struct {
 }
 
 // EventTypes are the event types a filter may name.
-var EventTypes = []string{"accepted", "queued", "deferred", "delivered", "bounced", "expired"}
+var EventTypes = []string{"accepted", "queued", "deferred", "delivered", "bounced", "expired", "secured", "quarantined", "released", "deleted"}
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
 	q := r.URL.Query()

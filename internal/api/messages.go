@@ -12,6 +12,8 @@ import (
 
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -32,6 +34,7 @@ type SendRequest struct {
 	Tags         []string          `json:"tags"`
 	Campaign     string            `json:"campaign"`
 	Metadata     map[string]string `json:"metadata"`
+	Security     policy.Flags      `json:"security"`
 }
 
 // AttachmentJSON is one attachment, its content in standard base64.
@@ -116,7 +119,7 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 		via = "HTTPS"
 	}
 	return &pipeline.Submission{Principal: p, Draft: d, TemplateID: req.TemplateID, TemplateData: req.TemplateData,
-		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, IdempotencyKey: idemKey, RequestHash: sum[:],
+		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, Security: req.Security, IdempotencyKey: idemKey, RequestHash: sum[:],
 		Via: via, ClientAddr: clientIP(r), TLS: r.TLS}, nil
 }
 
@@ -228,16 +231,18 @@ func (s *Server) batchOne(r *http.Request, p *tenant.Principal, i int, raw []byt
 
 // MessageView is what GET /v1/messages/{id} shows.
 type MessageView struct {
-	ID         string            `json:"id"`
-	CreatedAt  time.Time         `json:"created_at"`
-	From       string            `json:"from"`
-	Subject    string            `json:"subject"`
-	Tags       []string          `json:"tags"`
-	Campaign   string            `json:"campaign,omitempty"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
-	Sandbox    bool              `json:"sandbox"`
-	Size       int               `json:"size"`
-	Recipients []RecipientView   `json:"recipients"`
+	ID          string            `json:"id"`
+	CreatedAt   time.Time         `json:"created_at"`
+	From        string            `json:"from"`
+	Subject     string            `json:"subject"`
+	Tags        []string          `json:"tags"`
+	Campaign    string            `json:"campaign,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Sandbox     bool              `json:"sandbox"`
+	Size        int               `json:"size"`
+	DLP         json.RawMessage   `json:"dlp"` // categories and counts found at acceptance
+	Quarantined bool              `json:"quarantined"`
+	Recipients  []RecipientView   `json:"recipients"`
 }
 
 // RecipientView is one recipient's status.
@@ -248,6 +253,17 @@ type RecipientView struct {
 	Status    string          `json:"status"`
 	UpdatedAt time.Time       `json:"updated_at"`
 	Detail    json.RawMessage `json:"detail,omitempty"`
+	// Security is how this copy is (to be) secured: the method, the policy's reasons
+	// and, once delivered, the evidence.
+	Security *SecurityView `json:"security,omitempty"`
+}
+
+// SecurityView is a recipient's security decision.
+type SecurityView struct {
+	Method     policy.Method        `json:"method,omitempty"`
+	Candidates []policy.Method      `json:"candidates"`
+	Reasons    []string             `json:"reasons"`
+	Evidence   *secureline.Evidence `json:"evidence,omitempty"`
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
@@ -268,7 +284,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 		return err
 	}
 	v := MessageView{ID: m.ID, CreatedAt: m.CreatedAt, From: env.From, Subject: env.Subject, Tags: m.Tags, Campaign: m.Campaign,
-		Metadata: env.Metadata, Sandbox: m.Sandbox, Size: m.Size, Recipients: []RecipientView{}}
+		Metadata: env.Metadata, Sandbox: m.Sandbox, Size: m.Size, DLP: m.DLP, Quarantined: m.Quarantined, Recipients: []RecipientView{}}
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
@@ -285,6 +301,12 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 		if len(rc.Detail) > 0 {
 			if b, err := keys.Data.Open(rc.Detail, "recipient/"+rc.ID+"/detail"); err == nil {
 				rv.Detail = b
+			}
+		}
+		if st, err := secureline.OpenState(keys, rc.ID, rc.Security); err == nil && st != nil {
+			rv.Security = &SecurityView{Method: policy.Method(rc.Method), Candidates: st.Plan.Candidates, Reasons: append(st.Plan.Reasons, st.Reasons...), Evidence: st.Evidence}
+			if rv.Security.Candidates == nil {
+				rv.Security.Candidates = []policy.Method{}
 			}
 		}
 		v.Recipients = append(v.Recipients, rv)

@@ -22,7 +22,18 @@ func Routes() []Route {
 		{"POST", "/v1/messages", tenant.ScopeSend, (*Server).sendMessage},
 		{"POST", "/v1/messages/batch", tenant.ScopeSend, (*Server).sendBatch},
 		{"GET", "/v1/messages/{id}", tenant.ScopeRead, (*Server).getMessage},
+		{"POST", "/v1/messages/{id}/release", tenant.ScopeAdmin, (*Server).releaseMessage},
+		{"DELETE", "/v1/messages/{id}", tenant.ScopeAdmin, (*Server).deleteMessage},
 		{"GET", "/v1/events", tenant.ScopeRead, (*Server).listEvents},
+
+		{"GET", "/v1/policy", tenant.ScopeAdmin, (*Server).getPolicy},
+		{"PUT", "/v1/policy", tenant.ScopeAdmin, (*Server).putPolicy},
+		{"POST", "/v1/policy/preview", tenant.ScopeSend, (*Server).previewPolicy},
+
+		{"GET", "/v1/recipient-keys", tenant.ScopeAdmin, (*Server).listRecipientKeys},
+		{"POST", "/v1/recipient-keys", tenant.ScopeAdmin, (*Server).addRecipientKey},
+		{"GET", "/v1/recipient-keys/{id}", tenant.ScopeAdmin, (*Server).getRecipientKey},
+		{"DELETE", "/v1/recipient-keys/{id}", tenant.ScopeAdmin, (*Server).deleteRecipientKey},
 
 		{"GET", "/v1/templates", tenant.ScopeTemplates, (*Server).listTemplates},
 		{"POST", "/v1/templates", tenant.ScopeTemplates, (*Server).createTemplate},
@@ -37,6 +48,7 @@ func Routes() []Route {
 		{"POST", "/v1/domains/{domain}/verify", tenant.ScopeAdmin, (*Server).verifyDomain},
 		{"POST", "/v1/domains/{domain}/dkim", tenant.ScopeAdmin, (*Server).createDKIM},
 		{"GET", "/v1/domains/{domain}/checks", tenant.ScopeAdmin, (*Server).checkDomain},
+		{"GET", "/v1/domains/{domain}/security", tenant.ScopeRead, (*Server).domainSecurity},
 
 		{"POST", "/v1/tools/received-headers", tenant.ScopeRead, (*Server).analyzeHeaders},
 

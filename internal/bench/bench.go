@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +23,9 @@ import (
 
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/devnet"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
 		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,
 		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench")
-	key, domain, err := setup(ctx, env, o.DKIM, dns)
+	key, domain, err := setup(ctx, env, o.DKIM, !o.TLS, dns)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -160,7 +163,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 
 // setup makes a tenant with a verified domain, an optional DKIM key published in the
 // bench DNS, and a send key — through the same code the CLI uses.
-func setup(ctx context.Context, environ []string, dkim string, dns *devnet.DNS) (key, domain string, err error) {
+func setup(ctx context.Context, environ []string, dkim string, plain bool, dns *devnet.DNS) (key, domain string, err error) {
 	cfg, err := config.Load("", environ)
 	if err != nil {
 		return "", "", err
@@ -191,6 +194,16 @@ func setup(ctx context.Context, environ []string, dkim string, dns *devnet.DNS) 
 			return "", "", err
 		}
 		dns.AddTXT(k.DNSName, k.DNSValue)
+	}
+	if plain {
+		// Without STARTTLS the default policy would hand every copy to the portal and
+		// the run would measure notices; the bench body has no PHI, so allow plain
+		// delivery and measure the relay itself.
+		sl := secureline.New(db, ts, secureline.Config{}, slog.New(slog.DiscardHandler))
+		if _, err := sl.SetPolicy(ctx, t.ID, &policy.Document{AllowPlain: true, Rules: []policy.Rule{
+			{Name: "bench", If: policy.Condition{NoFindings: true}, Then: policy.Action{Action: policy.ActionSecure, Methods: []policy.Method{policy.TLS, policy.None}}}}}, nil); err != nil {
+			return "", "", err
+		}
 	}
 	key, _, err = ts.CreateKey(ctx, t.ID, tenant.KeyOptions{Name: "bench", Scopes: []string{tenant.ScopeSend}})
 	return key, domain, err

@@ -40,6 +40,21 @@ func openAdmin(e *env, cfgPath string) (*admin, error) {
 
 func (a *admin) close() { a.db.Close() }
 
+// openTenant opens the database and finds the tenant a command acts on; the caller
+// closes the admin.
+func openTenant(e *env, cfgPath, name string) (*admin, *store.Tenant, error) {
+	a, err := openAdmin(e, cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := a.tenant(name)
+	if err != nil {
+		a.close()
+		return nil, nil, err
+	}
+	return a, t, nil
+}
+
 func (a *admin) tenant(name string) (*store.Tenant, error) {
 	if name == "" {
 		return nil, errors.New("--tenant is required")

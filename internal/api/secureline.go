@@ -1,0 +1,209 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/secureline"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// PolicyView is the tenant's policy document and its version (0: the default).
+type PolicyView struct {
+	Version int64            `json:"version"`
+	Policy  *policy.Document `json:"policy"`
+}
+
+func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	doc, v, err := s.Secure.Policy(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	if doc.Rules == nil {
+		doc.Rules = []policy.Rule{}
+	}
+	writeJSON(w, 200, PolicyView{Version: v, Policy: doc})
+	return nil
+}
+
+func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var doc policy.Document
+	if err := decodeJSON(body, &doc); err != nil {
+		return err
+	}
+	v, err := s.Secure.SetPolicy(r.Context(), p.TenantID, &doc, nil)
+	var fe *policy.FieldError
+	if errors.As(err, &fe) {
+		return problem(422, "Invalid policy", fe.Field+": "+fe.Detail, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+	}
+	if err != nil {
+		return err
+	}
+	if doc.Rules == nil {
+		doc.Rules = []policy.Rule{}
+	}
+	writeJSON(w, 200, PolicyView{Version: v, Policy: &doc})
+	return nil
+}
+
+// previewPolicy answers what would happen to a draft — per recipient, the method and
+// why — storing and sending nothing.
+func (s *Server) previewPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	sub, err := s.submission(r, p, body, "")
+	if err != nil {
+		return err
+	}
+	out, err := s.Pipeline.Preview(r.Context(), sub)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) listRecipientKeys(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	q := r.URL.Query()
+	limit := 100
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return badField("limit", "an integer from 1 to 1000")
+		}
+		limit = n
+	}
+	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"keys": keys})
+	return nil
+}
+
+func (s *Server) addRecipientKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Email string `json:"email"`
+		Type  string `json:"type"`
+		Key   string `json:"key"` // armored OpenPGP public key or PEM certificate
+	}
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Email == "":
+		return badField("email", "required")
+	case req.Type == "":
+		return badField("type", `required: "pgp" or "smime"`)
+	case req.Key == "":
+		return badField("key", "required: an armored OpenPGP public key or a PEM certificate")
+	}
+	info, err := s.Secure.AddKey(r.Context(), p.TenantID, req.Type, req.Email, []byte(req.Key), "api")
+	var ke *secureline.KeyError
+	if errors.As(err, &ke) {
+		return problem(422, "Key not accepted", ke.Field+": "+ke.Msg, FieldProblem{Field: ke.Field, Detail: ke.Msg})
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, info)
+	return nil
+}
+
+func (s *Server) getRecipientKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	info, err := s.Secure.Key(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, info)
+	return nil
+}
+
+func (s *Server) deleteRecipientKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	if err := s.Secure.DeleteKey(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// domainSecurity shows what a recipient domain's mail servers can receive. The facts
+// are public (DNS and TLS), so any tenant may ask about any domain.
+func (s *Server) domainSecurity(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	c, err := s.Secure.Capability(r.Context(), r.PathValue("domain"))
+	if err != nil {
+		return problem(502, "Probe failed", "the domain's mail servers could not be probed: "+err.Error())
+	}
+	writeJSON(w, 200, c)
+	return nil
+}
+
+// releaseMessage lets a quarantined message go, each recipient by the default secure
+// methods.
+func (s *Server) releaseMessage(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	return s.quarantineAction(w, r, p, "released", s.DB.ReleaseQuarantine)
+}
+
+// deleteMessage ends a quarantined message without delivery and purges its content.
+func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	return s.quarantineAction(w, r, p, "deleted", s.DB.DeleteQuarantined)
+}
+
+type quarantineFunc func(ctx context.Context, tenantID, messageID string, now time.Time, fn func(context.Context, *store.Tx) error) error
+
+func (s *Server) quarantineAction(w http.ResponseWriter, r *http.Request, p *tenant.Principal, event string, act quarantineFunc) error {
+	id := r.PathValue("id")
+	m, err := s.DB.Message(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	if !m.Quarantined {
+		return problem(409, "Not quarantined", "only a quarantined message can be "+event)
+	}
+	rcpts, err := s.DB.Recipients(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	err = act(r.Context(), p.TenantID, id, now, func(ctx context.Context, tx *store.Tx) error {
+		for _, rc := range rcpts {
+			if err := tx.InsertEvents(ctx, &store.Event{TenantID: p.TenantID, MessageID: id, RecipientID: rc.ID, Type: event, At: now, Sandbox: m.Sandbox}); err != nil {
+				return err
+			}
+		}
+		if event == "released" {
+			for _, rc := range rcpts {
+				if err := tx.SetRecipientStatusOnly(ctx, rc.ID, "queued", now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(409, "Not quarantined", "only a quarantined message can be "+event)
+	}
+	if err != nil {
+		return err
+	}
+	if event == "released" {
+		s.OnAccepted()
+	}
+	writeJSON(w, 200, map[string]any{"id": id, "status": event})
+	return nil
+}
