@@ -215,6 +215,9 @@ func TestTenantIsolation(t *testing.T) {
 		tplID := tpl["id"].(string)
 		_, keys := e.do("GET", "/v1/keys", e.key, nil)
 		keyID := keys["keys"].([]any)[0].(map[string]any)["id"].(string)
+		certPEM, _ := smimeRecipient(t, "pat@patient.example")
+		_, rk := e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": "pat@patient.example", "type": "smime", "key": string(certPEM)})
+		rkID, _ := rk["id"].(string)
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
@@ -230,6 +233,12 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = tplID
 			case strings.HasPrefix(path, "/v1/keys/"):
 				ids["{id}"] = keyID
+			case strings.HasPrefix(path, "/v1/recipient-keys/"):
+				ids["{id}"] = rkID
+			case path == "/v1/domains/{domain}/security":
+				// A recipient domain's public DNS and TLS facts, not an object of any
+				// tenant: every tenant may ask.
+				continue
 			case strings.HasPrefix(path, "/v1/domains/"):
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)

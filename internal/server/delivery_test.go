@@ -111,7 +111,7 @@ func TestEndToEndDelivery(t *testing.T) {
 				delivered = ev["data"].(map[string]any)
 			}
 		}
-		if strings.Join(types, ",") != "accepted,queued,delivered" {
+		if strings.Join(types, ",") != "accepted,queued,delivered,secured" {
 			t.Fatalf("timeline %v", types)
 		}
 		tlsInfo := delivered["tls"].(map[string]any)
@@ -163,7 +163,7 @@ func TestTemporaryFailuresRetryOnSchedule(t *testing.T) {
 				}
 			}
 		}
-		if strings.Join(types, ",") != "accepted,queued,deferred,deferred,delivered" {
+		if strings.Join(types, ",") != "accepted,queued,deferred,deferred,delivered,secured" {
 			t.Fatalf("timeline %v", types)
 		}
 	})
@@ -222,10 +222,10 @@ func TestSandboxNeverDelivers(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			"pat@patient.example":       "accepted,queued,delivered",
-			"delivered@patient.example": "accepted,queued,delivered",
+			"pat@patient.example":       "accepted,queued,delivered,secured",
+			"delivered@patient.example": "accepted,queued,delivered,secured",
 			"bounce@patient.example":    "accepted,queued,bounced",
-			"defer@patient.example":     "accepted,queued,deferred,delivered",
+			"defer@patient.example":     "accepted,queued,deferred,delivered,secured",
 			"expire@patient.example":    "accepted,queued,deferred,deferred,deferred,deferred,expired",
 		}
 		for addr, timeline := range want {

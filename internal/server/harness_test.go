@@ -38,6 +38,7 @@ type env struct {
 	dkimTXT string
 	logs    *syncBuffer
 	dataDir string
+	sts     *devnet.PolicyServer // MTA-STS policies over HTTPS, for every domain
 }
 
 type envOptions struct {
@@ -46,6 +47,7 @@ type envOptions struct {
 	roles   string // default both api and worker
 	expire  string
 	quiet   bool // log at warn (benchmarks)
+	dnssec  bool // use the test DNS server as the validating resolver (DANE)
 }
 
 type syncBuffer struct {
@@ -112,6 +114,11 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 		cfg.Roles = o.roles
 	}
 	cfg.MasterKeyFile = cfg.DataDir + "/master.key"
+	if o.dnssec {
+		cfg.Secure.DNSSECResolver = dns.Addr()
+	}
+	sts := devnet.StartPolicyServer(ca)
+	t.Cleanup(sts.Close)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +133,7 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	if o.quiet {
 		level = slog.LevelWarn
 	}
-	srv, err := server.New(ctx, &cfg, server.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})), Keyring: ring, RootCAs: ca.Pool(), Listener: ln})
+	srv, err := server.New(ctx, &cfg, server.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})), Keyring: ring, RootCAs: ca.Pool(), Listener: ln, HTTPClient: sts.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +145,7 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 			t.Errorf("server run: %v", err)
 		}
 	})
-	e := &env{t: t, srv: srv, base: "http://" + ln.Addr().String(), rcv: rcv, dns: dns, ca: ca, logs: logs, dataDir: cfg.DataDir}
+	e := &env{t: t, srv: srv, base: "http://" + ln.Addr().String(), rcv: rcv, dns: dns, ca: ca, logs: logs, dataDir: cfg.DataDir, sts: sts}
 	e.tenant, e.key = e.addTenant("clinic", "clinic.example")
 	return e
 }
