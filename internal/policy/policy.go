@@ -87,6 +87,10 @@ type Action struct {
 	Methods []Method `json:"methods,omitempty"`
 }
 
+// Unscanned is the finding for content DLP could not inspect (an encrypted or corrupt
+// archive, a size limit): treated like any other finding, so it never leaves in plain.
+const Unscanned dlp.Category = "unscanned"
+
 // DefaultTrigger is the subject trigger when the document names none.
 const DefaultTrigger = "[secure]"
 
@@ -109,7 +113,7 @@ func (d *Document) Validate() *FieldError {
 	if len(d.SubjectTrigger) > 64 {
 		return &FieldError{"subject_trigger", "at most 64 characters"}
 	}
-	known := map[string]bool{"any": true}
+	known := map[string]bool{"any": true, string(Unscanned): true}
 	for _, c := range dlp.Categories() {
 		known[string(c)] = true
 	}

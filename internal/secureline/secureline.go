@@ -137,13 +137,19 @@ func (s *Service) SetPolicy(ctx context.Context, tenantID string, doc *policy.Do
 	return v, nil
 }
 
-// Scan runs the built-in detectors and the tenant's own over a message's content.
+// Scan runs the built-in detectors and the tenant's own over a message's content. What
+// could not be inspected (an encrypted or corrupt archive, a limit reached) is reported
+// as an "unscanned" finding, so the policy treats it as possible PHI: fail closed.
 func (s *Service) Scan(ctx context.Context, tenantID string, in dlp.Input) ([]dlp.Finding, error) {
 	c, err := s.compiled(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return c.scanner.Scan(in), nil
+	r := c.scanner.ScanReport(in)
+	if r.Incomplete {
+		r.Findings = append(r.Findings, dlp.Finding{Category: policy.Unscanned, Count: 1, Confidence: dlp.High})
+	}
+	return r.Findings, nil
 }
 
 // Decision is what the policy says of a whole message, with a plan per recipient

@@ -166,3 +166,15 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestUnscannableContentFailsClosed: an attachment DLP cannot open (a corrupt zip) is
+// an "unscanned" finding, so plain delivery is not permitted for it.
+func TestUnscannableContentFailsClosed(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	s, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": "s", "text": "see attached",
+		"attachments": []map[string]string{{"filename": "records.zip", "content_type": "application/zip", "content": "UEsDBBQAAAAIAGdhcmJhZ2Utbm90LWEtemlwLWFyY2hpdmU="}},
+		"security":    map[string]any{"force": "none"}})
+	if s != 422 || !strings.Contains(toJSON(res), "unscanned") {
+		t.Fatalf("corrupt archive sent in plain: %d %v", s, res)
+	}
+}
