@@ -35,6 +35,10 @@ func Routes() []Route {
 		{"GET", "/v1/recipient-keys/{id}", tenant.ScopeAdmin, (*Server).getRecipientKey},
 		{"DELETE", "/v1/recipient-keys/{id}", tenant.ScopeAdmin, (*Server).deleteRecipientKey},
 
+		{"GET", "/v1/signing-keys", tenant.ScopeAdmin, (*Server).listSigningKeys},
+		{"PUT", "/v1/signing-keys/{type}", tenant.ScopeAdmin, (*Server).putSigningKey},
+		{"DELETE", "/v1/signing-keys/{type}", tenant.ScopeAdmin, (*Server).deleteSigningKey},
+
 		{"GET", "/v1/templates", tenant.ScopeTemplates, (*Server).listTemplates},
 		{"POST", "/v1/templates", tenant.ScopeTemplates, (*Server).createTemplate},
 		{"GET", "/v1/templates/{id}", tenant.ScopeTemplates, (*Server).getTemplate},

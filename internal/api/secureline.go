@@ -207,3 +207,49 @@ func (s *Server) quarantineAction(w http.ResponseWriter, r *http.Request, p *ten
 	writeJSON(w, 200, map[string]any{"id": id, "status": event})
 	return nil
 }
+
+func (s *Server) listSigningKeys(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	keys, err := s.Secure.SigningKeys(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"keys": keys})
+	return nil
+}
+
+// putSigningKey stores the account's own key for signing what it encrypts.
+func (s *Server) putSigningKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		PrivateKey  string `json:"private_key"` // armored OpenPGP secret key, or PEM private key
+		Passphrase  string `json:"passphrase"`  // OpenPGP only
+		Certificate string `json:"certificate"` // S/MIME: PEM chain, leaf first
+	}
+	if err := decodeJSON(body, &req); err != nil {
+		return err
+	}
+	if req.PrivateKey == "" {
+		return badField("private_key", "required")
+	}
+	info, err := s.Secure.SetSigningKey(r.Context(), p.TenantID, r.PathValue("type"), []byte(req.PrivateKey), []byte(req.Passphrase), []byte(req.Certificate))
+	var ke *secureline.KeyError
+	if errors.As(err, &ke) {
+		return problem(422, "Key not accepted", ke.Field+": "+ke.Msg, FieldProblem{Field: ke.Field, Detail: ke.Msg})
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, info)
+	return nil
+}
+
+func (s *Server) deleteSigningKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	if err := s.Secure.DeleteSigningKey(r.Context(), p.TenantID, r.PathValue("type")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -119,16 +119,20 @@ func (s *Service) Prepare(ctx context.Context, keys *tenant.Keys, tenantID, addr
 		if err != nil {
 			return nil, err
 		}
+		sg, err := s.tenantSigners(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
 		var enc []byte
 		if m == policy.PGP {
-			out, info, err := pgpmime.Encrypt(entity, pk.pgp, nil, s.now())
+			out, info, err := pgpmime.Encrypt(entity, pk.pgp, sg.pgp, s.now())
 			if err != nil {
 				return nil, fmt.Errorf("pgp encrypt: %w", err)
 			}
 			enc = out
 			p.Evidence.PGPFingerprint, p.Evidence.PGPAEAD, p.Evidence.Signed = info.Fingerprint, info.AEAD, info.Signed
 		} else {
-			out, info, err := smime.Encrypt(entity, smime.Recipient{Cert: pk.cert}, smime.Options{})
+			out, info, err := smime.Encrypt(entity, smime.Recipient{Cert: pk.cert}, smime.Options{Signer: sg.smime})
 			if err != nil {
 				return nil, fmt.Errorf("s/mime encrypt: %w", err)
 			}

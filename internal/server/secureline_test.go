@@ -304,3 +304,65 @@ func TestSandboxRecordsTheMethod(t *testing.T) {
 		t.Fatalf("sandbox: method %q, delivered %d", method, e.rcv.Count())
 	}
 }
+
+// TestSigningKeysSignEncryptedCopies sets the clinic's own OpenPGP and S/MIME signing
+// keys: encrypted copies are signed inside, and GnuPG and OpenSSL verify the signatures.
+func TestSigningKeysSignEncryptedCopies(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	plain := e.secondaryReceiver("127.0.0.2", "plain.example", "")
+	home, pub := gpgRecipient(t, "pgp@plain.example")
+	e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": "pgp@plain.example", "type": "pgp", "key": string(pub)})
+	rcptCert, rcptKey := smimeRecipient(t, "smime@plain.example")
+	e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": "smime@plain.example", "type": "smime", "key": string(rcptCert)})
+
+	// The clinic's OpenPGP key, made by GnuPG; its public half goes to the recipient.
+	clinicHome, clinicPub := gpgRecipient(t, "lab@clinic.example")
+	secret, err := exec.Command("gpg", "--homedir", clinicHome, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--export-secret-keys", "lab@clinic.example").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := exec.Command("gpg", "--homedir", home, "--batch", "--import")
+	imp.Stdin = bytes.NewReader(clinicPub)
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v %s", err, out)
+	}
+	if s, p := e.do("PUT", "/v1/signing-keys/pgp", e.key, map[string]any{"private_key": string(secret)}); s != 200 || p["fingerprint"] == "" {
+		t.Fatalf("pgp signing key: %d %v", s, p)
+	}
+	signerCert, signerKey := smimeRecipient(t, "lab@clinic.example")
+	if s, p := e.do("PUT", "/v1/signing-keys/smime", e.key, map[string]any{"private_key": string(rcptKey), "certificate": string(signerCert)}); s != 422 {
+		t.Fatalf("mismatched S/MIME key accepted: %d %v", s, p)
+	}
+	if s, p := e.do("PUT", "/v1/signing-keys/smime", e.key, map[string]any{"private_key": string(signerKey), "certificate": string(signerCert)}); s != 200 {
+		t.Fatalf("smime signing key: %d %v", s, p)
+	}
+	_, other := e.addTenant("other", "other.example")
+	if _, p := e.do("GET", "/v1/signing-keys", other, nil); len(p["keys"].([]any)) != 0 {
+		t.Fatal("another tenant sees signing keys")
+	}
+	if _, p := e.do("GET", "/v1/signing-keys", e.key, nil); len(p["keys"].([]any)) != 2 || strings.Contains(toJSON(p), "PRIVATE") {
+		t.Fatalf("signing keys listed: %v", p)
+	}
+
+	_, res := e.send(e.key, map[string]any{"from": "lab@clinic.example", "to": []string{"pgp@plain.example", "smime@plain.example"}, "subject": "Results", "text": phiText})
+	e.waitFinal(res["id"].(string))
+	got := messageTo(plain, "pgp@plain.example")
+	if got == nil {
+		t.Fatal("no pgp copy")
+	}
+	if _, status := gpgDecrypt(t, home, got.Data); !strings.Contains(status, "GOODSIG") || !strings.Contains(status, "GOODMDC") {
+		t.Fatalf("gpg status lacks GOODSIG:\n%s", status)
+	}
+	got = messageTo(plain, "smime@plain.example")
+	if got == nil {
+		t.Fatal("no smime copy")
+	}
+	signed := opensslDecrypt(t, got.Data, rcptCert, rcptKey)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s.eml"), signed, 0o600)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), signerCert, 0o600)
+	out, err := exec.Command("openssl", "cms", "-verify", "-in", filepath.Join(dir, "s.eml"), "-CAfile", filepath.Join(dir, "ca.pem"), "-purpose", "any").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Verification successful") || !strings.Contains(string(out), "512-44-6789") {
+		t.Fatalf("openssl cms -verify: %v\n%s", err, out)
+	}
+}

@@ -186,3 +186,48 @@ func (tx *Tx) SetRecipientStatusOnly(ctx context.Context, id, status string, at 
 	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2 WHERE id = $3", status, ms(at), id)
 	return err
 }
+
+// SigningKey is a tenant's own key for signing what it encrypts; Data is sealed.
+type SigningKey struct {
+	TenantID, Kind, Fingerprint string
+	Data                        []byte
+	CreatedAt                   time.Time
+}
+
+// PutSigningKey stores or replaces the tenant's signing key of a kind.
+func (db *DB) PutSigningKey(ctx context.Context, k *SigningKey) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.exec(ctx, "INSERT INTO signing_keys (tenant_id, kind, key_data, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5)"+
+			" ON CONFLICT (tenant_id, kind) DO UPDATE SET key_data = excluded.key_data, fingerprint = excluded.fingerprint, created_at = excluded.created_at",
+			k.TenantID, k.Kind, k.Data, k.Fingerprint, ms(k.CreatedAt))
+		return err
+	})
+}
+
+// SigningKeys lists a tenant's signing keys.
+func (db *DB) SigningKeys(ctx context.Context, tenantID string) ([]*SigningKey, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT tenant_id, kind, key_data, fingerprint, created_at FROM signing_keys WHERE tenant_id = $1 ORDER BY kind", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*SigningKey
+	for rows.Next() {
+		var k SigningKey
+		var c int64
+		if err := rows.Scan(&k.TenantID, &k.Kind, &k.Data, &k.Fingerprint, &c); err != nil {
+			return nil, err
+		}
+		k.CreatedAt = fromMS(c)
+		out = append(out, &k)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSigningKey removes the tenant's signing key of a kind.
+func (db *DB) DeleteSigningKey(ctx context.Context, tenantID, kind string) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "DELETE FROM signing_keys WHERE tenant_id = $1 AND kind = $2", tenantID, kind)
+		return oneRow(res, err)
+	})
+}

@@ -39,3 +39,11 @@ CREATE TABLE portal_messages (
     revoked_at INTEGER
 );
 CREATE INDEX portal_messages_message ON portal_messages(message_id);
+CREATE TABLE signing_keys (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    kind TEXT NOT NULL,                                    -- pgp | smime
+    key_data BLOB NOT NULL,                                 -- sealed JSON: private key, certificate chain
+    fingerprint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, kind)
+);
