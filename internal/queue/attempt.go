@@ -224,7 +224,7 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 		if err := tx.DeferJob(ctx, j, truncate(o.Reply+" "+o.Error, 200), next); err != nil {
 			return err
 		}
-		if err := tx.SetRecipientStatus(ctx, j.RecipientID, pipeline.StatusDeferred, w.now(), detail); err != nil {
+		if err := w.setRecipient(ctx, tx, j, pipeline.StatusDeferred, detail, st, keys); err != nil {
 			return err
 		}
 		return tx.InsertEvents(ctx, ev)
@@ -238,7 +238,7 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 		if err := tx.RetireJob(ctx, j, status, w.now(), truncate(o.Reply, 200)); err != nil {
 			return err
 		}
-		if err := tx.SetRecipientStatus(ctx, j.RecipientID, status, w.now(), detail); err != nil {
+		if err := w.setRecipient(ctx, tx, j, status, detail, st, keys); err != nil {
 			return err
 		}
 		return tx.InsertEvents(ctx, ev)
@@ -276,16 +276,22 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 	}
 }
 
-// recordSecurity keeps the recipient's security state and, once delivered, writes the
-// "secured" event with its evidence and hands a portal copy to the portal.
-func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) error {
+// setRecipient records a recipient's status and last outcome and, with a security
+// state, the state and (once delivered) the method — one UPDATE.
+func (w *Worker) setRecipient(ctx context.Context, tx *store.Tx, j *store.Job, status string, detail []byte, st *secureline.State, keys *tenant.Keys) error {
+	if st == nil || keys == nil {
+		return tx.SetRecipientStatus(ctx, j.RecipientID, status, w.now(), detail)
+	}
 	method := ""
-	if evType == pipeline.StatusDelivered {
+	if status == pipeline.StatusDelivered {
 		method = string(st.Method)
 	}
-	if err := tx.SetRecipientSecurity(ctx, j.RecipientID, method, st.Seal(keys, j.RecipientID)); err != nil {
-		return err
-	}
+	return tx.SetRecipientOutcome(ctx, j.RecipientID, status, w.now(), detail, method, st.Seal(keys, j.RecipientID))
+}
+
+// recordSecurity, once a copy is delivered, writes the "secured" event with its
+// evidence and hands a portal copy to the portal.
+func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) error {
 	if evType != pipeline.StatusDelivered || st.Evidence == nil {
 		return nil
 	}

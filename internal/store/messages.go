@@ -164,8 +164,10 @@ func (tx *Tx) SetRecipientStatus(ctx context.Context, id, status string, at time
 	return err
 }
 
-// SetRecipientSecurity records how a recipient's copy is (to be) secured.
-func (tx *Tx) SetRecipientSecurity(ctx context.Context, id, method string, security []byte) error {
-	_, err := tx.exec(ctx, "UPDATE recipients SET method = $1, security = $2 WHERE id = $3", method, security, id)
+// SetRecipientOutcome records a recipient's latest outcome together with how its copy
+// is (to be) secured.
+func (tx *Tx) SetRecipientOutcome(ctx context.Context, id, status string, at time.Time, detail []byte, method string, security []byte) error {
+	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2, detail = $3, method = $4, security = $5 WHERE id = $6",
+		status, ms(at), detail, method, security, id)
 	return err
 }
