@@ -200,15 +200,11 @@ func domainAdd(e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	d, err := a.tenants.AddDomain(context.Background(), t.ID, fs.Arg(0), *verified)
 	if err != nil {
 		return err
@@ -236,15 +232,11 @@ func domainVerify(e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	if err := a.tenants.VerifyDomain(context.Background(), server.Resolver(a.cfg.Delivery.DNSServer), t.ID, fs.Arg(0)); err != nil {
 		return err
 	}
@@ -262,15 +254,11 @@ func domainList(e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	ds, err := a.db.Domains(context.Background(), t.ID)
 	if err != nil {
 		return err

@@ -40,15 +40,11 @@ func keyCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	secret, k, err := a.tenants.CreateKey(context.Background(), t.ID, tenant.KeyOptions{Name: *name, Scopes: strings.Split(*scopes, ","), Sandbox: *sandbox, Expires: exp})
 	if err != nil {
 		return err
@@ -68,15 +64,11 @@ func keyList(e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	ks, err := a.db.APIKeys(context.Background(), t.ID)
 	if err != nil {
 		return err
@@ -141,15 +133,11 @@ func dkimKeygen(e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openAdmin(e, *cfg)
+	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	t, err := a.tenant(*ten)
-	if err != nil {
-		return err
-	}
 	k, err := a.tenants.GenerateDKIM(context.Background(), t.ID, *domain, *selector, *algo)
 	if err != nil {
 		return err
