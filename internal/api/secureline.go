@@ -186,13 +186,6 @@ func (s *Server) quarantineAction(w http.ResponseWriter, r *http.Request, p *ten
 				return err
 			}
 		}
-		if event == "released" {
-			for _, rc := range rcpts {
-				if err := tx.SetRecipientStatusOnly(ctx, rc.ID, "queued", now); err != nil {
-					return err
-				}
-			}
-		}
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

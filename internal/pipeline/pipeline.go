@@ -123,28 +123,11 @@ type Envelope struct {
 // Submit validates, builds, seals and stores a message with its delivery jobs. When it
 // returns a Result the message is durably committed.
 func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error) {
-	keys, err := p.tenants.Keys(ctx, sub.Principal.TenantID)
+	keys, err := p.check(ctx, sub)
 	if err != nil {
-		return nil, err
-	}
-	if err := p.render(ctx, keys, sub); err != nil {
 		return nil, err
 	}
 	d := sub.Draft
-	if fe := d.Validate(p.cfg.Limits); len(fe) > 0 {
-		return nil, fieldErrors(fe)
-	}
-	if fe := validateExtras(sub); len(fe) > 0 {
-		return nil, fieldErrors(fe)
-	}
-	ok, err := p.tenants.SenderAllowed(ctx, sub.Principal.TenantID, d.From.Domain())
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, &Error{Status: 422, Title: "Sender domain not verified", Detail: "the from address's domain is not a verified domain of this account",
-			Fields: []*message.FieldError{{Field: "from", Detail: "domain is not a verified sender domain of this account", Status: 422}}}
-	}
 	dec, findings, err := p.decide(ctx, sub)
 	if err != nil {
 		return nil, err
@@ -250,6 +233,34 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	p.log.Info("message accepted", "message", id, "recipients", len(rcpts), "bytes", raw.Len(), "sandbox", m.Sandbox)
 	return res, nil
+}
+
+// check renders the template and validates everything a send or a preview must pass:
+// the draft, tags and metadata, and that the sender domain is the tenant's.
+func (p *Pipeline) check(ctx context.Context, sub *Submission) (*tenant.Keys, error) {
+	keys, err := p.tenants.Keys(ctx, sub.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.render(ctx, keys, sub); err != nil {
+		return nil, err
+	}
+	d := sub.Draft
+	if fe := d.Validate(p.cfg.Limits); len(fe) > 0 {
+		return nil, fieldErrors(fe)
+	}
+	if fe := validateExtras(sub); len(fe) > 0 {
+		return nil, fieldErrors(fe)
+	}
+	ok, err := p.tenants.SenderAllowed(ctx, sub.Principal.TenantID, d.From.Domain())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &Error{Status: 422, Title: "Sender domain not verified", Detail: "the from address's domain is not a verified domain of this account",
+			Fields: []*message.FieldError{{Field: "from", Detail: "domain is not a verified sender domain of this account", Status: 422}}}
+	}
+	return keys, nil
 }
 
 func (p *Pipeline) replay(keys *tenant.Keys, sub *Submission, prev *store.Idempotency) (*Result, error) {

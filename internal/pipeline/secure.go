@@ -75,20 +75,14 @@ type PreviewRecipient struct {
 	Reasons    []string        `json:"reasons"`
 }
 
-// Preview validates a submission as Submit would and reports, for each recipient, the
+// Preview validates a submission exactly as Submit does and reports, for each recipient, the
 // method delivery would use now and the reasons — the same evaluation the worker runs.
 func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, error) {
-	keys, err := p.tenants.Keys(ctx, sub.Principal.TenantID)
+	keys, err := p.check(ctx, sub)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.render(ctx, keys, sub); err != nil {
-		return nil, err
-	}
 	d := sub.Draft
-	if fe := d.Validate(p.cfg.Limits); len(fe) > 0 {
-		return nil, fieldErrors(fe)
-	}
 	dec, findings, err := p.decide(ctx, sub)
 	if err != nil {
 		return nil, err
@@ -102,7 +96,7 @@ func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, erro
 			plan := dec.Plans[a.Domain()]
 			r := PreviewRecipient{Email: a.Addr, Kind: kind, Candidates: plan.Candidates, Fallbacks: []policy.Method{}, Reasons: slices.Clone(plan.Reasons)}
 			if plan.Action == policy.ActionSecure {
-				avail := p.secure.Availability(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain())
+				avail := p.secure.Recipient(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain()).Available
 				m, i, why, ok := policy.Choose(plan.Candidates, 0, avail)
 				r.Reasons = append(r.Reasons, why...)
 				if ok {

@@ -75,9 +75,9 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.simulate(ctx, j, to, keys, st)
 		return
 	}
-	avail := w.secure.Availability(ctx, keys, j.TenantID, to, j.Domain)
+	rc := w.secure.Recipient(ctx, keys, j.TenantID, to, j.Domain)
 	for {
-		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, avail)
+		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, rc.Available)
 		st.Reasons = appendReasons(st.Reasons, why...)
 		if !ok {
 			// Nothing permitted can be used now (a probe failed, a key is missing):
@@ -87,7 +87,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			return
 		}
 		st.Index, st.Method = i, m
-		prep, err := w.secure.Prepare(ctx, keys, j.TenantID, to, m, raw, st, env.From, msg.ID)
+		prep, err := rc.Prepare(m, raw, st, env.From)
 		if err != nil {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
 			return

@@ -36,7 +36,7 @@ func (w *Worker) simulate(ctx context.Context, j *store.Job, to string, keys *te
 		o.Reply = "250 2.0.0 sandbox: simulated delivery"
 		// The security decision is made as for real, so the "secured" event shows
 		// the method a live key would get; nothing is encrypted or sent.
-		m, _, why, ok := policy.Choose(st.Plan.Candidates, st.Index, w.secure.Availability(ctx, keys, j.TenantID, to, j.Domain))
+		m, _, why, ok := policy.Choose(st.Plan.Candidates, st.Index, w.secure.Recipient(ctx, keys, j.TenantID, to, j.Domain).Available)
 		st.Reasons = appendReasons(st.Reasons, why...)
 		if ok {
 			st.Method = m

@@ -78,28 +78,55 @@ type Prepared struct {
 	Evidence   *Evidence
 }
 
-// Availability answers, for one recipient, which methods can be used now.
-func (s *Service) Availability(ctx context.Context, keys *tenant.Keys, tenantID, addr, domain string) policy.Availability {
-	return func(m policy.Method) (bool, string) {
-		switch m {
-		case policy.TLS:
-			return s.tlsAvailable(ctx, domain)
-		case policy.PGP:
-			_, why := s.usableKey(ctx, keys, tenantID, KindPGP, addr)
-			return why == "", why
-		case policy.SMIME:
-			_, why := s.usableKey(ctx, keys, tenantID, KindSMIME, addr)
-			return why == "", why
-		case policy.Portal, policy.None:
-			return true, ""
-		}
-		return false, "unknown method"
-	}
+// Recipient is one recipient as SecureLine sees it during one evaluation: which
+// methods it can receive and, for the one chosen, the message to send. A key looked up
+// while checking availability is the key used to encrypt: one lookup, one parse.
+type Recipient struct {
+	s                      *Service
+	ctx                    context.Context
+	keys                   *tenant.Keys
+	tenantID, addr, domain string
+	found                  map[string]*parsedKey
+	why                    map[string]string
 }
 
-// Prepare turns the stored message into what method m sends to addr. raw is the built
-// message (before DKIM).
-func (s *Service) Prepare(ctx context.Context, keys *tenant.Keys, tenantID, addr string, m policy.Method, raw []byte, st *State, from, messageID string) (*Prepared, error) {
+// Recipient starts an evaluation for addr.
+func (s *Service) Recipient(ctx context.Context, keys *tenant.Keys, tenantID, addr, domain string) *Recipient {
+	return &Recipient{s: s, ctx: ctx, keys: keys, tenantID: tenantID, addr: addr, domain: domain,
+		found: map[string]*parsedKey{}, why: map[string]string{}}
+}
+
+// Available answers whether the recipient can receive m now, and why not; it is a
+// policy.Availability.
+func (r *Recipient) Available(m policy.Method) (bool, string) {
+	switch m {
+	case policy.TLS:
+		return r.s.tlsAvailable(r.ctx, r.domain)
+	case policy.PGP:
+		_, why := r.key(KindPGP)
+		return why == "", why
+	case policy.SMIME:
+		_, why := r.key(KindSMIME)
+		return why == "", why
+	case policy.Portal, policy.None:
+		return true, ""
+	}
+	return false, "unknown method"
+}
+
+func (r *Recipient) key(kind string) (*parsedKey, string) {
+	if pk, ok := r.found[kind]; ok {
+		return pk, r.why[kind]
+	}
+	pk, why := r.s.usableKey(r.ctx, r.keys, r.tenantID, kind, r.addr)
+	r.found[kind], r.why[kind] = pk, why
+	return pk, why
+}
+
+// Prepare turns the stored message into what method m sends. raw is the built message
+// (before DKIM); from is the sender, who also sends a portal notice.
+func (r *Recipient) Prepare(m policy.Method, raw []byte, st *State, from string) (*Prepared, error) {
+	s, ctx, tenantID, addr := r.s, r.ctx, r.tenantID, r.addr
 	p := &Prepared{Method: m, Evidence: &Evidence{Method: m}}
 	switch m {
 	case policy.TLS:
@@ -111,7 +138,7 @@ func (s *Service) Prepare(ctx context.Context, keys *tenant.Keys, tenantID, addr
 		if m == policy.SMIME {
 			kind = KindSMIME
 		}
-		pk, why := s.usableKey(ctx, keys, tenantID, kind, addr)
+		pk, why := r.key(kind)
 		if pk == nil {
 			return nil, fmt.Errorf("%s", why)
 		}

@@ -155,6 +155,9 @@ func (db *DB) ReleaseQuarantine(ctx context.Context, tenantID, messageID string,
 		if _, err := tx.exec(ctx, "UPDATE deliveries SET held = 0, next_attempt_at = $1 WHERE message_id = $2", ms(now), messageID); err != nil {
 			return err
 		}
+		if _, err := tx.exec(ctx, "UPDATE recipients SET status = 'queued', updated_at = $1 WHERE message_id = $2", ms(now), messageID); err != nil {
+			return err
+		}
 		return fn(ctx, tx)
 	})
 }
@@ -179,12 +182,6 @@ func (db *DB) DeleteQuarantined(ctx context.Context, tenantID, messageID string,
 		}
 		return fn(ctx, tx)
 	})
-}
-
-// SetRecipientStatusOnly changes a recipient's status and keeps its last outcome.
-func (tx *Tx) SetRecipientStatusOnly(ctx context.Context, id, status string, at time.Time) error {
-	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2 WHERE id = $3", status, ms(at), id)
-	return err
 }
 
 // SigningKey is a tenant's own key for signing what it encrypts; Data is sealed.
