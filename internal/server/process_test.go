@@ -325,6 +325,19 @@ func TestSIGTERMDrainsAndLosesNothing(t *testing.T) {
 	}
 	t.Logf("acknowledged %d; %d delivered before SIGTERM (stopped in %v), rest after restart; %d duplicates", s.count(), deliveredBefore, took.Round(time.Millisecond), dups)
 	if dups != 0 {
+		for n, c := range got {
+			if c > 1 {
+				t.Logf("m-%d delivered %d times", n, c)
+			}
+		}
+		for _, name := range []string{"first", "second"} {
+			b, _ := os.ReadFile(filepath.Join(p.dir, name+".log"))
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, "worker stopped") || strings.Contains(l, "released") {
+					t.Logf("%s: %s", name, l)
+				}
+			}
+		}
 		t.Fatalf("graceful stop caused %d duplicate deliveries", dups)
 	}
 }

@@ -110,8 +110,12 @@ func (c *committer) commit(batch []*writeReq) {
 		}
 		stx.after = nil
 		auditMark := len(stx.audit)
+		// Once started, a write runs to its end whatever happens to its caller. A
+		// cancelled statement interrupts the connection: on SQLite that rolls back the
+		// whole shared transaction, and with it the other writers' work.
+		rctx := context.WithoutCancel(r.ctx)
 		if single {
-			errs[i] = r.fn(r.ctx, stx)
+			errs[i] = r.fn(rctx, stx)
 			if errs[i] != nil {
 				tx.Rollback()
 				c.finish(batch, errs, nil)
@@ -123,7 +127,7 @@ func (c *committer) commit(batch []*writeReq) {
 				c.finish(batch, nil, fmt.Errorf("%w: savepoint: %v", ErrUnavailable, err))
 				return
 			}
-			if errs[i] = r.fn(r.ctx, stx); errs[i] != nil {
+			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 					tx.Rollback()

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store/storetest"
+)
+
+// TestCancelledWriterLeavesItsBatchAlone cancels one writer while its statement runs
+// inside a shared transaction. The other writes of that batch must still commit: were
+// the statement cancelled, SQLite would roll back the whole transaction (an interrupted
+// write does) and PostgreSQL would abort it.
+func TestCancelledWriterLeavesItsBatchAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := Open(ctx, url, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// A write that runs for seconds: only an interrupted write takes the
+		// transaction down with it.
+		slow := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) UPDATE tenants SET name = name WHERE id = (SELECT count(*) FROM c)"
+		if db.Dialect() == Postgres {
+			slow = "UPDATE tenants SET name = name WHERE id = (SELECT pg_sleep(0.5)::text)"
+		}
+
+		// Hold the committer so that the next two writes queue up and share a batch.
+		hold, held := make(chan struct{}), make(chan struct{})
+		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
+		<-held
+
+		aErr := make(chan error, 1)
+		go func() {
+			aErr <- db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+				_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $2, $3, $4, $5)",
+					"kept", "kept", ms(time.Now()), "m", []byte{1})
+				return err
+			})
+		}()
+		time.Sleep(50 * time.Millisecond)
+		bctx, cancel := context.WithCancel(ctx)
+		started := make(chan struct{})
+		bErr := make(chan error, 1)
+		go func() {
+			bErr <- db.Write(bctx, func(ctx context.Context, tx *Tx) error {
+				close(started)
+				_, err := tx.exec(ctx, slow)
+				return err
+			})
+		}()
+		time.Sleep(50 * time.Millisecond)
+		close(hold)
+		<-started
+		time.Sleep(100 * time.Millisecond) // the slow statement is running
+		cancel()
+
+		if err := <-aErr; err != nil {
+			t.Fatalf("the other write of the batch failed: %v", err)
+		}
+		<-bErr // finished: a write once started is not cut short by its caller
+		if _, err := db.Tenant(ctx, "kept"); err != nil {
+			t.Fatalf("the other write of the batch was not stored: %v", err)
+		}
+	})
+}
