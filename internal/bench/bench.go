@@ -41,6 +41,7 @@ type Options struct {
 	TLS         bool          // receiver offers STARTTLS
 	DKIM        string        // "rsa", "ed25519" or "none"
 	Timeout     time.Duration // for delivery to finish
+	CPUProfile  string        // if set, the server writes a CPU profile here
 }
 
 // Result is what a run measured.
@@ -120,7 +121,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 
-	cmd := exec.Command(o.Binary, "serve")
+	args := []string{"serve"}
+	if o.CPUProfile != "" {
+		args = append(args, "--cpuprofile", o.CPUProfile)
+	}
+	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = env
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -26,6 +26,7 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false.`)
 	dkim := fs.String("dkim", "rsa", "DKIM: rsa, ed25519, none (comma-separated to compare)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long delivery may take")
+	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false.`)
 		}
 		for _, t := range strings.Split(*tlsOpt, ",") {
 			for _, d := range strings.Split(*dkim, ",") {
-				o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d, Timeout: *timeout}
+				o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d, Timeout: *timeout, CPUProfile: *cpuProfile}
 				r, err := bench.Run(context.Background(), o, e.stderr)
 				if r != nil {
 					results = append(results, r)

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/sealpost/sealpost/internal/server"
 )
@@ -14,6 +16,7 @@ subset). With no config file it keeps an SQLite database in ./sealpost-data. It 
 master key: run 'sealpost masterkey init' once, or set SEALPOST_MASTER_KEY.
 Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.`)
 	cfgPath := configFlag(fs, e)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file until shutdown")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -24,6 +27,17 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 	log := logger(cfg, e.stderr)
 	ctx, stop := signalContext()
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	s, err := server.New(ctx, cfg, server.Options{Logger: log})
 	if err != nil {
 		return err

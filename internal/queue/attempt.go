@@ -171,22 +171,24 @@ func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*st
 
 // sign adds a DKIM signature with the tenant's key for the sender domain, if it has one.
 func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) ([]byte, string) {
-	k, pem, err := w.tenants.DKIMKey(ctx, msg.TenantID, msg.FromDomain)
+	k, key, err := w.signer(ctx, msg.TenantID, msg.FromDomain)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			w.log.Error("load dkim key", "message", msg.ID, "err", err)
-		}
+		w.log.Error("load dkim key", "message", msg.ID, "err", err)
 		return raw, "none"
 	}
-	key, err := dkimsign.ParsePrivateKey(pem)
-	if err != nil {
-		w.log.Error("parse dkim key", "message", msg.ID, "err", err)
+	if k == nil {
 		return raw, "none"
 	}
 	var out bytes.Buffer
 	out.Grow(len(raw) + 1024)
 	s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
-	if err := s.Sign(&out, bytes.NewReader(raw)); err != nil {
+	release := w.signing.acquire(ctx)
+	if release == nil {
+		return raw, "none" // shutting down: the delivery that follows fails and is retried
+	}
+	err = s.Sign(&out, bytes.NewReader(raw))
+	release()
+	if err != nil {
 		w.log.Error("dkim sign", "message", msg.ID, "err", err)
 		return raw, "none"
 	}

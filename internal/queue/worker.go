@@ -35,6 +35,9 @@ type Config struct {
 	Lease        time.Duration   // how long a claimed job is ours before it may be retried (crash recovery)
 	PollInterval time.Duration   // how often to look for due jobs when idle
 	DrainTimeout time.Duration   // on stop: how long in-flight deliveries may finish
+	// APIBusy, if set, says whether API requests are in flight: CPU-heavy delivery work
+	// then leaves a core to them, so acceptance latency does not pay for delivery.
+	APIBusy func() bool
 }
 
 // Observer is told of outcomes (metrics); optional.
@@ -63,6 +66,8 @@ type Worker struct {
 	waiting  map[string][]*store.Job
 	running  sync.WaitGroup
 	stopped  bool
+	signers  signerCache
+	signing  *signingSlots
 }
 
 // New builds a worker.
@@ -86,7 +91,7 @@ func New(db *store.DB, tenants *tenant.Service, secure *secureline.Service, out 
 		cfg.DrainTimeout = 20 * time.Second
 	}
 	return &Worker{db: db, tenants: tenants, secure: secure, out: out, cfg: cfg, log: log, obs: obs, now: time.Now,
-		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}}
+		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}, signing: newSigningSlots(cfg.APIBusy)}
 }
 
 // Notify tells the worker new jobs may be due (after an accepted message), so delivery

@@ -89,12 +89,13 @@ func (c *StoreCache) Get(ctx context.Context, key string) ([]byte, bool) {
 	e, ok := c.mem[key]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.val, true
+		return e.val, e.val != nil
 	}
 	v, ok := c.DB.CacheGet(ctx, key, now)
-	if ok {
-		c.remember(key, v, now.Add(memTTL))
-	}
+	// A miss is remembered too (as nil): most recipient domains publish no MTA-STS
+	// policy, and asking the database on every delivery to learn that again costs
+	// more than the lookup it saves. A Put here replaces it at once.
+	c.remember(key, v, now.Add(memTTL))
 	return v, ok
 }
 

@@ -100,7 +100,7 @@ func (c *committer) commit(batch []*writeReq) {
 		c.finish(batch, nil, fmt.Errorf("%w: begin: %v", ErrUnavailable, err))
 		return
 	}
-	stx := &Tx{tx: tx, dialect: c.db.dialect}
+	stx := &Tx{tx: tx, db: c.db, dialect: c.db.dialect}
 	var afters [][]func()
 	single := len(batch) == 1
 	for i, r := range batch {
@@ -122,20 +122,20 @@ func (c *committer) commit(batch []*writeReq) {
 				return
 			}
 		} else {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := stx.exec(ctx, "SAVEPOINT w"); err != nil {
 				tx.Rollback()
 				c.finish(batch, nil, fmt.Errorf("%w: savepoint: %v", ErrUnavailable, err))
 				return
 			}
 			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				if _, err := stx.exec(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 					tx.Rollback()
 					c.finish(batch, nil, fmt.Errorf("%w: rollback to savepoint: %v", ErrUnavailable, err))
 					return
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			if _, err := stx.exec(ctx, "RELEASE SAVEPOINT w"); err != nil {
 				tx.Rollback()
 				c.finish(batch, nil, fmt.Errorf("%w: release savepoint: %v", ErrUnavailable, err))
 				return

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -41,6 +42,36 @@ type DB struct {
 	dialect Dialect
 	log     *slog.Logger
 	commit  *committer
+	stmts   sync.Map // query → *sql.Stmt; SQLite only (pgx caches statements itself)
+}
+
+// prepared returns a statement prepared once for q, or nil where preparing each time
+// is the driver's business. SQLite parses every statement it is handed: on the
+// delivery path that parsing cost more than the queries.
+func (db *DB) prepared(ctx context.Context, q string) *sql.Stmt {
+	if db.dialect != SQLite {
+		return nil
+	}
+	if st, ok := db.stmts.Load(q); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := db.sql.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // the unprepared path reports the error
+	}
+	if prev, loaded := db.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
+// queryRow runs a single-row query, through a prepared statement where that helps.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := db.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.sql.QueryRowContext(ctx, q, args...)
 }
 
 // Options tune Open.
@@ -101,6 +132,7 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		db.sql.SetMaxOpenConns(8)
+		db.sql.SetMaxIdleConns(8) // the default of 2 would close and reopen connections under load
 		opt.Committers = 1
 		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
@@ -130,6 +162,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close stops the committer (waiting for queued writes) and closes the pool.
 func (db *DB) Close() error {
 	db.commit.close()
+	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return db.sql.Close()
 }
 
@@ -139,16 +172,31 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // Tx is one write's view of a (possibly shared) transaction.
 type Tx struct {
 	tx      *sql.Tx
+	db      *DB
 	dialect Dialect
 	after   []func()
 	audit   []*AuditEntry // appended at commit, in order
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.db.prepared(ctx, q); st != nil {
+		// Reuses the statement already prepared on this transaction's connection.
+		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.db.prepared(ctx, q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
+}
+
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.db.prepared(ctx, q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, q, args...)
 }
 

@@ -120,7 +120,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 
 // Message loads a tenant's message. tenantID "" is for internal callers (the worker).
 func (db *DB) Message(ctx context.Context, tenantID, id string) (*Message, error) {
-	return scanMessage(db.sql.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
+	return scanMessage(db.queryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
 }
 
 const recipientCols = "id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail, method, security"
@@ -149,7 +149,7 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 func (db *DB) Recipient(ctx context.Context, id string) (*Recipient, error) {
 	var r Recipient
 	var upd int64
-	err := db.sql.QueryRowContext(ctx, "SELECT "+recipientCols+" FROM recipients WHERE id = $1", id).
+	err := db.queryRow(ctx, "SELECT "+recipientCols+" FROM recipients WHERE id = $1", id).
 		Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -24,7 +24,7 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 	var jobs []*Job
 	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		jobs = jobs[:0]
-		rows, err := tx.tx.QueryContext(ctx, q, owner, ms(now), limit, ms(now.Add(lease)))
+		rows, err := tx.query(ctx, q, owner, ms(now), limit, ms(now.Add(lease)))
 		if err != nil {
 			return err
 		}
