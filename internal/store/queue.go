@@ -59,8 +59,9 @@ func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Tim
 
 // DeferJob records a temporary failure and when to try next.
 func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.Time) error {
-	_, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = '', last_error = $1, next_attempt_at = $2 WHERE id = $3", lastError, ms(next), j.ID)
-	return err
+	// No row: the delivery was cancelled (revoked) while this attempt ran.
+	res, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = '', last_error = $1, next_attempt_at = $2 WHERE id = $3", lastError, ms(next), j.ID)
+	return oneRow(res, err)
 }
 
 // ReleaseJobs makes jobs claimed by owner due now (graceful shutdown: another process,

@@ -129,22 +129,6 @@ func (db *DB) CachePut(ctx context.Context, key string, value []byte, expires ti
 	})
 }
 
-// PortalMessage is a recipient's copy handed to the secure portal.
-type PortalMessage struct {
-	ID, TenantID, MessageID, RecipientID string
-	TokenHash                            []byte
-	CreatedAt, ExpiresAt                 time.Time
-}
-
-// PutPortalMessage records a portal hand-off. A repeated hand-off for the same
-// recipient (a duplicate delivery after a crash) keeps the first record.
-func (tx *Tx) PutPortalMessage(ctx context.Context, p *PortalMessage) error {
-	_, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"+
-		" ON CONFLICT (recipient_id) DO NOTHING",
-		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt))
-	return err
-}
-
 // ReleaseQuarantine lets a quarantined message's deliveries run now.
 func (db *DB) ReleaseQuarantine(ctx context.Context, tenantID, messageID string, now time.Time, fn func(context.Context, *Tx) error) error {
 	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {

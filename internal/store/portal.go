@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+)
+
+// PortalMessage is a recipient's copy handed to the secure portal.
+type PortalMessage struct {
+	ID, TenantID, MessageID, RecipientID string
+	TokenHash                            []byte
+	CreatedAt, ExpiresAt                 time.Time
+	RevokedAt                            time.Time // zero unless revoked
+	Content                              []byte    // sealed under ContentKey
+	ContentKey                           []byte    // sealed under the tenant key; nil once destroyed
+	PassphraseHash                       []byte    // nil: access by emailed code
+	CodeHash                             []byte
+	CodeExpiresAt, CodeSentAt            time.Time
+	CodeSends                            int // codes sent since CodeWindowStart
+	CodeWindowStart                      time.Time
+	Failures                             int
+	LockedUntil                          time.Time
+	DestroyedAt                          time.Time
+	DestroyedWhy                         string // expired | revoked
+	Views                                int
+	LastViewedAt                         time.Time
+}
+
+// Readable says whether the copy can still be opened at now.
+func (p *PortalMessage) Readable(now time.Time) bool {
+	return p.ContentKey != nil && p.DestroyedAt.IsZero() && p.RevokedAt.IsZero() && now.Before(p.ExpiresAt)
+}
+
+const portalCols = "id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, revoked_at, content, content_key, passphrase_hash," +
+	" code_hash, code_expires_at, code_sent_at, code_sends, code_window_start, failures, locked_until, destroyed_at, destroyed_why, views, last_viewed_at"
+
+func scanPortal(row interface{ Scan(...any) error }) (*PortalMessage, error) {
+	var p PortalMessage
+	var created, expires int64
+	var revoked, codeExp, codeSent, codeWindow, locked, destroyed, viewed sql.NullInt64
+	if err := row.Scan(&p.ID, &p.TenantID, &p.MessageID, &p.RecipientID, &p.TokenHash, &created, &expires, &revoked, &p.Content, &p.ContentKey, &p.PassphraseHash,
+		&p.CodeHash, &codeExp, &codeSent, &p.CodeSends, &codeWindow, &p.Failures, &locked, &destroyed, &p.DestroyedWhy, &p.Views, &viewed); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	p.CreatedAt, p.ExpiresAt, p.RevokedAt = fromMS(created), fromMS(expires), fromNullMS(revoked)
+	p.CodeExpiresAt, p.CodeSentAt, p.LockedUntil = fromNullMS(codeExp), fromNullMS(codeSent), fromNullMS(locked)
+	p.CodeWindowStart = fromNullMS(codeWindow)
+	p.DestroyedAt, p.LastViewedAt = fromNullMS(destroyed), fromNullMS(viewed)
+	return &p, nil
+}
+
+// PutPortalMessage records a portal hand-off. A repeated hand-off for the same
+// recipient (a duplicate delivery after a crash) keeps the first record.
+func (tx *Tx) PutPortalMessage(ctx context.Context, p *PortalMessage) error {
+	_, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, content, content_key, passphrase_hash)"+
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (recipient_id) DO NOTHING",
+		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt), p.Content, p.ContentKey, p.PassphraseHash)
+	return err
+}
+
+// PortalByToken finds a portal copy by its link token's hash.
+func (db *DB) PortalByToken(ctx context.Context, tokenHash []byte) (*PortalMessage, error) {
+	return scanPortal(db.sql.QueryRowContext(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE token_hash = $1", tokenHash))
+}
+
+// PortalMessages lists a tenant's portal copies of a message.
+func (db *DB) PortalMessages(ctx context.Context, tenantID, messageID string) ([]*PortalMessage, error) {
+	return db.portalList(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE tenant_id = $1 AND message_id = $2 ORDER BY id", tenantID, messageID)
+}
+
+// ExpiredPortals lists copies past their expiry whose keys still exist.
+func (db *DB) ExpiredPortals(ctx context.Context, now time.Time, limit int) ([]*PortalMessage, error) {
+	return db.portalList(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE destroyed_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2", ms(now), limit)
+}
+
+func (db *DB) portalList(ctx context.Context, q string, args ...any) ([]*PortalMessage, error) {
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*PortalMessage
+	for rows.Next() {
+		p, err := scanPortal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// SetPortalCode stores a new access code's hash, replacing any earlier one, and counts
+// it in the current window (a new window starts once window has passed).
+func (tx *Tx) SetPortalCode(ctx context.Context, id string, codeHash []byte, expires, sent time.Time, window time.Duration) error {
+	_, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = $1, code_expires_at = $2, code_sent_at = $3,"+
+		" code_sends = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN 1 ELSE code_sends + 1 END,"+
+		" code_window_start = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN $3 ELSE code_window_start END WHERE id = $4",
+		codeHash, ms(expires), ms(sent), id, ms(sent.Add(-window)))
+	return err
+}
+
+// PortalLock is the lock, if any, on a portal copy or on a client address.
+func (db *DB) PortalLock(ctx context.Context, portalID, client string, now time.Time) (time.Time, error) {
+	var until sql.NullInt64
+	err := db.sql.QueryRowContext(ctx, "SELECT MAX(u) FROM (SELECT locked_until AS u FROM portal_messages WHERE id = $1 AND locked_until > $3"+
+		" UNION ALL SELECT locked_until AS u FROM portal_client_failures WHERE client = $2 AND locked_until > $3) AS locks", portalID, client, ms(now)).Scan(&until)
+	return fromNullMS(until), err
+}
+
+// FailureLimits say when wrong attempts lock a copy or a client, and for how long.
+type FailureLimits struct {
+	PerMessage, PerClient int
+	Lockout               time.Duration
+}
+
+// PortalFailure counts a wrong code or passphrase against the copy and the client,
+// locking either once it reaches its limit; a lock also destroys the current code.
+// It returns the attempts left on the copy (0 when now locked) and the lock's end.
+func (tx *Tx) PortalFailure(ctx context.Context, portalID, client string, now time.Time, lim FailureLimits) (left int, lockedUntil time.Time, err error) {
+	until := now.Add(lim.Lockout)
+	var failures int
+	if err := tx.queryRow(ctx, "UPDATE portal_messages SET failures = failures + 1 WHERE id = $1 RETURNING failures", portalID).Scan(&failures); err != nil {
+		return 0, time.Time{}, err
+	}
+	if failures >= lim.PerMessage {
+		if _, err := tx.exec(ctx, "UPDATE portal_messages SET failures = 0, locked_until = $1, code_hash = NULL WHERE id = $2", ms(until), portalID); err != nil {
+			return 0, time.Time{}, err
+		}
+		lockedUntil = until
+	}
+	// The client's count runs over a window as long as a lock.
+	var cf int
+	if err := tx.queryRow(ctx, "INSERT INTO portal_client_failures (client, window_start, failures) VALUES ($1, $2, 1)"+
+		" ON CONFLICT (client) DO UPDATE SET failures = CASE WHEN portal_client_failures.window_start <= $3 THEN 1 ELSE portal_client_failures.failures + 1 END,"+
+		" window_start = CASE WHEN portal_client_failures.window_start <= $3 THEN $2 ELSE portal_client_failures.window_start END RETURNING failures",
+		client, ms(now), ms(now.Add(-lim.Lockout))).Scan(&cf); err != nil {
+		return 0, time.Time{}, err
+	}
+	if cf >= lim.PerClient {
+		if _, err := tx.exec(ctx, "UPDATE portal_client_failures SET locked_until = $1, failures = 0, window_start = $2 WHERE client = $3", ms(until), ms(now), client); err != nil {
+			return 0, time.Time{}, err
+		}
+		lockedUntil = until
+	}
+	if !lockedUntil.IsZero() {
+		return 0, lockedUntil, nil
+	}
+	return lim.PerMessage - failures, time.Time{}, nil
+}
+
+// PortalSession is a recipient's signed-in session on one portal copy.
+type PortalSession struct {
+	IDHash                         []byte
+	PortalID                       string
+	CreatedAt, LastSeen, ExpiresAt time.Time
+}
+
+// PortalSignIn consumes the access code (single use), clears the failure count and
+// starts a session.
+func (tx *Tx) PortalSignIn(ctx context.Context, s *PortalSession) error {
+	if _, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = NULL, code_expires_at = NULL, failures = 0 WHERE id = $1", s.PortalID); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "INSERT INTO portal_sessions (id_hash, portal_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+		s.IDHash, s.PortalID, ms(s.CreatedAt), ms(s.LastSeen), ms(s.ExpiresAt))
+	return err
+}
+
+// PortalSession loads a session by its cookie's hash.
+func (db *DB) PortalSession(ctx context.Context, idHash []byte) (*PortalSession, error) {
+	var s PortalSession
+	var c, l, e int64
+	err := db.sql.QueryRowContext(ctx, "SELECT id_hash, portal_id, created_at, last_seen_at, expires_at FROM portal_sessions WHERE id_hash = $1", idHash).
+		Scan(&s.IDHash, &s.PortalID, &c, &l, &e)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	s.CreatedAt, s.LastSeen, s.ExpiresAt = fromMS(c), fromMS(l), fromMS(e)
+	return &s, err
+}
+
+// TouchPortalSession records activity on a session (its idle clock restarts).
+func (db *DB) TouchPortalSession(ctx context.Context, idHash []byte, now time.Time) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.exec(ctx, "UPDATE portal_sessions SET last_seen_at = $1 WHERE id_hash = $2", ms(now), idHash)
+		return err
+	})
+}
+
+// EndPortalSession deletes a session.
+func (db *DB) EndPortalSession(ctx context.Context, idHash []byte) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.exec(ctx, "DELETE FROM portal_sessions WHERE id_hash = $1", idHash)
+		return err
+	})
+}
+
+// CountPortalView records one view of a copy.
+func (tx *Tx) CountPortalView(ctx context.Context, portalID string, at time.Time) error {
+	_, err := tx.exec(ctx, "UPDATE portal_messages SET views = views + 1, last_viewed_at = $1 WHERE id = $2", ms(at), portalID)
+	return err
+}
+
+// DestroyPortal destroys a copy's key and content and ends its sessions; why is
+// "expired" or "revoked". It reports false when the copy was already destroyed. Once
+// no delivery and no readable copy needs it, the message's own sealed content is
+// purged too.
+func (tx *Tx) DestroyPortal(ctx context.Context, p *PortalMessage, why string, now time.Time) (bool, error) {
+	revoked := any(nil)
+	if why == "revoked" {
+		revoked = ms(now)
+	}
+	res, err := tx.exec(ctx, "UPDATE portal_messages SET content = NULL, content_key = NULL, code_hash = NULL, destroyed_at = $1, destroyed_why = $2,"+
+		" revoked_at = COALESCE($3, revoked_at) WHERE id = $4 AND destroyed_at IS NULL", ms(now), why, revoked, p.ID)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := tx.exec(ctx, "DELETE FROM portal_sessions WHERE portal_id = $1", p.ID); err != nil {
+		return false, err
+	}
+	return true, tx.purgeContentIfDone(ctx, p.MessageID)
+}
+
+func (tx *Tx) purgeContentIfDone(ctx context.Context, messageID string) error {
+	_, err := tx.exec(ctx, "UPDATE messages SET content = NULL WHERE id = $1"+
+		" AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1)"+
+		" AND NOT EXISTS (SELECT 1 FROM portal_messages WHERE message_id = $1 AND destroyed_at IS NULL)", messageID)
+	return err
+}
+
+// CancelDeliveries retires a message's pending deliveries to the given recipients
+// (all of them when recipientIDs is empty) with outcome "revoked", and returns the
+// recipient ids it cancelled.
+func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientIDs []string, now time.Time) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT recipient_id FROM deliveries WHERE message_id = $1 ORDER BY recipient_id", messageID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if len(recipientIDs) == 0 || slices.Contains(recipientIDs, id) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
+			" SELECT id, recipient_id, message_id, tenant_id, domain, created_at, attempts, 'revoked', $1, '' FROM deliveries WHERE recipient_id = $2", ms(now), id); err != nil {
+			return nil, err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM deliveries WHERE recipient_id = $1", id); err != nil {
+			return nil, err
+		}
+		if _, err := tx.exec(ctx, "UPDATE recipients SET status = 'revoked', updated_at = $1 WHERE id = $2", ms(now), id); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) > 0 {
+		return ids, tx.purgeContentIfDone(ctx, messageID)
+	}
+	return ids, nil
+}
+
+// SetPortalExpiry changes when a readable copy expires.
+func (tx *Tx) SetPortalExpiry(ctx context.Context, portalID string, at time.Time) error {
+	res, err := tx.exec(ctx, "UPDATE portal_messages SET expires_at = $1 WHERE id = $2 AND destroyed_at IS NULL", ms(at), portalID)
+	return oneRow(res, err)
+}
+
+// PortalReply links a reply (an ordinary message) to the portal copy it answers.
+type PortalReply struct {
+	ID, PortalID, MessageID string
+	CreatedAt               time.Time
+}
+
+// AddPortalReply records a reply.
+func (tx *Tx) AddPortalReply(ctx context.Context, r *PortalReply) error {
+	_, err := tx.exec(ctx, "INSERT INTO portal_replies (id, portal_id, reply_message_id, created_at) VALUES ($1, $2, $3, $4)", r.ID, r.PortalID, r.MessageID, ms(r.CreatedAt))
+	return err
+}
+
+// PortalReplies lists a copy's replies, oldest first.
+func (db *DB) PortalReplies(ctx context.Context, portalID string) ([]*PortalReply, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id, portal_id, reply_message_id, created_at FROM portal_replies WHERE portal_id = $1 ORDER BY created_at, id", portalID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*PortalReply
+	for rows.Next() {
+		var r PortalReply
+		var c int64
+		if err := rows.Scan(&r.ID, &r.PortalID, &r.MessageID, &c); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = fromMS(c)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// PortalSettings loads a tenant's portal settings document; ErrNotFound for none.
+func (db *DB) PortalSettings(ctx context.Context, tenantID string) ([]byte, error) {
+	var doc string
+	err := db.sql.QueryRowContext(ctx, "SELECT doc FROM portal_settings WHERE tenant_id = $1", tenantID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return []byte(doc), err
+}
+
+// PutPortalSettings replaces a tenant's portal settings.
+func (tx *Tx) PutPortalSettings(ctx context.Context, tenantID string, doc []byte, at time.Time) error {
+	_, err := tx.exec(ctx, "INSERT INTO portal_settings (tenant_id, doc, updated_at) VALUES ($1, $2, $3)"+
+		" ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at", tenantID, string(doc), ms(at))
+	return err
+}
