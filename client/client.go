@@ -111,6 +111,49 @@ func (c *Client) GetMessage(ctx context.Context, id string) (*MessageStatus, err
 	return &out, nil
 }
 
+// Revoke withdraws a message from one recipient (an address) or, with recipient "",
+// from all: portal copies become unreadable and deliveries not yet made are cancelled.
+func (c *Client) Revoke(ctx context.Context, messageID, recipient string) ([]Revoked, error) {
+	var out struct {
+		Recipients []Revoked `json:"recipients"`
+	}
+	in := map[string]string{}
+	if recipient != "" {
+		in["recipient"] = recipient
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/messages/"+url.PathEscape(messageID)+"/revoke", in, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Recipients, nil
+}
+
+// PortalCopies lists a message's portal copies.
+func (c *Client) PortalCopies(ctx context.Context, messageID string) ([]PortalCopy, error) {
+	var out struct {
+		Copies []PortalCopy `json:"copies"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/messages/"+url.PathEscape(messageID)+"/portal", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Copies, nil
+}
+
+// SetPortalExpiry moves when a message's readable portal copies expire (one
+// recipient's, or all with recipient ""), within the account's bounds.
+func (c *Client) SetPortalExpiry(ctx context.Context, messageID, recipient string, expiresAt time.Time) ([]PortalCopy, error) {
+	in := map[string]any{"expires_at": expiresAt}
+	if recipient != "" {
+		in["recipient"] = recipient
+	}
+	var out struct {
+		Copies []PortalCopy `json:"copies"`
+	}
+	if err := c.do(ctx, http.MethodPatch, "/v1/messages/"+url.PathEscape(messageID)+"/portal", in, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Copies, nil
+}
+
 // ListEvents returns one page of delivery events matching q, oldest first. Pass the
 // page's NextCursor as q.Cursor to read on.
 func (c *Client) ListEvents(ctx context.Context, q EventQuery) (*EventPage, error) {

@@ -302,3 +302,46 @@ func TestClientAgainstServer(t *testing.T) {
 		}
 	})
 }
+
+// TestClientPortal sends a message forced to the portal, lists its copy, moves its
+// expiry (a bad one is a field error) and revokes it.
+func TestClientPortal(t *testing.T) {
+	base, key, _ := startServer(t)
+	ctx := testContext(t)
+	c := client.New(base, key)
+	res, err := c.Send(ctx, &client.Message{From: "noreply@" + senderDomain, To: []string{"pat@" + patientDomain}, Subject: "Results",
+		Text: "Potassium 4.1", Security: &client.Security{Force: "portal"}, Portal: &client.PortalOptions{ExpiresIn: "72h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies []client.PortalCopy
+	for deadline := time.Now().Add(15 * time.Second); len(copies) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if copies, err = c.PortalCopies(ctx, res.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(copies) != 1 || copies[0].State != "readable" || copies[0].Email != "pat@"+patientDomain || copies[0].Access != "code" {
+		t.Fatalf("copies: %+v", copies)
+	}
+	if exp := time.Until(copies[0].ExpiresAt); exp < 71*time.Hour || exp > 73*time.Hour {
+		t.Errorf("expiry %v from now, want 72h", exp)
+	}
+	_, err = c.SetPortalExpiry(ctx, res.ID, "", time.Now().Add(-time.Hour))
+	if e := asError(t, err); e.Status != 422 || len(e.Fields) == 0 || e.Fields[0].Field != "expires_at" {
+		t.Errorf("past expiry: %+v", e)
+	}
+	moved, err := c.SetPortalExpiry(ctx, res.ID, "pat@"+patientDomain, time.Now().Add(24*time.Hour))
+	if err != nil || len(moved) != 1 || time.Until(moved[0].ExpiresAt) > 25*time.Hour {
+		t.Fatalf("move expiry: %+v %v", moved, err)
+	}
+	revoked, err := c.Revoke(ctx, res.ID, "")
+	if err != nil || len(revoked) != 1 || revoked[0].Outcome != "revoked" {
+		t.Fatalf("revoke: %+v %v", revoked, err)
+	}
+	if copies, _ = c.PortalCopies(ctx, res.ID); copies[0].State != "revoked" {
+		t.Errorf("after revoke: %+v", copies)
+	}
+	if _, err := c.Revoke(ctx, "msg_unknown", ""); asError(t, err).Status != 404 {
+		t.Error("revoking an unknown message is not a 404")
+	}
+}

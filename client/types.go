@@ -24,6 +24,44 @@ type Message struct {
 	Tags         []string          `json:"tags,omitempty"`
 	Campaign     string            `json:"campaign,omitempty"`
 	Metadata     map[string]string `json:"metadata,omitempty"`
+	Security     *Security         `json:"security,omitempty"`
+	Portal       *PortalOptions    `json:"portal,omitempty"`
+}
+
+// Security is what the sender demands of this message beyond the account's policy.
+type Security struct {
+	Require string `json:"require,omitempty"` // "encrypted" (pgp, smime or portal) or "tls"
+	Force   string `json:"force,omitempty"`   // one method: tls, pgp, smime, portal, none
+}
+
+// PortalOptions apply to recipients who receive the message through the secure portal.
+type PortalOptions struct {
+	ExpiresIn  string `json:"expires_in,omitempty"` // e.g. "72h"; default the account's
+	Passphrase string `json:"passphrase,omitempty"` // shared out of band; default an emailed code
+}
+
+// PortalCopy is one recipient's copy in the portal.
+type PortalCopy struct {
+	ID          string     `json:"id"`
+	RecipientID string     `json:"recipient_id"`
+	Email       string     `json:"email"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	State       string     `json:"state"`  // readable, expired or revoked
+	Access      string     `json:"access"` // code or passphrase
+	Views       int        `json:"views"`
+	LastViewed  *time.Time `json:"last_viewed_at,omitempty"`
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	Replies     int        `json:"replies"`
+}
+
+// Revoked is what revoking did for one recipient: revoked, cancelled,
+// already_revoked, expired, or delivered (sent by TLS or encryption; it cannot be
+// withdrawn).
+type Revoked struct {
+	RecipientID string `json:"recipient_id"`
+	Email       string `json:"email"`
+	Outcome     string `json:"outcome"`
 }
 
 // Attachment is one attached file. Content is sent as standard base64.

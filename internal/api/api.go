@@ -17,6 +17,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
@@ -29,6 +30,7 @@ type Deps struct {
 	Tenants      *tenant.Service
 	Pipeline     *pipeline.Pipeline
 	Secure       *secureline.Service
+	Portal       *portal.Service
 	Log          *slog.Logger
 	MaxBodyBytes int64
 	Resolver     *net.Resolver // for domain verification

@@ -24,7 +24,9 @@ type EventView struct {
 }
 
 // EventTypes are the event types a filter may name.
-var EventTypes = []string{"accepted", "queued", "deferred", "delivered", "bounced", "expired", "secured", "quarantined", "released", "deleted"}
+var EventTypes = []string{"accepted", "queued", "deferred", "delivered", "bounced", "expired", "secured", "quarantined", "released", "deleted", "revoked",
+	"portal.notified", "portal.code_sent", "portal.code_failed", "portal.locked", "portal.signed_in", "portal.viewed", "portal.downloaded",
+	"portal.replied", "portal.expiry_changed", "portal.expired", "portal.revoked"}
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
 	q := r.URL.Query()

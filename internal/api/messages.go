@@ -35,6 +35,7 @@ type SendRequest struct {
 	Campaign     string            `json:"campaign"`
 	Metadata     map[string]string `json:"metadata"`
 	Security     policy.Flags      `json:"security"`
+	Portal       *PortalJSON       `json:"portal"`
 }
 
 // AttachmentJSON is one attachment, its content in standard base64.
@@ -113,6 +114,17 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 	if len(fp) > 0 {
 		return nil, problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
 	}
+	var pr pipeline.PortalRequest
+	if req.Portal != nil {
+		pr.Passphrase = req.Portal.Passphrase
+		if req.Portal.ExpiresIn != "" {
+			d, err := time.ParseDuration(req.Portal.ExpiresIn)
+			if err != nil || d <= 0 {
+				return nil, problem(400, "Invalid message", "portal.expires_in: want a positive duration such as 72h", FieldProblem{"portal.expires_in", "want a positive duration such as 72h"})
+			}
+			pr.ExpiresIn = d
+		}
+	}
 	sum := sha256.Sum256(body)
 	via := "HTTP"
 	if r.TLS != nil {
@@ -120,7 +132,7 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 	}
 	return &pipeline.Submission{Principal: p, Draft: d, TemplateID: req.TemplateID, TemplateData: req.TemplateData,
 		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, Security: req.Security, IdempotencyKey: idemKey, RequestHash: sum[:],
-		Via: via, ClientAddr: clientIP(r), TLS: r.TLS}, nil
+		Via: via, ClientAddr: clientIP(r), TLS: r.TLS, Portal: pr}, nil
 }
 
 func idempotencyKey(r *http.Request) (string, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/mailcheck/received"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/portal"
 )
 
 type openAPIDoc struct {
@@ -116,6 +117,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"KeyView", KeyView{}},
 		{"Problem", Problem{}},
 		{"SendResult", pipeline.Result{}},
+		{"PortalOptions", PortalJSON{}},
+		{"RevokeRequest", RevokeRequest{}},
+		{"ExpiryRequest", ExpiryRequest{}},
+		{"PortalSettings", portal.Settings{}},
+		{"PortalCopy", portal.Copy{}},
 	} {
 		s, ok := doc.Components.Schemas[c.schema]
 		if !ok {

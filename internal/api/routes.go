@@ -24,11 +24,17 @@ func Routes() []Route {
 		{"GET", "/v1/messages/{id}", tenant.ScopeRead, (*Server).getMessage},
 		{"POST", "/v1/messages/{id}/release", tenant.ScopeAdmin, (*Server).releaseMessage},
 		{"DELETE", "/v1/messages/{id}", tenant.ScopeAdmin, (*Server).deleteMessage},
+		{"POST", "/v1/messages/{id}/revoke", tenant.ScopeSend, (*Server).revokeMessage},
+		{"GET", "/v1/messages/{id}/portal", tenant.ScopeRead, (*Server).listPortalCopies},
+		{"PATCH", "/v1/messages/{id}/portal", tenant.ScopeSend, (*Server).setPortalExpiry},
 		{"GET", "/v1/events", tenant.ScopeRead, (*Server).listEvents},
 
 		{"GET", "/v1/policy", tenant.ScopeAdmin, (*Server).getPolicy},
 		{"PUT", "/v1/policy", tenant.ScopeAdmin, (*Server).putPolicy},
 		{"POST", "/v1/policy/preview", tenant.ScopeSend, (*Server).previewPolicy},
+
+		{"GET", "/v1/portal/settings", tenant.ScopeAdmin, (*Server).getPortalSettings},
+		{"PUT", "/v1/portal/settings", tenant.ScopeAdmin, (*Server).putPortalSettings},
 
 		{"GET", "/v1/recipient-keys", tenant.ScopeAdmin, (*Server).listRecipientKeys},
 		{"POST", "/v1/recipient-keys", tenant.ScopeAdmin, (*Server).addRecipientKey},

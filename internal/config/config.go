@@ -32,6 +32,7 @@ type Config struct {
 	API      API      `toml:"api"`
 	Delivery Delivery `toml:"delivery"`
 	Secure   Secure   `toml:"secure"`
+	Portal   Portal   `toml:"portal"`
 	Log      Log      `toml:"log"`
 }
 
@@ -43,6 +44,20 @@ type Secure struct {
 	DNSSECResolver string `toml:"dnssec_resolver" help:"host:port of a DNSSEC-validating resolver (e.g. a local unbound); enables DANE; empty: no DANE"`
 	MTASTS         bool   `toml:"mta_sts" help:"fetch and enforce recipient domains' MTA-STS policies"`
 	WKD            bool   `toml:"wkd" help:"look up recipients' OpenPGP keys in their domain's Web Key Directory"`
+}
+
+// Portal is the secure message portal: how recipients prove their address, and the
+// bounds every tenant's settings stay within.
+type Portal struct {
+	CodeTTL           string `toml:"code_ttl" help:"how long an emailed access code stays valid (at most 10m)"`
+	MaxFailures       int    `toml:"max_failures" help:"wrong codes or passphrases for one message before it locks"`
+	ClientMaxFailures int    `toml:"client_max_failures" help:"wrong codes or passphrases from one client address, across messages, before it locks"`
+	Lockout           string `toml:"lockout" help:"how long a lock lasts"`
+	SessionIdle       string `toml:"session_idle" help:"a portal session ends after this long without a request"`
+	SessionMax        string `toml:"session_max" help:"a portal session ends this long after sign-in, active or not"`
+	MaxExpiry         string `toml:"max_expiry" help:"the longest any message may stay readable in the portal; tenants choose within it"`
+	SweepEvery        string `toml:"sweep_every" help:"how often expired portal copies are destroyed"`
+	MaxUploadBytes    int64  `toml:"max_upload_bytes" help:"largest reply, attachments included"`
 }
 
 // API is the REST listener.
@@ -88,7 +103,9 @@ func Default() Config {
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
 			Expire: "120h", DrainTimeout: "20s", Lease: "10m"},
 		Secure: Secure{PortalExpiry: "720h", ProbeTTL: "1h", MTASTS: true},
-		Log:    Log{Level: "info", Format: "json"},
+		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
+			MaxExpiry: "2160h", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
+		Log: Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -166,11 +183,14 @@ func (c *Config) Validate() error {
 		bad("delivery.retry: %v", err)
 	}
 	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery},
-		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL}} {
+		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL},
+		{"portal.code_ttl", c.Portal.CodeTTL}, {"portal.lockout", c.Portal.Lockout}, {"portal.session_idle", c.Portal.SessionIdle},
+		{"portal.session_max", c.Portal.SessionMax}, {"portal.max_expiry", c.Portal.MaxExpiry}, {"portal.sweep_every", c.Portal.SweepEvery}} {
 		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
 			bad("%s %q: want a duration such as 120h or 30s", dur.name, dur.v)
 		}
 	}
+	c.validatePortal(bad)
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch strings.TrimSpace(r) {
 		case "api", "worker":
@@ -263,7 +283,8 @@ func applyEnv(c *Config, environ []string) error {
 		}
 	})
 	for k := range env {
-		if k != "SEALPOST_CONFIG" && !strings.HasPrefix(k, "SEALPOST_TEST_") && k != "SEALPOST_REQUIRE_POSTGRES" {
+		// Settings of the test suite, not of the server.
+		if k != "SEALPOST_CONFIG" && !strings.HasPrefix(k, "SEALPOST_TEST_") && !strings.HasPrefix(k, "SEALPOST_REQUIRE_") && k != "SEALPOST_CHROMIUM" && k != "SEALPOST_SCREENSHOTS" {
 			errs = append(errs, fmt.Errorf("unknown environment setting %s", k))
 		}
 	}
@@ -301,4 +322,30 @@ func Describe() []string {
 	}
 	describe(reflect.ValueOf(c), "SEALPOST", "")
 	return out
+}
+
+// validatePortal checks the portal's bounds against each other and against what
+// access codes may be (valid at most 10 minutes).
+func (c *Config) validatePortal(bad func(string, ...any)) {
+	p := c.Portal
+	if v, err := time.ParseDuration(p.CodeTTL); err == nil && v > 10*time.Minute {
+		bad("portal.code_ttl %q: access codes may be valid for at most 10m", p.CodeTTL)
+	}
+	if p.MaxFailures < 1 || p.MaxFailures > 20 {
+		bad("portal.max_failures %d: want 1-20", p.MaxFailures)
+	}
+	if p.ClientMaxFailures < p.MaxFailures {
+		bad("portal.client_max_failures %d: want at least portal.max_failures (%d)", p.ClientMaxFailures, p.MaxFailures)
+	}
+	if p.MaxUploadBytes < 1<<10 {
+		bad("portal.max_upload_bytes %d: too small", p.MaxUploadBytes)
+	}
+	def, err1 := time.ParseDuration(c.Secure.PortalExpiry)
+	max, err2 := time.ParseDuration(p.MaxExpiry)
+	if err1 == nil && err2 == nil && def > max {
+		bad("secure.portal_expiry %s is longer than portal.max_expiry %s", c.Secure.PortalExpiry, p.MaxExpiry)
+	}
+	if u := c.Secure.PortalURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") && !strings.HasPrefix(u, "http://[::1]") {
+		bad("secure.portal_url %q: must be https:// (portal sessions use Secure cookies); plain http is accepted only on loopback", u)
+	}
 }

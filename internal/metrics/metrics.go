@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ type Metrics struct {
 	deliveryTime prometheus.Histogram
 	apiTime      *prometheus.HistogramVec
 	dbErrors     prometheus.Counter
+	portal       *prometheus.CounterVec
 }
 
 // New registers the collectors. stats is called on each scrape.
@@ -37,6 +39,11 @@ func New(stats QueueStats) *Metrics {
 	m.apiTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sealpost_api_request_seconds", Help: "API request latency by route and status.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route", "status"})
 	m.dbErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "sealpost_database_errors_total", Help: "Requests that failed because the database was unavailable."})
+	m.portal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sealpost_portal_events_total",
+		Help: "Secure portal events by type: code_sent, code_failed, locked, signed_in, viewed, downloaded, replied, expired, revoked."}, []string{"event"})
+	for _, ev := range PortalEvents {
+		m.portal.WithLabelValues(ev)
+	}
 	for _, o := range []string{"delivered", "deferred", "bounced", "expired"} {
 		m.outcomes.WithLabelValues(o)
 	}
@@ -51,7 +58,7 @@ func New(stats QueueStats) *Metrics {
 			return pick(d, age)
 		}
 	}
-	m.reg.MustRegister(m.accepted, m.outcomes, m.deliveryTime, m.apiTime, m.dbErrors,
+	m.reg.MustRegister(m.accepted, m.outcomes, m.deliveryTime, m.apiTime, m.dbErrors, m.portal,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_queue_depth", Help: "Delivery jobs waiting or in flight."},
 			depth(func(n int, _ time.Duration) float64 { return float64(n) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_queue_oldest_seconds", Help: "Age of the oldest delivery job."},
@@ -63,6 +70,21 @@ func New(stats QueueStats) *Metrics {
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// PortalEvents are the portal event types counted; others are ignored.
+var PortalEvents = []string{"code_sent", "code_failed", "locked", "signed_in", "viewed", "downloaded", "replied", "expiry_changed", "expired", "revoked"}
+
+// Portal counts one portal event ("portal.viewed" or "viewed"); a sudden rise in
+// code_failed or locked is someone guessing.
+func (m *Metrics) Portal(event string) {
+	event = strings.TrimPrefix(event, "portal.")
+	for _, ev := range PortalEvents {
+		if ev == event {
+			m.portal.WithLabelValues(ev).Inc()
+			return
+		}
+	}
 }
 
 // Accepted counts recipients of an accepted message.

@@ -70,6 +70,27 @@ type Submission struct {
 	// Audit, if set, is appended in the same transaction as the message, with the new
 	// message id as its object: one commit instead of two for every send.
 	Audit *store.AuditEntry
+	// Portal is what the sender asks of portal copies: expiry and passphrase.
+	Portal PortalRequest
+	// System marks a message Sealpost itself sends that carries no PHI by construction
+	// (a portal access code): it skips DLP and policy and may travel without verified
+	// TLS, which is what lets a recipient without it receive the code at all.
+	System bool
+	// Also, if set, runs in the message's transaction with its id: records that must
+	// exist exactly when the message does (a portal reply's link to its thread).
+	Also func(ctx context.Context, tx *store.Tx, messageID string) error
+}
+
+// PortalRequest is a sender's choice for portal copies of one message.
+type PortalRequest struct {
+	ExpiresIn  time.Duration // 0: the tenant's default
+	Passphrase string        // "": recipients confirm their address with an emailed code
+}
+
+// PortalOptions is what the envelope keeps of a PortalRequest.
+type PortalOptions struct {
+	ExpiresIn      time.Duration `json:"expires_in,omitempty"`
+	PassphraseHash []byte        `json:"passphrase_hash,omitempty"`
 }
 
 // Result is what an accepted message answers.
@@ -118,6 +139,7 @@ type Envelope struct {
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	MessageID string            `json:"message_id"`
 	Security  policy.Flags      `json:"security,omitzero"`
+	Portal    *PortalOptions    `json:"portal,omitempty"`
 }
 
 // Submit validates, builds, seals and stores a message with its delivery jobs. When it
@@ -152,7 +174,14 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
 		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
 	}
-	env, _ := json.Marshal(Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security})
+	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security}
+	if sub.Portal != (PortalRequest{}) {
+		envelope.Portal = &PortalOptions{ExpiresIn: sub.Portal.ExpiresIn}
+		if sub.Portal.Passphrase != "" {
+			envelope.Portal.PassphraseHash = secureline.HashPassphrase(sub.Portal.Passphrase)
+		}
+	}
+	env, _ := json.Marshal(envelope)
 	dlpJSON, _ := json.Marshal(findings)
 	held := dec.Action == policy.ActionQuarantine
 	m := &store.Message{
@@ -215,6 +244,11 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		}
 		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
 			return err
+		}
+		if sub.Also != nil {
+			if err := sub.Also(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if sub.Audit != nil {
 			sub.Audit.Object = id

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
@@ -18,6 +20,12 @@ func (p *Pipeline) decide(ctx context.Context, sub *Submission) (*secureline.Dec
 		return nil, nil, fieldErrors([]*message.FieldError{fe})
 	}
 	d := sub.Draft
+	if sub.System {
+		return systemDecision(d), []dlp.Finding{}, nil
+	}
+	if fe := p.checkPortal(ctx, sub); fe != nil {
+		return nil, nil, fieldErrors([]*message.FieldError{fe})
+	}
 	in := dlp.Input{Subject: d.Subject, Text: d.Text, HTML: d.HTML}
 	for _, a := range d.Attachments {
 		in.Attachments = append(in.Attachments, dlp.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Content})
@@ -126,6 +134,44 @@ func validateFlags(f policy.Flags) *message.FieldError {
 	}
 	if f.Force != "" && !slices.Contains(policy.Methods(), f.Force) {
 		return &message.FieldError{Field: "security.force", Detail: `must be one of "tls", "pgp", "smime", "portal", "none"`, Status: 400}
+	}
+	return nil
+}
+
+// systemDecision is the plan for a message Sealpost itself writes without PHI (an
+// access code): verified TLS where the recipient has it, otherwise ordinary delivery,
+// never the portal (a code cannot wait behind the portal it unlocks).
+func systemDecision(d *message.Draft) *secureline.Decision {
+	dec := &secureline.Decision{Action: policy.ActionSecure, Plans: map[string]*policy.Plan{}}
+	for _, list := range [][]message.Address{d.To, d.Cc, d.Bcc} {
+		for _, a := range list {
+			dec.Plans[a.Domain()] = &policy.Plan{Action: policy.ActionSecure, Candidates: []policy.Method{policy.TLS, policy.None},
+				Reasons: []string{"system message without PHI (portal access code)"}}
+		}
+	}
+	return dec
+}
+
+// Passphrase bounds: long enough to resist guessing between lockouts, short enough to
+// hash cheaply.
+const (
+	minPassphrase = 8
+	maxPassphrase = 256
+)
+
+// checkPortal validates the sender's portal choices against the tenant's bounds.
+func (p *Pipeline) checkPortal(ctx context.Context, sub *Submission) *message.FieldError {
+	pr := sub.Portal
+	if n := utf8.RuneCountInString(pr.Passphrase); pr.Passphrase != "" && (n < minPassphrase || len(pr.Passphrase) > maxPassphrase) {
+		return &message.FieldError{Field: "portal.passphrase", Detail: fmt.Sprintf("a passphrase is %d to %d characters", minPassphrase, maxPassphrase), Status: 400}
+	}
+	if pr.ExpiresIn < 0 {
+		return &message.FieldError{Field: "portal.expires_in", Detail: "must be positive", Status: 400}
+	}
+	if pr.ExpiresIn > 0 {
+		if _, err := p.secure.PortalExpiry(ctx, sub.Principal.TenantID, pr.ExpiresIn); err != nil {
+			return &message.FieldError{Field: "portal.expires_in", Detail: err.Error(), Status: 422}
+		}
 	}
 	return nil
 }

@@ -87,6 +87,9 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			return
 		}
 		st.Index, st.Method = i, m
+		if m == policy.Portal && st.PortalExpires.IsZero() {
+			st.PortalExpires = w.portalExpiry(ctx, j.TenantID, env)
+		}
 		prep, err := rc.Prepare(m, raw, st, env.From)
 		if err != nil {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
@@ -102,6 +105,12 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			ev.TLS, ev.MX = res.TLS, res.MX
 			ev.Reasons = append(slices.Clone(st.Plan.Reasons), st.Reasons...)
 			st.Evidence = ev
+			if m == policy.Portal {
+				st.PortalCopy = raw
+				if env.Portal != nil {
+					st.PortalPassphrase = env.Portal.PassphraseHash
+				}
+			}
 			w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st)
 			return
 		}
@@ -303,10 +312,33 @@ func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job,
 		return err
 	}
 	if st.Method == policy.Portal && !j.Sandbox {
-		return tx.PutPortalMessage(ctx, &store.PortalMessage{ID: st.PortalID, TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID,
-			TokenHash: secureline.TokenHash(st.PortalToken), CreatedAt: at, ExpiresAt: at.Add(w.secure.PortalExpiry())})
+		content, key := secureline.SealPortalCopy(keys, st.PortalID, st.PortalCopy)
+		if err := tx.PutPortalMessage(ctx, &store.PortalMessage{ID: st.PortalID, TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID,
+			TokenHash: secureline.TokenHash(st.PortalToken), CreatedAt: at, ExpiresAt: st.PortalExpires, Content: content, ContentKey: key,
+			PassphraseHash: st.PortalPassphrase}); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(map[string]any{"portal_message_id": st.PortalID, "expires_at": st.PortalExpires})
+		return tx.InsertEvents(ctx, &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "portal.notified",
+			At: at, Data: keys.Data.Seal(b, "event/"+j.RecipientID)})
 	}
 	return nil
+}
+
+// portalExpiry fixes when a portal copy will expire: the sender's request within the
+// tenant's bounds, or the default when the bounds have since narrowed.
+func (w *Worker) portalExpiry(ctx context.Context, tenantID string, env *pipeline.Envelope) time.Time {
+	var requested time.Duration
+	if env.Portal != nil {
+		requested = env.Portal.ExpiresIn
+	}
+	d, err := w.secure.PortalExpiry(ctx, tenantID, requested)
+	if err != nil {
+		if d, err = w.secure.PortalExpiry(ctx, tenantID, 0); err != nil {
+			d = 30 * 24 * time.Hour
+		}
+	}
+	return w.now().Add(d)
 }
 
 func truncate(s string, n int) string {

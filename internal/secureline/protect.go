@@ -1,18 +1,15 @@
 package secureline
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html"
 	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/delivery"
-	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pgpmime"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/seal"
@@ -29,7 +26,14 @@ type State struct {
 	Reasons     []string      `json:"reasons,omitempty"` // choices made at delivery
 	PortalID    string        `json:"portal_id,omitempty"`
 	PortalToken string        `json:"portal_token,omitempty"`
-	Evidence    *Evidence     `json:"evidence,omitempty"`
+	// PortalExpires is fixed when the portal is first chosen, so every notice and the
+	// copy itself agree however many attempts delivery takes.
+	PortalExpires time.Time `json:"portal_expires,omitzero"`
+	// PortalCopy and PortalPassphrase travel with a delivered portal notice to the
+	// portal hand-off; they are never part of the sealed state.
+	PortalCopy       []byte    `json:"-"`
+	PortalPassphrase []byte    `json:"-"`
+	Evidence         *Evidence `json:"evidence,omitempty"`
 }
 
 // Evidence is how a delivered copy was secured: the proof for the "secured" event.
@@ -172,11 +176,10 @@ func (r *Recipient) Prepare(m policy.Method, raw []byte, st *State, from string)
 			st.PortalID = tenant.NewID("pm")
 			st.PortalToken = base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
 		}
-		t, err := s.tenants.Tenant(ctx, tenantID)
-		if err != nil {
-			return nil, err
+		if st.PortalExpires.IsZero() {
+			return nil, fmt.Errorf("portal expiry not set")
 		}
-		data, err := s.notification(t.Name, from, addr, st.PortalToken)
+		data, err := s.notice(ctx, &Notice{TenantID: tenantID, From: from, To: addr, Link: s.PortalLink(st.PortalToken), ExpiresAt: st.PortalExpires})
 		if err != nil {
 			return nil, err
 		}
@@ -193,43 +196,9 @@ func (s *Service) PortalLink(token string) string {
 	return strings.TrimRight(s.cfg.PortalURL, "/") + "/p/" + token
 }
 
-// PortalExpiry is how long a portal copy stays readable.
-func (s *Service) PortalExpiry() time.Duration { return s.cfg.PortalExpiry }
-
 // TokenHash is what the store keeps of a portal token.
 // Tokens carry 256 random bits, so an unkeyed hash is enough: nothing to brute-force.
 func TokenHash(token string) []byte {
 	h := sha256.Sum256([]byte("sealpost portal token\x00" + token))
 	return h[:]
-}
-
-// notification is the message a portal recipient receives instead of the content: the
-// sending organisation, a neutral subject and the link — no PHI.
-func (s *Service) notification(org, from, to, token string) ([]byte, error) {
-	fa, err := message.ParseAddress(from)
-	if err != nil {
-		return nil, err
-	}
-	ta, err := message.ParseAddress(to)
-	if err != nil {
-		return nil, err
-	}
-	link := s.PortalLink(token)
-	d := &message.Draft{
-		From:    message.Address{Name: org, Addr: fa.Addr},
-		To:      []message.Address{{Addr: ta.Addr}},
-		Subject: "You have a secure message from " + org,
-		Text: "You have received a secure message from " + org + ".\r\n\r\n" +
-			"To read it, open this link and confirm your email address with a one-time code:\r\n\r\n" +
-			link + "\r\n\r\nThe message is available for a limited time. If you did not expect it, you can ignore this email.\r\n",
-		HTML: "<p>You have received a secure message from <strong>" + html.EscapeString(org) + "</strong>.</p>" +
-			"<p><a href=\"" + html.EscapeString(link) + "\">Read the secure message</a></p>" +
-			"<p>You will confirm your email address with a one-time code. The message is available for a limited time.</p>",
-		Date: s.now(),
-	}
-	var b bytes.Buffer
-	if err := message.Write(&b, d); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }

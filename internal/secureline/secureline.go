@@ -40,6 +40,7 @@ type Service struct {
 	mu       sync.Mutex
 	policies map[string]*compiled
 	signers  map[string]*signers
+	portal   PortalHooks
 }
 
 type compiled struct {

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/pgpmime"
+	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/tlssec"
 )
@@ -52,9 +54,7 @@ func TLSSecurity(cfg *config.Config, resolver *net.Resolver, roots *x509.CertPoo
 // SecureConfig is SecureLine's configuration.
 func SecureConfig(cfg *config.Config, t TLSParts, client *http.Client) secureline.Config {
 	c := secureline.Config{Prober: t.Prober, PortalURL: cfg.Secure.PortalURL, PortalExpiry: config.Duration(cfg.Secure.PortalExpiry)}
-	if c.PortalURL == "" {
-		c.PortalURL = "http://" + cfg.API.Listen
-	}
+	c.PortalURL = PortalURL(cfg)
 	if cfg.Secure.WKD {
 		if client == nil {
 			client = HTTPClient(nil)
@@ -62,4 +62,24 @@ func SecureConfig(cfg *config.Config, t TLSParts, client *http.Client) securelin
 		c.WKD = &pgpmime.WKD{Client: client}
 	}
 	return c
+}
+
+// PortalURL is the base of portal links: secure.portal_url, else the API listener.
+func PortalURL(cfg *config.Config) string {
+	if cfg.Secure.PortalURL != "" {
+		return strings.TrimRight(cfg.Secure.PortalURL, "/")
+	}
+	if cfg.API.TLSCert != "" {
+		return "https://" + cfg.API.Listen
+	}
+	return "http://" + cfg.API.Listen
+}
+
+// PortalConfig is the portal's configuration.
+func PortalConfig(cfg *config.Config) portal.Config {
+	p := cfg.Portal
+	return portal.Config{CodeTTL: config.Duration(p.CodeTTL), MaxFailures: p.MaxFailures, ClientMaxFailures: p.ClientMaxFailures,
+		Lockout: config.Duration(p.Lockout), SessionIdle: config.Duration(p.SessionIdle), SessionMax: config.Duration(p.SessionMax),
+		DefaultExpiry: config.Duration(cfg.Secure.PortalExpiry), MaxExpiry: config.Duration(p.MaxExpiry), SweepEvery: config.Duration(p.SweepEvery),
+		MaxUploadBytes: p.MaxUploadBytes, SecureCookies: strings.HasPrefix(PortalURL(cfg), "https://")}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
@@ -58,6 +59,7 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Audit    *audit.Log
 	Secure   *secureline.Service
+	Portal   *portal.Service
 
 	listener net.Listener
 	extra    map[string]http.Handler
@@ -165,8 +167,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
 	}, log.With("part", "queue"), s.Metrics)
+	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.Secure.SetPortal(s.Portal)
+	s.Portal.Observe(s.Metrics.Portal)
 	s.API = api.New(api.Deps{
-		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Log: log.With("part", "api"),
+		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
 		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
@@ -222,6 +230,7 @@ func (s *Server) ready(ctx context.Context) error {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
+	mux.Handle("/p/", s.Portal.Handler())
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
@@ -281,6 +290,9 @@ func (s *Server) Run(ctx context.Context) error {
 	actx, stopAudit := context.WithCancel(context.Background())
 	defer stopAudit()
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
+	if s.Config.HasRole("worker") {
+		go s.Portal.Run(actx)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
