@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: Debian packages for the
-# independent checkers (gnupg, openssl, python3-dkim, swaks) and a PostgreSQL server.
+# independent checkers (gnupg, openssl, python3-dkim, swaks), Chromium for the portal's
+# browser tests, and a PostgreSQL server.
 # Prints the PostgreSQL URL the tests should use as its last line.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v swaks >/dev/null || need+=(swaks)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 command -v pg_ctlcluster >/dev/null || command -v pg_ctl >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -51,4 +53,5 @@ fi
 
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
+[ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }
 echo "$url"

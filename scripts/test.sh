@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, against SQLite and PostgreSQL. Installs and starts what it needs.
+# The whole test suite, against SQLite and PostgreSQL, with the portal in Chromium.
+# Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 url=$(scripts/deps.sh | tail -n 1)
 export SEALPOST_TEST_POSTGRES="$url"
 export SEALPOST_REQUIRE_POSTGRES=1
+export SEALPOST_REQUIRE_BROWSER=1
 
 unformatted=$(gofmt -l $(git ls-files -c -o --exclude-standard '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

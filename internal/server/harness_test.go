@@ -48,6 +48,8 @@ type envOptions struct {
 	expire  string
 	quiet   bool // log at warn (benchmarks)
 	dnssec  bool // use the test DNS server as the validating resolver (DANE)
+	// configure adjusts the configuration before the server starts.
+	configure func(*config.Config)
 }
 
 type syncBuffer struct {
@@ -119,14 +121,18 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	}
 	sts := devnet.StartPolicyServer(ca)
 	t.Cleanup(sts.Close)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ring, _ := seal.NewKeyring(seal.GenerateMasterKey())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ring, _ := seal.NewKeyring(seal.GenerateMasterKey())
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	level := slog.LevelDebug
