@@ -46,7 +46,7 @@ func (db *DB) AddDomain(ctx context.Context, d *Domain) error {
 
 // Domain loads a tenant's domain by name.
 func (db *DB) Domain(ctx context.Context, tenantID, name string) (*Domain, error) {
-	return scanDomain(db.sql.QueryRowContext(ctx, "SELECT "+domainCols+" FROM domains WHERE tenant_id = $1 AND name = $2", tenantID, name))
+	return scanDomain(db.queryRow(ctx, "SELECT "+domainCols+" FROM domains WHERE tenant_id = $1 AND name = $2", tenantID, name))
 }
 
 // Domains lists a tenant's domains.
