@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
@@ -96,25 +97,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]string{"status": "ready"})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
 // wrap authenticates, checks the route's scope, limits the body and turns errors into
 // problems. The log line carries the request id and route, never bodies or addresses.
 func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 	name := rt.Method + " " + rt.Path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		log := s.Log.With("request", w.Header().Get("X-Request-Id"), "route", name)
 		r.Body = http.MaxBytesReader(sw, r.Body, s.MaxBodyBytes)
 		var p *tenant.Principal
@@ -141,7 +130,7 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 			}
 			writeProblem(sw, r, pr)
 		}
-		status := sw.status
+		status := sw.Status
 		if status == 0 {
 			status = 200
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/portal/pages"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store"
@@ -86,20 +87,20 @@ func (s *Service) wrap(pattern string, h func(*request) error) http.Handler {
 		rid := hex.EncodeToString(seal.RandomBytes(8))
 		w.Header().Set("X-Request-Id", rid)
 		secureHeaders(w, pageCSP)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		err := s.serve(sw, r, h)
 		if err != nil {
 			if errors.Is(err, errGone) {
 				_ = s.pages.Render(sw, http.StatusNotFound, &pages.Gone{})
 			} else {
 				s.log.Error("portal request failed", "request", rid, "route", pattern, "err", err)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					_ = s.pages.Render(sw, http.StatusInternalServerError, &pages.Problem{Heading: "Something went wrong",
 						Detail: "The page could not be shown. Please try again in a few minutes."})
 				}
 			}
 		}
-		s.log.Debug("portal request", "request", rid, "route", pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		s.log.Debug("portal request", "request", rid, "route", pattern, "status", sw.Status, "ms", time.Since(start).Milliseconds())
 	})
 }
 
@@ -125,25 +126,6 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, h func(*request)
 		req.brand.LogoURL = req.prefix + "/logo"
 	}
 	return h(req)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }
 
 func (q *request) page(title string) pages.Page {
