@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,6 +54,24 @@ func openTenant(e *env, cfgPath, name string) (*admin, *store.Tenant, error) {
 		return nil, nil, err
 	}
 	return a, t, nil
+}
+
+// tenantFlags adds the --config and --tenant flags every per-tenant command takes.
+func tenantFlags(fs *flag.FlagSet, e *env) (cfg, ten *string) {
+	return configFlag(fs, e), fs.String("tenant", "", "tenant name or id")
+}
+
+// parseTenant parses a per-tenant command's arguments, insists on exactly nargs
+// positional ones, and opens the database and the tenant --tenant names.
+func parseTenant(e *env, fs *flag.FlagSet, args []string, nargs int, cfgPath, name *string) (*admin, *store.Tenant, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() != nargs {
+		fs.Usage()
+		return nil, nil, errUsage
+	}
+	return openTenant(e, *cfgPath, *name)
 }
 
 func (a *admin) tenant(name string) (*store.Tenant, error) {
@@ -190,17 +209,9 @@ Verbs:
 
 func domainAdd(e *env, args []string) error {
 	fs := flags(e, "domain add", "domain add --tenant T DOMAIN [--verified]", "Claims a sender domain for a tenant. Mail can only be sent from verified domains.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	verified := fs.Bool("verified", false, "mark verified now, without the DNS check (you vouch for it)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -223,16 +234,8 @@ func domainAdd(e *env, args []string) error {
 
 func domainVerify(e *env, args []string) error {
 	fs := flags(e, "domain verify", "domain verify --tenant T DOMAIN", "Checks the domain's _sealpost TXT record through the configured resolver.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	cfg, ten := tenantFlags(fs, e)
+	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -249,12 +252,8 @@ func domainVerify(e *env, args []string) error {
 
 func domainList(e *env, args []string) error {
 	fs := flags(e, "domain list", "domain list --tenant T", "Lists a tenant's domains.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	cfg, ten := tenantFlags(fs, e)
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
 	if err != nil {
 		return err
 	}

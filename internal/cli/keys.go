@@ -27,8 +27,7 @@ Scopes: `+strings.Join(tenant.AllScopes, ", ")+` (admin holds all).`)
 
 func keyCreate(e *env, args []string) error {
 	fs := flags(e, "key create", "key create --tenant T [flags]", "Creates an API key. Requests send it as `Authorization: Bearer <key>`.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	scopes := fs.String("scopes", "send,read", "comma-separated scopes: "+strings.Join(tenant.AllScopes, ", "))
 	sandbox := fs.Bool("sandbox", false, "sandbox key: runs the whole pipeline but never delivers")
 	expires := fs.String("expires", "", "lifetime (90d, 720h) or RFC 3339 time; default never")
@@ -59,12 +58,8 @@ func keyCreate(e *env, args []string) error {
 
 func keyList(e *env, args []string) error {
 	fs := flags(e, "key list", "key list --tenant T", "Lists a tenant's API keys.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	cfg, ten := tenantFlags(fs, e)
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -125,15 +120,11 @@ Verbs:
 
 func dkimKeygen(e *env, args []string) error {
 	fs := flags(e, "dkim keygen", "dkim keygen --tenant T --domain D [flags]", "Generates a DKIM key for a tenant's domain and prints the TXT record to publish. Outgoing mail from the domain is signed with it from now on.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	domain := fs.String("domain", "", "sender domain")
 	selector := fs.String("selector", "sp"+time.Now().UTC().Format("20060102"), "DKIM selector")
 	algo := fs.String("algorithm", "rsa", "rsa (2048-bit, universally verified) or ed25519 (RFC 8463)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
 	if err != nil {
 		return err
 	}

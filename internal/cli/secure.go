@@ -99,8 +99,7 @@ func (a *admin) secure() *secureline.Service {
 
 func recipientKeyAdd(e *env, args []string) error {
 	fs := flags(e, "recipient-key add", "recipient-key add --tenant T --type pgp|smime --email ADDR FILE", "Registers a recipient's public key so mail to them can be encrypted.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	kind := fs.String("type", "", `"pgp" or "smime"`)
 	email := fs.String("email", "", "the recipient's address")
 	if err := parse(fs, args); err != nil {
@@ -132,13 +131,9 @@ func recipientKeyAdd(e *env, args []string) error {
 
 func recipientKeyList(e *env, args []string) error {
 	fs := flags(e, "recipient-key list", "recipient-key list --tenant T [--email ADDR]", "Lists a tenant's recipient keys.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	email := fs.String("email", "", "only this recipient's keys")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -161,16 +156,8 @@ func recipientKeyList(e *env, args []string) error {
 
 func recipientKeyRemove(e *env, args []string) error {
 	fs := flags(e, "recipient-key remove", "recipient-key remove --tenant T ID", "Removes a recipient key.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	cfg, ten := tenantFlags(fs, e)
+	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -196,12 +183,8 @@ PHI findings leaves only by verified TLS, PGP, S/MIME or the portal. See the REA
 
 func policyShow(e *env, args []string) error {
 	fs := flags(e, "policy show", "policy show --tenant T", "Prints a tenant's security policy.")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, t, err := openTenant(e, *cfg, *ten)
+	cfg, ten := tenantFlags(fs, e)
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
 	if err != nil {
 		return err
 	}
@@ -220,8 +203,7 @@ func policyShow(e *env, args []string) error {
 
 func policySet(e *env, args []string) error {
 	fs := flags(e, "policy set", "policy set --tenant T FILE", "Validates and stores a tenant's security policy (JSON).")
-	cfg := configFlag(fs, e)
-	ten := fs.String("tenant", "", "tenant name or id")
+	cfg, ten := tenantFlags(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
