@@ -32,6 +32,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // Options are what a caller (the CLI, a test, dev mode) may supply beyond the config.
@@ -44,6 +45,9 @@ type Options struct {
 	// HTTPClient fetches MTA-STS policies and Web Key Directory keys; default one
 	// that trusts the system roots plus RootCAs. Tests route it to loopback servers.
 	HTTPClient *http.Client
+	// WebhookLoopback lets webhooks reach http:// and https:// endpoints on loopback:
+	// `sealpost dev` and tests only.
+	WebhookLoopback bool
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -60,10 +64,12 @@ type Server struct {
 	Audit    *audit.Log
 	Secure   *secureline.Service
 	Portal   *portal.Service
+	Webhooks *webhook.Service
 
-	listener net.Listener
-	extra    map[string]http.Handler
-	inflight atomic.Int64 // API requests being served
+	listener     net.Listener
+	extra        map[string]http.Handler
+	webhookOwner string
+	inflight     atomic.Int64 // API requests being served
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -173,8 +179,20 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	s.Secure.SetPortal(s.Portal)
 	s.Portal.Observe(s.Metrics.Portal)
+	allow, _ := cfg.WebhookAllow()
+	whStats := s.Metrics.Webhooks(func(ctx context.Context) (int, time.Duration, error) {
+		n, oldest, err := db.WebhookQueueStats(ctx)
+		if err != nil || oldest.IsZero() {
+			return int(n), 0, err
+		}
+		return int(n), time.Since(oldest), nil
+	})
+	s.Webhooks = &webhook.Service{DB: db, Tenants: s.Tenants, Loopback: opt.WebhookLoopback, Log: log.With("part", "webhook"),
+		Client:  webhook.NewClient(webhook.ClientOptions{Allow: allow, Loopback: opt.WebhookLoopback, Resolver: resolver, RootCAs: roots}),
+		Metrics: webhook.Metrics{Attempt: whStats.Attempt}}
+	s.webhookOwner = owner
 	s.API = api.New(api.Deps{
-		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Log: log.With("part", "api"),
+		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
 		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
@@ -282,10 +300,16 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
+	hooksDone := make(chan struct{})
 	if s.Config.HasRole("worker") {
 		go func() { workerDone <- s.Worker.Run(wctx) }()
+		go func() {
+			defer close(hooksDone)
+			s.Webhooks.Run(wctx, webhook.WorkerOptions{Owner: s.webhookOwner, Concurrency: s.Config.Webhooks.Concurrency, PerEndpoint: s.Config.Webhooks.PerEndpoint})
+		}()
 	} else {
 		workerDone <- nil
+		close(hooksDone)
 	}
 	actx, stopAudit := context.WithCancel(context.Background())
 	defer stopAudit()
@@ -308,6 +332,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := <-workerDone; err != nil && runErr == nil {
 		runErr = err
 	}
+	<-hooksDone
 	s.Log.Info("stopped")
 	return runErr
 }

@@ -338,3 +338,24 @@ func (db *DB) Event(ctx context.Context, tenantID string, id int64) (*Event, err
 	e.At, e.Sandbox = fromMS(at), sandbox == 1
 	return &e, err
 }
+
+// HasDueWebhookJobs reports whether any job is due: a read, so an idle poll costs no
+// write (on SQLite, no commit).
+func (db *DB) HasDueWebhookJobs(ctx context.Context, now time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_jobs WHERE next_attempt_at <= $1 LIMIT 1) due", ms(now)).Scan(&n)
+	return n > 0, err
+}
+
+// PutBackWebhookJob returns a claimed job unattempted, due at next.
+func (tx *Tx) PutBackWebhookJob(ctx context.Context, j *WebhookJob, next time.Time) error {
+	_, err := tx.exec(ctx, "UPDATE webhook_jobs SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $2", ms(next), j.ID)
+	return err
+}
+
+// DeleteWebhookJob removes a job that can no longer be delivered (its endpoint is gone
+// or disabled, its tenant shredded).
+func (tx *Tx) DeleteWebhookJob(ctx context.Context, id int64) error {
+	_, err := tx.exec(ctx, "DELETE FROM webhook_jobs WHERE id = $1", id)
+	return err
+}
