@@ -20,6 +20,8 @@ command -v swaks >/dev/null || need+=(swaks)
 command -v pg_ctlcluster >/dev/null || command -v pg_ctl >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -49,6 +51,13 @@ if ! psql "$url" -qtAc 'select 1' >/dev/null 2>&1; then
     as_root runuser -u postgres -- createdb -O sealpost sealpost_test >&2
   url="postgres://sealpost:sealpost@127.0.0.1:5432/sealpost_test?sslmode=disable"
   psql "$url" -qtAc 'select 1' >/dev/null || { log "cannot connect to PostgreSQL as $url"; exit 1; }
+fi
+
+# The independent webhook verifier (standardwebhooks), pinned by its lock file.
+verifier=internal/webhook/testdata/verifier
+if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
+  log "installing the webhook verifier's packages"
+  (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done

@@ -48,6 +48,11 @@ type Options struct {
 	// WebhookLoopback lets webhooks reach http:// and https:// endpoints on loopback:
 	// `sealpost dev` and tests only.
 	WebhookLoopback bool
+	// WebhookRetry, WebhookTimeout and WebhookDisableAfter shorten the webhook
+	// schedule for tests; zero values keep the specification's.
+	WebhookRetry        []time.Duration
+	WebhookTimeout      time.Duration
+	WebhookDisableAfter time.Duration
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -188,8 +193,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		return int(n), time.Since(oldest), nil
 	})
 	s.Webhooks = &webhook.Service{DB: db, Tenants: s.Tenants, Loopback: opt.WebhookLoopback, Log: log.With("part", "webhook"),
-		Client:  webhook.NewClient(webhook.ClientOptions{Allow: allow, Loopback: opt.WebhookLoopback, Resolver: resolver, RootCAs: roots}),
-		Metrics: webhook.Metrics{Attempt: whStats.Attempt}}
+		Client:  webhook.NewClient(webhook.ClientOptions{Allow: allow, Loopback: opt.WebhookLoopback, Resolver: resolver, RootCAs: roots, Timeout: opt.WebhookTimeout}),
+		Metrics: webhook.Metrics{Attempt: whStats.Attempt}, Retry: opt.WebhookRetry, DisableAfter: opt.WebhookDisableAfter}
 	s.webhookOwner = owner
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),

@@ -232,19 +232,19 @@ func TestCheckURL(t *testing.T) {
 func TestNextDelayFollowsTheSchedule(t *testing.T) {
 	for i, want := range Schedule {
 		for range 50 {
-			d, ok := NextDelay(i+1, 0)
+			d, ok := NextDelay(nil, i+1, 0)
 			if !ok || d < want*9/10 || d > want*11/10 {
 				t.Fatalf("attempt %d: %s, want %s ±10%%", i+1, d, want)
 			}
 		}
 	}
-	if _, ok := NextDelay(len(Schedule)+1, 0); ok {
+	if _, ok := NextDelay(nil, len(Schedule)+1, 0); ok {
 		t.Fatal("schedule never ends")
 	}
-	if d, _ := NextDelay(1, time.Minute); d != time.Minute {
+	if d, _ := NextDelay(nil, 1, time.Minute); d != time.Minute {
 		t.Fatalf("Retry-After ignored: %s", d)
 	}
-	if d, _ := NextDelay(1, 1000*time.Hour); d != MaxRetryAfter {
+	if d, _ := NextDelay(nil, 1, 1000*time.Hour); d != MaxRetryAfter {
 		t.Fatalf("Retry-After not capped: %s", d)
 	}
 }

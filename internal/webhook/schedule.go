@@ -16,15 +16,18 @@ const MaxRetryAfter = 24 * time.Hour
 // DisableAfter is how long an endpoint may fail every attempt before it is disabled.
 const DisableAfter = 5 * 24 * time.Hour
 
-// NextDelay returns how long to wait after the attempts-th failed attempt (1-based), with
-// up to 10 % jitter either way so that many deliveries failing together do not return
-// together; ok is false when the schedule is exhausted. A receiver's Retry-After, when
-// later than the schedule, wins.
-func NextDelay(attempts int, retryAfter time.Duration) (d time.Duration, ok bool) {
-	if attempts < 1 || attempts > len(Schedule) {
+// NextDelay returns how long to wait after the attempts-th failed attempt (1-based) on
+// schedule (nil: Schedule), with up to 10 % jitter either way so that many deliveries
+// failing together do not return together; ok is false when the schedule is exhausted.
+// A receiver's Retry-After, when later than the schedule, wins.
+func NextDelay(schedule []time.Duration, attempts int, retryAfter time.Duration) (d time.Duration, ok bool) {
+	if schedule == nil {
+		schedule = Schedule
+	}
+	if attempts < 1 || attempts > len(schedule) {
 		return 0, false
 	}
-	d = Schedule[attempts-1]
+	d = schedule[attempts-1]
 	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
 	if retryAfter > d {
 		d = min(retryAfter, MaxRetryAfter)

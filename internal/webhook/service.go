@@ -34,6 +34,10 @@ type Service struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Metrics  Metrics
+	// Retry is the wait after each failed attempt; nil is the specification's Schedule.
+	Retry []time.Duration
+	// DisableAfter is how long an endpoint may fail every attempt; 0 is DisableAfter.
+	DisableAfter time.Duration
 }
 
 // Metrics observes deliveries; the fields may be nil. Labels never name a tenant.

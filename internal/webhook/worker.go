@@ -165,12 +165,16 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 	case a.Gone():
 		rec.Outcome, disable = "disabled", "answered 410 Gone"
 	default:
-		d, more := NextDelay(j.Attempts, a.RetryAfter)
+		d, more := NextDelay(s.Retry, j.Attempts, a.RetryAfter)
 		rec.Outcome, next = "retrying", now.Add(d)
 		if !more {
 			rec.Outcome = "failed"
 		}
-		if !e.FailingSince.IsZero() && now.Sub(e.FailingSince) >= DisableAfter {
+		limit := s.DisableAfter
+		if limit <= 0 {
+			limit = DisableAfter
+		}
+		if !e.FailingSince.IsZero() && now.Sub(e.FailingSince) >= limit {
 			rec.Outcome, disable = "disabled", "every attempt failed for 5 days"
 		}
 	}
