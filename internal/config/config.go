@@ -43,6 +43,8 @@ type Webhooks struct {
 	Allow       []string `toml:"allow" help:"CIDR prefixes of on-premises receivers that may be called despite being private (e.g. 10.20.0.0/16); nothing else private, loopback or link-local is ever dialled"`
 	Concurrency int      `toml:"concurrency" help:"webhook deliveries in flight per process"`
 	PerEndpoint int      `toml:"per_endpoint" help:"webhook deliveries in flight per endpoint"`
+	// AllowLoopback is for development: sealpost dev and a receiver on this machine.
+	AllowLoopback bool `toml:"allow_loopback" help:"development only: allow endpoints on loopback, over plain http too"`
 }
 
 // Secure is SecureLine: how recipients' capabilities are learnt and the portal hand-off.

@@ -184,7 +184,6 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	s.Secure.SetPortal(s.Portal)
 	s.Portal.Observe(s.Metrics.Portal)
-	allow, _ := cfg.WebhookAllow()
 	whStats := s.Metrics.Webhooks(func(ctx context.Context) (int, time.Duration, error) {
 		n, oldest, err := db.WebhookQueueStats(ctx)
 		if err != nil || oldest.IsZero() {
@@ -192,9 +191,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		}
 		return int(n), time.Since(oldest), nil
 	})
-	s.Webhooks = &webhook.Service{DB: db, Tenants: s.Tenants, Loopback: opt.WebhookLoopback, Log: log.With("part", "webhook"),
-		Client:  webhook.NewClient(webhook.ClientOptions{Allow: allow, Loopback: opt.WebhookLoopback, Resolver: resolver, RootCAs: roots, Timeout: opt.WebhookTimeout}),
-		Metrics: webhook.Metrics{Attempt: whStats.Attempt}, Retry: opt.WebhookRetry, DisableAfter: opt.WebhookDisableAfter}
+	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
+	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
