@@ -273,6 +273,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if n, err := s.DB.ReleaseJobs(ctx, "", time.Now()); err == nil && n > 0 {
 			s.Log.Info("released jobs left claimed by a previous run", "jobs", n)
 		}
+		if n, err := s.DB.ReleaseWebhookJobs(ctx, "", time.Now()); err == nil && n > 0 {
+			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
+		}
 	}
 	errc := make(chan error, 2)
 	var srv *http.Server
@@ -308,7 +311,11 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { workerDone <- s.Worker.Run(wctx) }()
 		go func() {
 			defer close(hooksDone)
-			s.Webhooks.Run(wctx, webhook.WorkerOptions{Owner: s.webhookOwner, Concurrency: s.Config.Webhooks.Concurrency, PerEndpoint: s.Config.Webhooks.PerEndpoint})
+			// A webhook attempt lasts at most 15 s: its lease follows delivery.lease
+			// but stays between 20 s and 2 min, so a crashed process's calls resume soon.
+			lease := min(max(config.Duration(s.Config.Delivery.Lease), 20*time.Second), 2*time.Minute)
+			s.Webhooks.Run(wctx, webhook.WorkerOptions{Owner: s.webhookOwner, Concurrency: s.Config.Webhooks.Concurrency,
+				PerEndpoint: s.Config.Webhooks.PerEndpoint, Lease: lease})
 		}()
 	} else {
 		workerDone <- nil

@@ -372,3 +372,40 @@ func TestWebhookRotationReplayAndValidation(t *testing.T) {
 		}
 	})
 }
+
+// An endpoint that fails every attempt for the disable period is switched off, with an
+// event and an audit entry (5 days in production; a second here).
+func TestWebhookFailingEndpointIsDisabled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{options: func(o *server.Options) {
+			fastWebhooks(o)
+			o.WebhookRetry = []time.Duration{200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond}
+			o.WebhookDisableAfter = time.Second
+		}})
+		v := startVerifier(t)
+		id, _, _ := e.addWebhook(map[string]any{"url": v.base + "/hook", "types": []string{"accepted"}})
+		v.configure(map[string]any{"statuses": []int{503}})
+		e.send(e.key, map[string]any{"from": "results@clinic.example", "to": []string{"a@" + patientDomain}, "subject": "x", "text": "y"})
+		deadline := time.Now().Add(8 * time.Second)
+		for {
+			_, ep := e.do("GET", "/v1/webhooks/"+id, e.key, nil)
+			if ep["enabled"] == false {
+				if ep["disabled_reason"] != "every attempt failed for 1s" {
+					t.Errorf("reason %v", ep["disabled_reason"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still enabled after failing past the limit: %v", ep)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := len(e.events("type=webhook.disabled")); n != 1 {
+			t.Errorf("%d webhook.disabled events", n)
+		}
+		// Enabling again clears the failure state.
+		if st, ep := e.do("PATCH", "/v1/webhooks/"+id, e.key, map[string]any{"enabled": true}); st != 200 || ep["failing_since"] != nil || ep["disabled_reason"] != nil {
+			t.Errorf("re-enable: %d %v", st, ep)
+		}
+	})
+}

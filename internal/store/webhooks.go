@@ -285,12 +285,20 @@ func (tx *Tx) DisableWebhookEndpoint(ctx context.Context, id, reason string, now
 	return true, err
 }
 
-// ReleaseWebhookJobs makes jobs claimed by owner due now (graceful shutdown).
-func (db *DB) ReleaseWebhookJobs(ctx context.Context, owner string, now time.Time) error {
-	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.exec(ctx, "UPDATE webhook_jobs SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE claimed_by = $2", ms(now), owner)
+// ReleaseWebhookJobs makes jobs claimed by owner due now (graceful shutdown). owner ""
+// releases every claimed job — only safe when no other process shares the database
+// (SQLite at start).
+func (db *DB) ReleaseWebhookJobs(ctx context.Context, owner string, now time.Time) (int64, error) {
+	var n int64
+	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE webhook_jobs SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"+
+			" WHERE claimed_by <> '' AND ($2 = '' OR claimed_by = $2)", ms(now), owner)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
 		return err
 	})
+	return n, err
 }
 
 // WebhookAttempts lists an endpoint's attempts, newest first, before the cursor id

@@ -88,7 +88,7 @@ func (s *Service) Run(ctx context.Context, o WorkerOptions) {
 			wg.Wait()
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if err := s.DB.ReleaseWebhookJobs(rctx, o.Owner, s.now()); err != nil {
+			if _, err := s.DB.ReleaseWebhookJobs(rctx, o.Owner, s.now()); err != nil {
 				s.Log.Error("release webhook jobs", "err", err)
 			}
 			return
@@ -175,7 +175,7 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 			limit = DisableAfter
 		}
 		if !e.FailingSince.IsZero() && now.Sub(e.FailingSince) >= limit {
-			rec.Outcome, disable = "disabled", "every attempt failed for 5 days"
+			rec.Outcome, disable = "disabled", "every attempt failed for "+span(limit)
 		}
 	}
 	if s.Metrics.Attempt != nil {
@@ -206,4 +206,11 @@ func (s *Service) disable(ctx context.Context, tx *store.Tx, k *tenant.Keys, e *
 		return err
 	}
 	return tx.AppendAudit(ctx, &store.AuditEntry{At: now, TenantID: e.TenantID, Principal: "system", Action: "webhook.disabled", Object: e.ID, Result: "ok", Detail: reason})
+}
+
+func span(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
+	return d.String()
 }
