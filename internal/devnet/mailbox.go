@@ -111,7 +111,7 @@ func (r *Receiver) serveRaw(w http.ResponseWriter, idText string) {
 	var data []byte
 	for _, m := range r.msgs {
 		if m.ID == id {
-			data = m.Data
+			data = m.Delivered()
 			break
 		}
 	}

@@ -24,6 +24,13 @@ import (
 // ourHop finds the hop our server recorded in the newest message r received for rcpt
 // whose text contains marker.
 func ourHop(t *testing.T, r *devnet.Receiver, rcpt, marker string) rcvd.Hop {
+	ours, _ := hops(t, r, rcpt, marker)
+	return ours
+}
+
+// hops returns the hop our server recorded and the one the receiver recorded, read
+// from the message as the receiver's mailbox holds it.
+func hops(t *testing.T, r *devnet.Receiver, rcpt, marker string) (ours, theirs rcvd.Hop) {
 	t.Helper()
 	msgs := r.Messages()
 	for i := len(msgs) - 1; i >= 0; i-- {
@@ -34,19 +41,17 @@ func ourHop(t *testing.T, r *devnet.Receiver, rcpt, marker string) rcvd.Hop {
 		if v, err := view.Parse(m.Data, view.Limits{}); err != nil || !strings.Contains(v.Text, marker) {
 			continue
 		}
-		rep, err := rcvd.Analyze(bytes.NewReader(m.Data))
+		rep, err := rcvd.Analyze(bytes.NewReader(m.Delivered()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, h := range rep.Hops {
-			if h.By == "sealpost.test" {
-				return h
-			}
+		if n := len(rep.Hops); n < 2 || rep.Hops[0].By != "sealpost.test" {
+			t.Fatalf("want our hop first and the receiver's last in:\n%s", m.Delivered())
 		}
-		t.Fatalf("no Received field of ours in:\n%s", m.Data)
+		return rep.Hops[0], rep.Hops[len(rep.Hops)-1]
 	}
 	t.Fatalf("no message to %s containing %q", rcpt, marker)
-	return rcvd.Hop{}
+	return rcvd.Hop{}, rcvd.Hop{}
 }
 
 // TestReceivedSaysHowPortalRequestsCame: a code email and a reply asked for over plain
@@ -68,9 +73,17 @@ func TestReceivedSaysHowPortalRequestsCame(t *testing.T) {
 			t.Fatalf("reply: %d %s", p.status, p.body)
 		}
 		pe.waitMail(pe.clinic, "lab@clinic.example", "Plain reply", 0)
-		reply := ourHop(t, pe.clinic, "lab@clinic.example", "Plain reply")
+		reply, mx := hops(t, pe.clinic, "lab@clinic.example", "Plain reply")
 		if reply.With != "HTTP" || reply.TLS != nil {
 			t.Errorf("reply over HTTP recorded %q with TLS %+v: %s", reply.With, reply.TLS, reply.Raw)
+		}
+		// The receiving servers record their own hop: STARTTLS at clinic.example's
+		// MX, none at plain.example's, which offers no TLS.
+		if mx.By != "mx.clinic.example" || mx.With != "ESMTPS" || mx.Class != rcvd.Encrypted || mx.TLS.Version != "TLSv1.3" {
+			t.Errorf("clinic MX hop %+v: %s", mx, mx.Raw)
+		}
+		if _, mx := hops(t, pe.plain, rcpt, "access code is"); mx.By != "mx.plain.example" || mx.With != "ESMTP" || mx.TLS != nil {
+			t.Errorf("plain MX hop %+v: %s", mx, mx.Raw)
 		}
 	})
 }
