@@ -183,3 +183,35 @@ func TestKnowledgeTableClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryNamesTheHopBetweenOrganisations: of several hops that cannot be
+// judged, the summary names the one where the message left its sender's
+// organisation, not a hop inside it.
+func TestSummaryNamesTheHopBetweenOrganisations(t *testing.T) {
+	t.Parallel()
+	internal := "Received: from app01.example.net (app01.example.net [198.51.100.10])\r\n" +
+		"\tby mail.example.net with SMTP id 1A2B3C; Mon, 23 Nov 2026 10:00:00 +0000"
+	external := "Received: from mail.example.net (mail.example.net [198.51.100.25])\r\n" +
+		"\tby mx.example.org with SMTP id 4D5E6F; Mon, 23 Nov 2026 10:00:01 +0000"
+	rep, err := Analyze(strings.NewReader(message(external, internal)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != VerdictUnknown || !strings.HasPrefix(rep.Summary, "Hop 2 (mail.example.net → mx.example.org") {
+		t.Errorf("verdict %q, summary %q", rep.Verdict, rep.Summary)
+	}
+	for _, tc := range []struct {
+		from, by string
+		want     bool
+	}{
+		{"mail.example.net", "mx.example.org", true},
+		{"app01.example.net", "mail.example.net", false},
+		{"mail.example.co.uk", "mx.other.co.uk", true},
+		{"a.example.co.uk", "b.example.co.uk", false},
+		{"", "mx.example.org", false},
+	} {
+		if got := crossesOrganisations(Hop{From: tc.from, By: tc.by}); got != tc.want {
+			t.Errorf("%s → %s: %v", tc.from, tc.by, got)
+		}
+	}
+}
