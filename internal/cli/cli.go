@@ -17,12 +17,14 @@ import (
 	"github.com/sealpost/sealpost/internal/config"
 )
 
-// Version is set at build time with -ldflags "-X github.com/sealpost/sealpost/internal/cli.Version=…".
-var Version = "dev"
+// Version may be set at link time with -ldflags "-X github.com/sealpost/sealpost/internal/cli.Version=…";
+// otherwise `sealpost version` reports the module version and commit Go recorded.
+var Version = ""
 
 type env struct {
 	stdout, stderr io.Writer
 	environ        []string
+	command        string // the subcommand being run
 }
 
 type command struct {
@@ -60,6 +62,9 @@ var errUsage = errors.New("usage")
 // Main runs the command line and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, environ: os.Environ()}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -69,6 +74,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			e.command = c.name
 			err := c.run(e, args[1:])
 			switch {
 			case err == nil, errors.Is(err, flag.ErrHelp):
@@ -147,7 +153,7 @@ func configFlag(fs *flag.FlagSet, e *env) *string {
 }
 
 func loadConfig(e *env, path string) (*config.Config, error) {
-	return config.Load(path, e.environ)
+	return config.Load(path, devDataEnviron(e, path))
 }
 
 func logger(c *config.Config, w io.Writer) *slog.Logger {
@@ -175,14 +181,5 @@ func configCmd(e *env, args []string) error {
 	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
-	return nil
-}
-
-func version(e *env, args []string) error {
-	fs := flags(e, "version", "version", "Prints the version of this binary.")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, "sealpost", Version)
 	return nil
 }

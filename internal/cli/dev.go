@@ -26,15 +26,20 @@ const devMX = "mx.sealpost.test"
 func dev(e *env, args []string) error {
 	fs := flags(e, "dev", "dev [--data DIR] [--listen ADDR]", `
 Runs all of Sealpost on loopback, with no internet needed:
-  - the API on --listen, storing in an SQLite database under --data;
+  - the API on --listen (loopback only), storing in an SQLite database under --data;
   - a DNS server that points example.com, example.org and example.net at
   - a built-in receiving mail server (STARTTLS with a certificate from a dev CA),
     whose mailbox is at http://<listen>/dev/mailbox.
 Creates the tenant "dev" with the verified sender domain example.com and a DKIM key,
-and prints a fresh API key and a curl command that sends a message.`)
-	data := fs.String("data", "./sealpost-dev", "data directory (database and master key)")
-	listen := fs.String("listen", "127.0.0.1:8080", "API address (loopback)")
+and prints a fresh API key, a curl command that sends a message, and the
+SEALPOST_DATA_DIR line that points other commands at this data. Commands run in
+the same directory find ./sealpost-dev by themselves.`)
+	data := fs.String("data", devDataDir, "data directory (database and master key)")
+	listen := fs.String("listen", "127.0.0.1:8080", "API address (loopback only)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := devLoopback(*listen); err != nil {
 		return err
 	}
 	cfg := config.Default()
@@ -85,6 +90,8 @@ and prints a fresh API key and a curl command that sends a message.`)
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another sealpost dev running? use --listen): %w", cfg.API.Listen, err)
 	}
+	// Portal links name the port actually bound (--listen may say :0).
+	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
 	ctx, stop := signalContext()
 	defer stop()
 	s, err := server.New(ctx, &cfg, server.Options{
@@ -101,23 +108,7 @@ and prints a fresh API key and a curl command that sends a message.`)
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(e.stdout, `
-Sealpost dev is running.
-  API:      %s/v1   (OpenAPI: %s/v1/openapi.json)
-  Mailbox:  %s/dev/mailbox   (mail to example.com, example.org, example.net lands here)
-  Data:     %s
-  API key:  %s
-
-Send a message:
-
-  curl -s %s/v1/messages \
-    -H 'Authorization: Bearer %s' \
-    -H 'Content-Type: application/json' \
-    -d '{"from": "Clinic <noreply@example.com>", "to": ["patient@example.org"], "subject": "Your results are ready", "text": "Hello from Sealpost."}'
-
-Then open the mailbox, or: curl -s -H 'Authorization: Bearer %s' %s/v1/events
-Stop with Ctrl-C.
-`, base, base, base, cfg.DataDir, secret, base, secret, secret, base)
+	printDevBanner(e, devBanner{Base: base, DataDir: cfg.DataDir, Secret: secret, DNS: dns.Addr(), SMTP: rcv.Addr()})
 	return s.Run(ctx)
 }
 

@@ -49,7 +49,7 @@ type Webhooks struct {
 
 // Secure is SecureLine: how recipients' capabilities are learnt and the portal hand-off.
 type Secure struct {
-	PortalURL      string `toml:"portal_url" help:"base URL of the secure portal used in notification links; default http://<api.listen>"`
+	PortalURL      string `toml:"portal_url" help:"base URL of the secure portal used in notification links: an https address recipients can open; default the api.listen address (https with api.tls_cert), refused if not reachable"`
 	PortalExpiry   string `toml:"portal_expiry" help:"how long a message handed to the portal stays readable"`
 	ProbeTTL       string `toml:"probe_ttl" help:"how long a recipient domain's TLS capability is cached"`
 	DNSSECResolver string `toml:"dnssec_resolver" help:"host:port of a DNSSEC-validating resolver (e.g. a local unbound); enables DANE; empty: no DANE"`

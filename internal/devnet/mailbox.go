@@ -40,11 +40,11 @@ td.time { white-space: nowrap; color: #555; }
 <thead><tr><th>#</th><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>TLS</th></tr></thead>
 <tbody>
 {{range .Rows}}<tr>
-<td><a href="?id={{.ID}}">{{.ID}}</a></td>
+<td><a href="?id={{.ID}}" title="raw message">{{.ID}}</a></td>
 <td class="time">{{.At}}</td>
 <td>{{.From}}</td>
 <td>{{.To}}</td>
-<td><a href="?id={{.ID}}">{{.Subject}}</a></td>
+<td><a href="?view={{.ID}}">{{.Subject}}</a></td>
 <td{{if eq .TLS "none"}} class="plain"{{end}}>{{.TLS}}</td>
 </tr>
 {{end}}</tbody>
@@ -60,11 +60,14 @@ type mailboxRow struct {
 }
 
 // MailboxHandler serves an HTML list of received messages, newest first,
-// and the raw text of one message at ?id=N. Everything shown comes from
-// remote input, so it is rendered through html/template and the raw view
+// the rendered view of one message at ?view=N and its raw text, with this
+// server's Received line on top, at ?id=N. Everything shown comes from
+// remote input, so it is rendered through html/template, HTML bodies go
+// through the portal's sanitizer into a sandboxed frame, and the raw view
 // is served as text/plain with sniffing disabled.
 func (r *Receiver) MailboxHandler() http.Handler {
 	page := template.Must(template.New("mailbox").Parse(mailboxHTML))
+	one := template.Must(template.New("message").Parse(messageHTML))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -75,6 +78,10 @@ func (r *Receiver) MailboxHandler() http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 		if idText := req.URL.Query().Get("id"); idText != "" {
 			r.serveRaw(w, idText)
+			return
+		}
+		if req.URL.Query().Has("view") {
+			r.serveView(w, req, one)
 			return
 		}
 		r.mu.Lock()
@@ -111,7 +118,7 @@ func (r *Receiver) serveRaw(w http.ResponseWriter, idText string) {
 	var data []byte
 	for _, m := range r.msgs {
 		if m.ID == id {
-			data = m.Data
+			data = m.Delivered()
 			break
 		}
 	}

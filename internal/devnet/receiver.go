@@ -52,6 +52,18 @@ type Received struct {
 	TLS  *tls.ConnectionState
 	Helo string
 	At   time.Time
+	// Client is the sending IP address; Authenticated, whether it used AUTH.
+	Client        string
+	Authenticated bool
+	// Trace is the Received field this server recorded for the message
+	// (RFC 5321 4.4), CRLF-terminated: what a real server prepends when it
+	// delivers into a mailbox. Data stays byte-exact for the tests.
+	Trace string
+}
+
+// Delivered is the message as a mailbox would hold it: Trace, then Data.
+func (m *Received) Delivered() []byte {
+	return append([]byte(m.Trace), m.Data...)
 }
 
 // Receiver is a receiving SMTP server on loopback that keeps what it
@@ -232,6 +244,7 @@ func (r *Receiver) store(m Received) int {
 	defer r.mu.Unlock()
 	r.nextID++
 	m.ID = r.nextID
+	m.Trace = traceLine(&m, r.opts.Hostname)
 	r.count++
 	if len(r.msgs) >= r.opts.MaxStored {
 		r.msgs = append(r.msgs[:0:0], r.msgs[len(r.msgs)-r.opts.MaxStored+1:]...)

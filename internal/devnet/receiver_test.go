@@ -240,7 +240,11 @@ func TestMailboxHandler(t *testing.T) {
 		t.Errorf("page %d:\n%s", page.Code, body)
 	}
 	raw := get("/?id=1")
-	if raw.Header().Get("Content-Type") != "text/plain; charset=utf-8" || raw.Body.String() != msg {
+	trace := r.Messages()[0].Trace
+	if !strings.HasPrefix(trace, "Received: from c ([127.0.0.1])\r\n\tby localhost (Sealpost devnet) with ESMTP id 1\r\n\tfor <b@c.test>;") {
+		t.Errorf("trace %q", trace)
+	}
+	if raw.Header().Get("Content-Type") != "text/plain; charset=utf-8" || raw.Body.String() != trace+msg {
 		t.Errorf("raw view: %q %q", raw.Header().Get("Content-Type"), raw.Body.String())
 	}
 	if get("/?id=9").Code != 404 || get("/?id=x").Code != 400 {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -96,11 +97,15 @@ func (s *session) Data(body io.Reader) error {
 	}
 
 	m := Received{
-		From: s.from,
-		To:   append([]string(nil), s.to...),
-		Data: data,
-		Helo: s.conn.Hostname(),
-		At:   time.Now(),
+		From:          s.from,
+		To:            append([]string(nil), s.to...),
+		Data:          data,
+		Helo:          s.conn.Hostname(),
+		At:            time.Now(),
+		Authenticated: s.authed,
+	}
+	if a, ok := s.conn.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		m.Client = a.IP.String()
 	}
 	if st, ok := s.conn.TLSConnectionState(); ok {
 		m.TLS = &st

@@ -64,7 +64,7 @@ type Submission struct {
 	IdempotencyKey string
 	RequestHash    []byte // hash of the request body, for Idempotency-Key conflicts
 	Security       policy.Flags
-	Via            string // "HTTP", "HTTPS", "ESMTPSA", …
+	Via            string // "HTTP", "HTTPS", "ESMTPSA", …; "" means HTTPS when TLS is set, else HTTP
 	ClientAddr     string
 	TLS            *tls.ConnectionState
 	// Audit, if set, is appended in the same transaction as the message, with the new
@@ -317,7 +317,12 @@ func (p *Pipeline) replay(keys *tenant.Keys, sub *Submission, prev *store.Idempo
 func (p *Pipeline) receivedHeader(sub *Submission, id string, now time.Time) string {
 	via := sub.Via
 	if via == "" {
+		// Only what this server saw: a request that reached us in the clear (perhaps
+		// from a TLS front end) is HTTP, whatever the browser's address bar said.
 		via = "HTTP"
+		if sub.TLS != nil {
+			via = "HTTPS"
+		}
 	}
 	from := "[" + strings.Trim(sub.ClientAddr, "[]") + "]"
 	if sub.ClientAddr == "" {

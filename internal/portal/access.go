@@ -258,7 +258,7 @@ func (s *Service) sendCode(ctx context.Context, r *http.Request, keys *tenant.Ke
 	}
 	hash := codeHash(keys, p, code)
 	sub := &pipeline.Submission{Principal: &tenant.Principal{TenantID: p.TenantID, KeyID: principal(p)}, Draft: d, System: true,
-		Tags: []string{"portal-code"}, Via: "HTTPS", ClientAddr: clientIP(r),
+		Tags: []string{"portal-code"}, TLS: r.TLS, ClientAddr: clientIP(r),
 		Also: func(ctx context.Context, tx *store.Tx, _ string) error {
 			if err := tx.SetPortalCode(ctx, p.ID, hash, now.Add(s.cfg.CodeTTL), now, codeWindow); err != nil {
 				return err

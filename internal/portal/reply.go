@@ -86,7 +86,7 @@ func (s *Service) reply(q *request) error {
 	}
 	now := s.now()
 	sub := &pipeline.Submission{Principal: &tenant.Principal{TenantID: q.copy.TenantID, KeyID: principal(q.copy)}, Draft: d,
-		Security: policy.Flags{Require: "tls"}, Tags: []string{"portal-reply"}, Via: "HTTPS", ClientAddr: clientIP(q.r),
+		Security: policy.Flags{Require: "tls"}, Tags: []string{"portal-reply"}, TLS: q.r.TLS, ClientAddr: clientIP(q.r),
 		Also: func(ctx context.Context, tx *store.Tx, id string) error {
 			if err := tx.AddPortalReply(ctx, &store.PortalReply{ID: tenant.NewID("pr"), PortalID: q.copy.ID, MessageID: id, CreatedAt: now}); err != nil {
 				return err

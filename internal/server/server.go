@@ -119,6 +119,9 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.D
 
 // New builds a server from a validated config.
 func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) {
+	if err := CheckPortalURL(cfg); err != nil {
+		return nil, err
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))

@@ -6,65 +6,6 @@ import (
 	"strings"
 )
 
-// Receiving software that writes TLS details into its Received fields
-// whenever a session used TLS, so a missing record means plaintext.
-const (
-	serverPostfix    = "Postfix"
-	serverExim       = "Exim"
-	serverSendmail   = "sendmail"
-	serverGmail      = "Gmail (mx.google.com)"
-	serverMicrosoft  = "Microsoft SMTP Server"
-	serverProofpoint = "Proofpoint"
-	serverSealpost   = "Sealpost"
-)
-
-// recorder names the receiving software if it is known to record TLS.
-// The software tags itself in a comment after the by or with clause.
-func recorder(p *parsed, h Hop) string {
-	for _, kw := range []string{"by", "with", "via", "id", "for", "tls"} {
-		for _, cm := range p.clauseComments(kw) {
-			switch {
-			case cm == "Postfix" || strings.HasPrefix(cm, "Postfix,"):
-				return serverPostfix
-			case strings.HasPrefix(cm, "Exim "):
-				return serverExim
-			case cm == "PPS":
-				return serverProofpoint
-			case cm == "Sealpost":
-				return serverSealpost
-			case isSendmailVersion(cm):
-				return serverSendmail
-			}
-		}
-	}
-	by := strings.ToLower(h.By)
-	switch {
-	case by == "mx.google.com":
-		return serverGmail
-	case strings.HasSuffix(by, ".pphosted.com"):
-		return serverProofpoint
-	case strings.HasPrefix(strings.ToUpper(h.With), "MICROSOFT SMTP SERVER"):
-		return serverMicrosoft
-	}
-	return ""
-}
-
-// isSendmailVersion matches sendmail's "(8.17.1/8.17.1)" tag, the MTA
-// version and the configuration version, optionally "/Submit".
-func isSendmailVersion(c string) bool {
-	mta, cf, ok := strings.Cut(c, "/")
-	if !ok || !strings.HasPrefix(mta, "8.") {
-		return false
-	}
-	cf, _, _ = strings.Cut(cf, "/")
-	for _, part := range []string{mta, cf} {
-		if part == "" || strings.Trim(part, "0123456789.") != "" {
-			return false
-		}
-	}
-	return true
-}
-
 // classify sets Class and Reason from the parsed hop.
 func classify(h *Hop, f facts) {
 	if h.TLS != nil {
@@ -133,7 +74,10 @@ func internalReason(h *Hop, f facts) string {
 			return fmt.Sprintf("The sending address %s is link-local: a back channel inside one site.", a)
 		}
 	}
-	if strings.HasSuffix(strings.ToLower(f.via), "transport") {
+	// Exchange Online Protection writes "via Frontend Transport" on the hop
+	// that brings mail in from other organisations too: only a sender inside
+	// the service makes it a hand-off.
+	if strings.HasSuffix(strings.ToLower(f.via), "transport") && (f.rec == nil || f.rec.Own == nil || hostIn(h.From, f.rec.Own)) {
 		return fmt.Sprintf("Microsoft Exchange hand-off via %s inside one organisation.", f.via)
 	}
 	if strings.EqualFold(h.With, "mapi") {

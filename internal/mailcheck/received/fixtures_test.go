@@ -134,3 +134,29 @@ const (
 func message(fields ...string) string {
 	return strings.Join(fields, "\r\n") + "\r\nSubject: test\r\n\r\nReceived: from body by body with ESMTP\r\n"
 }
+
+// More generated forms, one or more per knowledge-table entry the published chains
+// do not cover.
+const (
+	devnetTLS = "Received: from sealpost.test ([192.0.2.1])\r\n\t(using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)\r\n" +
+		"\tby mx.example.org (Sealpost devnet) with ESMTPS id 7\r\n\tfor <bob@example.org>;\r\n\tMon, 23 Nov 2026 10:00:01 +0000"
+	devnetPlain = "Received: from sealpost.test ([192.0.2.1])\r\n" +
+		"\tby mx.example.org (Sealpost devnet) with ESMTP id 8\r\n\tfor <bob@example.org>;\r\n\tMon, 23 Nov 2026 10:00:01 +0000"
+	gmailSubmission = "Received: from [192.168.1.20] ([203.0.113.77])\r\n" +
+		"        by smtp.gmail.com with ESMTPSA id 5b1f17b1804b1-4362552ce62sm1234567f8f.2.2026.11.23.02.00.00\r\n" +
+		"        for <bob@example.org>\r\n" +
+		"        (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\r\n" +
+		"        Mon, 23 Nov 2026 02:00:00 -0800 (PST)"
+	googleRelayPlain = "Received: from mail.example.net (mail.example.net. [203.0.113.5])\r\n" +
+		"        by smtp-relay.gmail.com with ESMTP id d9443c01a7336-2a1b2c3d4e5sm1234567b3.413.2026.11.23.02.00.00;\r\n" +
+		"        Mon, 23 Nov 2026 02:00:00 -0800 (PST)"
+	mimecastPlain = "Received: from mail.example.net (mail.example.net [203.0.113.25]) by\r\n" +
+		" us-smtp-inbound-1.mimecast.com with ESMTP id us-mta-1-AbCd-1; Mon, 23 Nov 2026 10:00:00 -0500"
+)
+
+// generatedFields are every generated field, for checks over the whole set.
+var generatedFields = []string{postfixTLS13, postfixTLS12, postfixPlain, postfixPickup, postfixLocalhost, postfixLMTPPrivate, postfixIPv6,
+	sendmailTLS, sendmailSSLv3, sendmailPlain, eximTLS13, eximTLS12, eximOld, eximPlain, eximLocal,
+	msTLS, msInternalTLS, msFrontend, msPlain, msMapi, gmailTLS, gmailSMTPS, gmailPlain, gmailInternal,
+	proofpointTLS, proofpointPlain, sealpostHTTPS, sealpostHTTP, sealpostLocal, otherSMTP, otherESMTPSA, qmailInvoked,
+	devnetTLS, devnetPlain, gmailSubmission, googleRelayPlain, mimecastPlain}

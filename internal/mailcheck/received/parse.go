@@ -45,9 +45,10 @@ func (p *parsed) clauseComments(kw string) []string {
 
 // facts are what classification needs beyond the Hop fields.
 type facts struct {
-	hasFrom bool   // a from clause was recorded
-	via     string // the via clause, e.g. "Frontend Transport"
-	server  string // receiving software known to record TLS, or ""
+	hasFrom bool      // a from clause was recorded
+	via     string    // the via clause, e.g. "Frontend Transport"
+	server  string    // receiving software known to record TLS, or ""
+	rec     *Recorder // its entry in the knowledge table, or nil
 }
 
 // parseHop fills every Hop field that comes from the header itself.
@@ -64,7 +65,10 @@ func parseHop(raw string) (Hop, facts) {
 		h.Time, h.TimeError = parseDate(date)
 	}
 	h.TLS = findTLS(p, h.With)
-	f := facts{hasFrom: p.has("from"), server: recorder(p, h)}
+	f := facts{hasFrom: p.has("from"), rec: recorderOf(p, h)}
+	if f.rec != nil {
+		f.server = f.rec.Name
+	}
 	if c := p.clauses["via"]; c != nil {
 		f.via = strings.Join(c.words, " ")
 	}

@@ -1,9 +1,12 @@
 // Package received reads a message's Received header fields and answers
 // whether the message travelled encrypted: for each hop it looks for the
-// TLS evidence that common mail servers record (sendmail, Postfix, Exim,
-// Microsoft Exchange and Outlook, Gmail, Proofpoint, Sealpost and the
-// RFC 3848 protocol keywords) and classifies the hop as encrypted,
-// plaintext, unknown or internal.
+// TLS evidence that common mail servers and services record (the RFC 3848
+// protocol keywords, the RFC 8314 tls clause, and the comment forms of
+// Postfix, Exim, sendmail, Microsoft Exchange and Microsoft 365, Google,
+// Proofpoint, Mimecast, Cisco and Sealpost) and classifies the hop as
+// encrypted, plaintext, unknown or internal. Which receivers always record
+// TLS, so that a hop they recorded without it was probably in the clear,
+// is the documented table in knowledge.go.
 package received
 
 import (

@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // timeLayout is how hop times appear in summaries and tables.
@@ -20,15 +22,11 @@ func verdict(hops []Hop) (string, string) {
 	if len(hops) == 0 {
 		return VerdictUnknown, "No Received headers were found, so the route is unknown."
 	}
-	for _, h := range hops {
-		if h.Class == Plaintext {
-			return VerdictNotEncrypted, fmt.Sprintf("Hop %s was probably sent without TLS: %s", hopLabel(h), h.Reason)
-		}
+	if h, ok := weakest(hops, Plaintext); ok {
+		return VerdictNotEncrypted, fmt.Sprintf("Hop %s was probably sent without TLS: %s", hopLabel(h), h.Reason)
 	}
-	for _, h := range hops {
-		if h.Class == Unknown {
-			return VerdictUnknown, fmt.Sprintf("Hop %s could not be checked: %s", hopLabel(h), h.Reason)
-		}
+	if h, ok := weakest(hops, Unknown); ok {
+		return VerdictUnknown, fmt.Sprintf("Hop %s could not be checked: %s", hopLabel(h), h.Reason)
 	}
 	var versions []string
 	external := 0
@@ -51,6 +49,37 @@ func verdict(hops []Hop) (string, string) {
 		return VerdictEncrypted, fmt.Sprintf("The only external hop was encrypted: %s.", versions[0])
 	}
 	return VerdictEncrypted, fmt.Sprintf("All %d external hops were encrypted: %s.", external, strings.Join(versions, ", "))
+}
+
+// weakest returns the hop of class c the summary should name: the oldest one
+// between two organisations, where a message leaves its sender's hands, else
+// the oldest one.
+func weakest(hops []Hop, c Class) (Hop, bool) {
+	var first *Hop
+	for i := range hops {
+		if hops[i].Class != c {
+			continue
+		}
+		if crossesOrganisations(hops[i]) {
+			return hops[i], true
+		}
+		if first == nil {
+			first = &hops[i]
+		}
+	}
+	if first == nil {
+		return Hop{}, false
+	}
+	return *first, true
+}
+
+// crossesOrganisations reports a hop whose sender and receiver names belong to
+// different registered domains (example.net and example.org, not
+// app01.example.net and mail.example.net). Without both names it cannot tell.
+func crossesOrganisations(h Hop) bool {
+	from, err1 := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(h.From, ".")))
+	by, err2 := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(h.By, ".")))
+	return err1 == nil && err2 == nil && from != by
 }
 
 // hopLabel is "2 (mx.example.net → mail.example.org, 2026-11-23 10:00:00 +0000)".

@@ -1,6 +1,7 @@
 package received
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,8 +33,8 @@ func findTLS(p *parsed, with string) *TLSInfo {
 			info.Cipher = cipher
 		}
 	}
-	if info == nil && isTLSProtocol(with) {
-		info = &TLSInfo{Version: VersionNotRecorded}
+	if info == nil {
+		info = protocolTLS(with)
 	}
 	if info != nil && info.Verify == "" {
 		info.Verify = postfixVerify(p.comments)
@@ -183,4 +184,21 @@ func isPlainProtocol(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(u, "MICROSOFT SMTP SERVER")
+}
+
+// protocolTLS reads TLS from the with clause alone: an RFC 3848 keyword,
+// Mimecast's "ESMTP with STARTTLS", or Cisco Secure Email's
+// "ESMTP/TLS/AES128-SHA", which names the cipher.
+func protocolTLS(with string) *TLSInfo {
+	u := strings.ToUpper(with)
+	switch {
+	case isTLSProtocol(with):
+		return &TLSInfo{Version: VersionNotRecorded}
+	case slices.Contains(strings.Fields(u), "STARTTLS"):
+		return &TLSInfo{Version: VersionNotRecorded}
+	case strings.HasPrefix(u, "ESMTP/TLS") || strings.HasPrefix(u, "SMTP/TLS"):
+		_, cipher, _ := strings.Cut(with, "/TLS")
+		return &TLSInfo{Version: VersionNotRecorded, Cipher: strings.TrimPrefix(cipher, "/")}
+	}
+	return nil
 }
