@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +39,60 @@ type Service struct {
 	Retry []time.Duration
 	// DisableAfter is how long an endpoint may fail every attempt; 0 is DisableAfter.
 	DisableAfter time.Duration
+
+	mu    sync.Mutex
+	ready map[string]*prepared // per endpoint, for cacheTTL
+	keys  map[string]ed25519.PrivateKey
+}
+
+// prepared is what sending to one endpoint needs, opened once and kept briefly: a
+// delivery then costs no database reads for its endpoint, secrets or keys.
+type prepared struct {
+	e   *store.WebhookEndpoint
+	url string
+	sg  Signer
+	at  time.Time
+}
+
+// cacheTTL bounds how stale a prepared endpoint may be in another process after a
+// change; in this process a change drops it at once.
+const cacheTTL = time.Second
+
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	delete(s.ready, id)
+	s.mu.Unlock()
+}
+
+// prepare returns an endpoint ready to send to.
+func (s *Service) prepare(ctx context.Context, k *tenant.Keys, id string) (*prepared, error) {
+	now := s.now()
+	s.mu.Lock()
+	p := s.ready[id]
+	s.mu.Unlock()
+	if p != nil && now.Sub(p.at) < cacheTTL {
+		return p, nil
+	}
+	e, err := s.DB.WebhookEndpoint(ctx, "", id)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := s.signer(ctx, k, e)
+	if err != nil {
+		return nil, err
+	}
+	u, err := k.Data.Open(e.URL, "webhook/"+e.ID+"/url")
+	if err != nil {
+		return nil, err
+	}
+	p = &prepared{e: e, url: string(u), sg: sg, at: now}
+	s.mu.Lock()
+	if s.ready == nil {
+		s.ready = map[string]*prepared{}
+	}
+	s.ready[id] = p
+	s.mu.Unlock()
+	return p, nil
 }
 
 // Metrics observes deliveries; the fields may be nil. Labels never name a tenant.
@@ -197,6 +252,7 @@ func (s *Service) Update(ctx context.Context, tenantID, id string, sp *Spec, aud
 	}
 	apply(k, e, sp)
 	e.UpdatedAt = s.now()
+	defer s.forget(id)
 	if err := s.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.PutWebhookEndpoint(ctx, e); err != nil {
 			return err
@@ -245,6 +301,7 @@ func (s *Service) List(ctx context.Context, tenantID string) ([]*Endpoint, error
 
 // Delete removes an endpoint and its pending deliveries.
 func (s *Service) Delete(ctx context.Context, tenantID, id string, audit *store.AuditEntry) error {
+	defer s.forget(id)
 	return s.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.DeleteWebhookEndpoint(ctx, tenantID, id); err != nil {
 			return err
@@ -270,6 +327,7 @@ func (s *Service) Rotate(ctx context.Context, tenantID, id string, overlap time.
 		return "", nil, err
 	}
 	secret := NewSecret()
+	defer s.forget(id)
 	err = s.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.AddWebhookSecret(ctx, id, k.Data.Seal([]byte(secret), "webhook/"+id+"/secret"), s.now(), overlap); err != nil {
 			return err
@@ -330,6 +388,12 @@ func (s *Service) PublicKey(ctx context.Context, tenantID string) (ed25519.Publi
 }
 
 func (s *Service) signingKey(ctx context.Context, tenantID string) (ed25519.PrivateKey, ed25519.PublicKey, error) {
+	s.mu.Lock()
+	priv := s.keys[tenantID]
+	s.mu.Unlock()
+	if priv != nil {
+		return priv, priv.Public().(ed25519.PublicKey), nil
+	}
 	k, err := s.Tenants.Keys(ctx, tenantID)
 	if err != nil {
 		return nil, nil, err
@@ -354,7 +418,14 @@ func (s *Service) signingKey(ctx context.Context, tenantID string) (ed25519.Priv
 	if err != nil {
 		return nil, nil, err
 	}
-	return ed25519.NewKeyFromSeed(seed), ed25519.PublicKey(pub), nil
+	priv = ed25519.NewKeyFromSeed(seed)
+	s.mu.Lock()
+	if s.keys == nil {
+		s.keys = map[string]ed25519.PrivateKey{}
+	}
+	s.keys[tenantID] = priv
+	s.mu.Unlock()
+	return priv, ed25519.PublicKey(pub), nil
 }
 
 // signer loads the keys an endpoint's deliveries are signed with at now.

@@ -115,34 +115,29 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 			s.Log.Error("drop webhook job", "job", j.ID, "err", err)
 		}
 	}
-	e, err := s.DB.WebhookEndpoint(ctx, "", j.EndpointID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !e.Enabled) {
-		drop()
-		return
-	}
 	k, err := s.Tenants.Keys(ctx, j.TenantID)
 	if errors.Is(err, tenant.ErrShredded) {
 		drop()
 		return
 	}
+	var p *prepared
+	if err == nil {
+		p, err = s.prepare(ctx, k, j.EndpointID)
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.e.Enabled) {
+		drop()
+		return
+	}
 	var ev *store.Event
 	var body []byte
-	var sg Signer
-	var u []byte
 	if err == nil {
 		ev, err = s.DB.Event(ctx, j.TenantID, j.EventID)
 	}
 	if err == nil {
-		var p *Payload
-		if p, err = s.build(ctx, k, ev, e.IncludeAddress); err == nil {
-			body, err = json.Marshal(p)
+		var pl *Payload
+		if pl, err = s.build(ctx, k, ev, p.e.IncludeAddress); err == nil {
+			body, err = json.Marshal(pl)
 		}
-	}
-	if err == nil {
-		sg, err = s.signer(ctx, k, e)
-	}
-	if err == nil {
-		u, err = k.Data.Open(e.URL, "webhook/"+e.ID+"/url")
 	}
 	if err != nil {
 		// Our side failed (database, keys): retry later without counting it against
@@ -151,11 +146,12 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 		s.putBack(ctx, &store.WebhookJob{ID: j.ID, Attempts: j.Attempts})
 		return
 	}
+	e, sg, u := p.e, p.sg, p.url
 	now := s.now()
 	// The id is the event's, the same on every retry and replay, so receivers can
 	// drop repeats (Standard Webhooks: webhook-id is the idempotency key).
 	id := "ev_" + strconv.FormatInt(ev.ID, 10)
-	a := Post(ctx, s.Client, string(u), sg.Headers(id, now, body), body, s.now)
+	a := Post(ctx, s.Client, u, sg.Headers(id, now, body), body, s.now)
 	rec := &store.WebhookAttempt{At: now, Status: a.Status, Latency: a.Latency, Error: a.Error}
 	var next time.Time
 	disable := ""
@@ -180,6 +176,9 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 	}
 	if s.Metrics.Attempt != nil {
 		s.Metrics.Attempt(rec.Outcome, a.Latency)
+	}
+	if disable != "" {
+		defer s.forget(e.ID)
 	}
 	if err := s.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.RecordWebhookAttempt(ctx, j, rec, next); err != nil {
