@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/strictjson"
 )
 
 // VerifyResult is the outcome of Verify. When OK is false, FirstBad is the lowest seq
@@ -155,7 +156,7 @@ func ExportCheckpoint(cp *Checkpoint) []byte {
 // ParseCheckpoint reads what ExportCheckpoint wrote.
 func ParseCheckpoint(b []byte) (*Checkpoint, error) {
 	var x exportedCheckpoint
-	if err := json.Unmarshal(b, &x); err != nil {
+	if err := strictjson.Decode(b, &x); err != nil {
 		return nil, fmt.Errorf("audit checkpoint: %w", err)
 	}
 	cp := &Checkpoint{Seq: x.Seq, At: x.At.UTC(), KeyID: x.KeyID}

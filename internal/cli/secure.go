@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/server"
+	"github.com/sealpost/sealpost/internal/strictjson"
 	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
@@ -221,9 +222,11 @@ func policySet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The same strict decoding as PUT /v1/policy: a misspelt key must not become an
+	// empty condition that matches every message.
 	var doc policy.Document
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("policy file: %w", err)
+	if err := strictjson.Decode(data, &doc); err != nil {
+		return fmt.Errorf("policy file %s: %w", fs.Arg(0), err)
 	}
 	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
