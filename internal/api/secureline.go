@@ -84,11 +84,19 @@ func (s *Server) listRecipientKeys(w http.ResponseWriter, r *http.Request, p *te
 		}
 		limit = n
 	}
-	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit)
+	// One more than the page tells whether another page follows; next_cursor is the
+	// "after" of the next page.
+	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit+1)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"keys": keys})
+	out := map[string]any{"has_more": false}
+	if len(keys) > limit {
+		keys = keys[:limit]
+		out["has_more"], out["next_cursor"] = true, keys[limit-1].ID
+	}
+	out["keys"] = keys
+	writeJSON(w, 200, out)
 	return nil
 }
 

@@ -139,9 +139,18 @@ func recipientKeyList(e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	keys, err := a.secure().Keys(context.Background(), t.ID, *email, "", 1000)
-	if err != nil {
-		return err
+	// Every key, a page at a time.
+	var keys []*secureline.KeyInfo
+	for after := ""; ; {
+		page, err := a.secure().Keys(context.Background(), t.ID, *email, after, 500)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, page...)
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tEMAIL\tFINGERPRINT\tUSABLE")
