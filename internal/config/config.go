@@ -83,6 +83,8 @@ type Delivery struct {
 	Expire            string   `toml:"expire" help:"give up after this long (RFC 5321: 4-5 days)"`
 	Lease             string   `toml:"lease" help:"a claimed delivery is retried after this long if its process died; must outlast one delivery"`
 	DrainTimeout      string   `toml:"drain_timeout" help:"on shutdown, how long in-flight deliveries may finish"`
+	// RFC 5321 2.4 lets a receiving server tell "Pat" from "pat"; almost none do.
+	IgnoreLocalPartCase bool `toml:"ignore_local_part_case" help:"treat recipients whose local parts differ only in case (Pat@x, pat@x) as one, so they get one delivery"`
 }
 
 // Log is logging.

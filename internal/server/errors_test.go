@@ -1,8 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"net/mail"
 	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/config"
 
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
@@ -72,4 +78,57 @@ func TestListsSayWhenMoreFollow(t *testing.T) {
 		walk("/v1/audit", "entries", "cursor", true)
 		walk("/v1/templates", "templates", "cursor", false)
 	})
+}
+
+// TestRepeatedRecipientsGetOneDelivery: an address listed in to, cc and bcc (domain in
+// any case) gets one recipient row, one job and one copy, and the headers name it once.
+func TestRepeatedRecipientsGetOneDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		status, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "subject": "s", "text": "t",
+			"to":  []string{"Pat <pat@patient.example>", "sam@patient.example", "pat@patient.example"},
+			"cc":  []string{"pat@PATIENT.example", "Lee <lee@patient.example>"},
+			"bcc": []string{"sam@Patient.Example", "lee@patient.example", "Pat@patient.example"}})
+		if status != 202 {
+			t.Fatalf("send: %d %v", status, res)
+		}
+		got := map[string]string{}
+		for _, r := range res["recipients"].([]any) {
+			r := r.(map[string]any)
+			got[r["email"].(string)] = r["type"].(string)
+		}
+		// Local parts compare exactly by default: Pat@ is a mailbox of its own.
+		want := map[string]string{"pat@patient.example": "to", "sam@patient.example": "to", "lee@patient.example": "cc", "Pat@patient.example": "bcc"}
+		if !maps.Equal(got, want) {
+			t.Fatalf("recipients %v, want %v", got, want)
+		}
+		var rows, jobs int
+		e.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM recipients").Scan(&rows)
+		e.srv.DB.SQL().QueryRow("SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM delivery_history)").Scan(&jobs)
+		if rows != 4 || jobs != 4 {
+			t.Fatalf("%d recipient rows and %d jobs, want 4 and 4", rows, jobs)
+		}
+		if err := e.rcv.WaitCount(ctxTimeout(t, 20*time.Second), 4); err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(e.rcv.Messages()[0].Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, _ := m.Header.AddressList("To")
+		cc, _ := m.Header.AddressList("Cc")
+		if len(to) != 2 || to[0].Address != "pat@patient.example" || to[0].Name != "Pat" || to[1].Address != "sam@patient.example" ||
+			len(cc) != 1 || cc[0].Address != "lee@patient.example" {
+			t.Fatalf("To %v, Cc %v", to, cc)
+		}
+	})
+}
+
+func TestLocalPartCaseMayBeIgnored(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{roles: "api", configure: func(c *config.Config) { c.Delivery.IgnoreLocalPartCase = true }})
+	status, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "subject": "s", "text": "t",
+		"to": []string{"Pat@patient.example"}, "cc": []string{"pat@patient.example"}})
+	if status != 202 || len(res["recipients"].([]any)) != 1 {
+		t.Fatalf("send: %d %v", status, res)
+	}
 }
