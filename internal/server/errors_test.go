@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,31 @@ func TestLocalPartCaseMayBeIgnored(t *testing.T) {
 		"to": []string{"Pat@patient.example"}, "cc": []string{"pat@patient.example"}})
 	if status != 202 || len(res["recipients"].([]any)) != 1 {
 		t.Fatalf("send: %d %v", status, res)
+	}
+}
+
+// TestEveryMissingTemplateVariableInOneAnswer: the subject, text and HTML are all
+// rendered before the 422, which names every missing variable.
+func TestEveryMissingTemplateVariableInOneAnswer(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{roles: "api"})
+	s, tpl := e.do("POST", "/v1/templates", e.key, map[string]any{"name": "n", "subject": "For {{patient.first}}",
+		"text": "Hello {{patient.first}}, see {{link}} {{#visits}}{{when}}{{/visits}}", "html": "<p>{{clinic}}</p>"})
+	if s != 201 {
+		t.Fatalf("create: %d %v", s, tpl)
+	}
+	s, p := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": "pat@patient.example", "template_id": tpl["id"],
+		"template_data": map[string]any{"visits": []any{map[string]any{}}}})
+	want := []string{"template_data.patient.first", "template_data.link", "template_data.when", "template_data.clinic"}
+	if s != 422 || len(p["errors"].([]any)) != len(want) {
+		t.Fatalf("%d %v", s, p)
+	}
+	for _, f := range want {
+		if !hasField(p, f) {
+			t.Errorf("no problem for %s: %v", f, p)
+		}
+	}
+	s, p = e.do("POST", "/v1/templates", e.key, map[string]any{"name": "bad", "subject": "x", "text": "Hello {{#open}}"})
+	if d, _ := p["detail"].(string); s != 422 || strings.Contains(d, "render") || !strings.Contains(d, "line 1, column") {
+		t.Fatalf("syntax error: %d %q", s, d)
 	}
 }
