@@ -159,3 +159,25 @@ func TestEveryMissingTemplateVariableInOneAnswer(t *testing.T) {
 		t.Fatalf("syntax error: %d %q", s, d)
 	}
 }
+
+// TestDurationsInDays: API durations accept days, and errors show durations as people
+// write them ("90d", not "2160h0m0s").
+func TestDurationsInDays(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{roles: "api"})
+	msg := func(in string) map[string]any {
+		return map[string]any{"from": "a@clinic.example", "to": "pat@patient.example", "subject": "s", "text": "t", "portal": map[string]any{"expires_in": in}}
+	}
+	if s, p := e.send(e.key, msg("3d")); s != 202 {
+		t.Fatalf("expires_in 3d: %d %v", s, p)
+	}
+	if s, p := e.send(e.key, msg("3 days")); s != 400 || !hasField(p, "portal.expires_in") {
+		t.Fatalf("expires_in 3 days: %d %v", s, p)
+	}
+	if s, p := e.do("PUT", "/v1/portal/settings", e.key, map[string]any{"default_expiry": "14d"}); s != 200 {
+		t.Fatalf("default_expiry 14d: %d %v", s, p)
+	}
+	s, p := e.do("PUT", "/v1/portal/settings", e.key, map[string]any{"default_expiry": "400d"})
+	if d, _ := p["detail"].(string); s != 422 || !strings.Contains(d, "at most 90d") {
+		t.Fatalf("default_expiry 400d: %d %v", s, p)
+	}
+}
