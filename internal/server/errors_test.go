@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,50 @@ func TestDurationsInDays(t *testing.T) {
 	s, p := e.do("PUT", "/v1/portal/settings", e.key, map[string]any{"default_expiry": "400d"})
 	if d, _ := p["detail"].(string); s != 422 || !strings.Contains(d, "at most 90d") {
 		t.Fatalf("default_expiry 400d: %d %v", s, p)
+	}
+}
+
+// TestErrorsSpeakTheUsersLanguage: no Go package names in what a caller reads, and a
+// message with too many recipients is pointed at the batch endpoint.
+func TestErrorsSpeakTheUsersLanguage(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{roles: "api"})
+	goPrefix := regexp.MustCompile(`\b(message|pgpmime|smime|dkimsign|render|json|openpgp|toml|strconv|time|policy|tenant|secureline): `)
+	check := func(what string, status int, p map[string]any) {
+		t.Helper()
+		texts := []string{fmt.Sprint(p["detail"])}
+		list, _ := p["errors"].([]any)
+		for _, fe := range list {
+			texts = append(texts, fmt.Sprint(fe.(map[string]any)["detail"]))
+		}
+		t.Logf("%s: %d %q", what, status, texts)
+		for _, s := range texts {
+			if goPrefix.MatchString(s) {
+				t.Errorf("%s: %d %q names Go code", what, status, s)
+			}
+		}
+	}
+	s, p := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": []string{"nobody", "x@y"}, "cc": "a@@b", "subject": "s", "text": "t"})
+	if s != 400 || !hasField(p, "to[0]") || !hasField(p, "to[1]") || !hasField(p, "cc[0]") {
+		t.Fatalf("bad addresses: %d %v", s, p)
+	}
+	check("bad addresses", s, p)
+	s, p = e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": "pat@patient.example", "type": "pgp", "key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n"})
+	if s < 400 || s >= 500 {
+		t.Fatalf("garbage key: %d %v", s, p)
+	}
+	check("garbage key", s, p)
+	s, p = e.do("POST", "/v1/domains/clinic.example/dkim", e.key, map[string]any{"algorithm": "dsa"})
+	if s < 400 || s >= 500 {
+		t.Fatalf("bad DKIM algorithm: %d %v", s, p)
+	}
+	check("bad DKIM algorithm", s, p)
+
+	many := make([]string, 51)
+	for i := range many {
+		many[i] = fmt.Sprintf("p%d@patient.example", i)
+	}
+	s, p = e.send(e.key, map[string]any{"from": "a@clinic.example", "to": many[:30], "bcc": many[30:], "subject": "s", "text": "t"})
+	if d, _ := p["detail"].(string); s != 422 || !hasField(p, "to") || !strings.Contains(d, "POST /v1/messages/batch") || !strings.Contains(d, "at most 50") {
+		t.Fatalf("too many recipients: %d %v", s, p)
 	}
 }
