@@ -105,6 +105,16 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Detail }
 
+// dlpField reports whether f is a field name the DLP compiler puts before its errors:
+// a list of DLPRules, with or without an index.
+func dlpField(f string) bool {
+	name, index, _ := strings.Cut(f, "[")
+	if name != "mrn_patterns" && name != "keywords" && name != "regexps" {
+		return false
+	}
+	return index == "" || strings.HasSuffix(index, "]") && strings.Trim(index[:len(index)-1], "0123456789") == ""
+}
+
 // Validate checks a document and returns the first problem with its field path.
 func (d *Document) Validate() *FieldError {
 	if len(d.Rules) > 200 {
@@ -170,6 +180,11 @@ func (d *Document) Validate() *FieldError {
 		}
 	}
 	if _, err := d.Scanner(); err != nil {
+		// The compiler names the list and index ("regexps[2]: …"); the path from the
+		// document's root puts "dlp." before it.
+		if f, detail, ok := strings.Cut(err.Error(), ": "); ok && dlpField(f) {
+			return &FieldError{"dlp." + f, detail}
+		}
 		return &FieldError{"dlp", err.Error()}
 	}
 	return nil

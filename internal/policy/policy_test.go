@@ -68,7 +68,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		"rules[0].if.categories[0]":        {Rules: []Rule{{If: Condition{Categories: []string{"ssns"}}, Then: Action{Action: ActionBlock}}}},
 		"rules[0].if.require":              {Rules: []Rule{{If: Condition{Require: "yes"}, Then: Action{Action: ActionBlock}}}},
 		"rules[0].then.methods[1] ":        {Rules: []Rule{{Then: Action{Action: ActionSecure, Methods: []Method{TLS, TLS}}}}},
-		"dlp":                              {DLP: DLPRules{Regexps: []string{"("}}},
+		"dlp.regexps[0]":                   {DLP: DLPRules{Regexps: []string{"("}}},
+		"dlp.keywords[1]":                  {DLP: DLPRules{Keywords: []string{"a", " "}}},
 		"rules[0].if.recipient_domains[0]": {Rules: []Rule{{If: Condition{RecipientDomains: []string{"a@b"}}, Then: Action{Action: ActionBlock}}}},
 	} {
 		fe := d.Validate()
