@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
@@ -105,5 +111,55 @@ func TestQueueListSaysWhenJobsAreLeftOut(t *testing.T) {
 	code, out, errOut = run(t, "queue", "list", "--limit", "120", "--config", cfg)
 	if code != 0 || rows(out) != 120 || errOut != "" {
 		t.Fatalf("--limit 120: exit %d, %d rows, stderr %q", code, rows(out), errOut)
+	}
+}
+
+// TestRecipientKeyListIsComplete: 1,100 keys, more than the 1,000 the list once
+// stopped at and than two pages of it.
+func TestRecipientKeyListIsComplete(t *testing.T) {
+	cfg := setupTenant(t)
+	c, _ := config.Load(cfg, nil)
+	ctx := context.Background()
+	s, err := server.New(ctx, c, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := s.Tenants.Tenant(ctx, "lab")
+	const n = 1100
+	now := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				addr := fmt.Sprintf("k%04d@patient.example", i)
+				cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: func() time.Time { return now.Add(-time.Hour) }}
+				ent, err := openpgp.NewEntity("K", "", addr, cfg)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var b bytes.Buffer
+				aw, _ := armor.Encode(&b, openpgp.PublicKeyType, nil)
+				ent.Serialize(aw)
+				aw.Close()
+				if _, err := s.Secure.AddKey(ctx, tn.ID, "pgp", addr, b.Bytes(), "api"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s.DB.Close()
+	code, out, errOut := run(t, "recipient-key", "list", "--tenant", "lab", "--config", cfg)
+	if rows := strings.Count(out, "@patient.example"); code != 0 || rows != n {
+		t.Fatalf("list: exit %d, %d rows of %d: %s", code, rows, n, errOut)
 	}
 }
