@@ -45,11 +45,25 @@ func (e *Error) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// Decode decodes data into v (a pointer). Any error is an *Error.
+// Decode decodes data into v (a pointer). Any error is an *Error, and v is then left
+// at its zero value.
+//
+// A valid document is decoded once, as encoding/json with DisallowUnknownFields would:
+// acceptance is the hot path and bodies can be large. Only a refused document is read a
+// second time, generically, to find every problem and its path.
 func Decode(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &Error{Syntax: true, Problems: []Problem{{Detail: "the document is empty; want JSON"}}}
 	}
+	fast := json.NewDecoder(bytes.NewReader(data))
+	fast.DisallowUnknownFields()
+	first := fast.Decode(v)
+	if first == nil {
+		if _, err := fast.Token(); err == io.EOF {
+			return nil
+		}
+	}
+	reflect.ValueOf(v).Elem().SetZero()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var doc any
@@ -68,18 +82,12 @@ func Decode(data []byte, v any) error {
 	if len(w.problems) > 0 {
 		return &Error{Problems: w.problems}
 	}
-	// The walk found nothing wrong, so this decode normally succeeds; it stays strict
-	// in case a type does something the walk does not model.
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return &Error{Problems: []Problem{{Field: te.Field, Detail: "must be " + goKind(te.Type) + ", not " + te.Value}}}
-		}
-		return &Error{Problems: []Problem{{Detail: cleanDetail(err)}}}
+	// The walk models encoding/json closely, so this is rare: report what it said.
+	var te *json.UnmarshalTypeError
+	if errors.As(first, &te) {
+		return &Error{Problems: []Problem{{Field: rootIfEmpty(te.Field), Detail: "must be " + goKind(te.Type) + ", not " + te.Value}}}
 	}
-	return nil
+	return &Error{Problems: []Problem{{Detail: cleanDetail(first)}}}
 }
 
 type walker struct{ problems []Problem }
