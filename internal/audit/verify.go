@@ -32,7 +32,7 @@ type VerifyResult struct {
 // exported checkpoints elsewhere. The error is for failures to read, not for tampering.
 func Verify(ctx context.Context, db *store.DB, pub ed25519.PublicKey, external *Checkpoint) (*VerifyResult, error) {
 	if len(pub) != ed25519.PublicKeySize {
-		return nil, errors.New("audit: verify needs the Ed25519 public key")
+		return nil, errors.New("verifying needs the Ed25519 public key")
 	}
 	stored, err := db.Checkpoints(ctx)
 	if err != nil {

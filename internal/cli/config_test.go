@@ -66,3 +66,12 @@ func TestDurationFlagsTakeDays(t *testing.T) {
 		t.Fatalf("expiry not 36h away (%s):\n%s", want, out)
 	}
 }
+
+func TestMalformedMasterKeyIsExplainedPlainly(t *testing.T) {
+	cfg := writeConfig(t)
+	t.Setenv("SEALPOST_MASTER_KEY", "c2hvcnQ=")
+	code, _, errOut := run(t, "tenant", "list", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "master_key: a master key is 32 bytes in standard base64") || strings.Contains(errOut, "seal:") {
+		t.Fatalf("exit %d, %q", code, errOut)
+	}
+}
