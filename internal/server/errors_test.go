@@ -227,3 +227,23 @@ func TestErrorsSpeakTheUsersLanguage(t *testing.T) {
 		t.Fatalf("too many recipients: %d %v", s, p)
 	}
 }
+
+// TestRecipientKeysSayWhenMoreFollow: the key list had no cursor at all; it now pages.
+func TestRecipientKeysSayWhenMoreFollow(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{roles: "api"})
+	for i := range 3 {
+		addr := fmt.Sprintf("p%d@patient.example", i)
+		certPEM, _ := smimeRecipient(t, addr)
+		if s, p := e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": addr, "type": "smime", "key": string(certPEM)}); s != 201 {
+			t.Fatalf("add key: %d %v", s, p)
+		}
+	}
+	s, p := e.do("GET", "/v1/recipient-keys?limit=2", e.key, nil)
+	if s != 200 || len(p["keys"].([]any)) != 2 || p["has_more"] != true || p["next_cursor"] == nil {
+		t.Fatalf("first page: %d %v", s, p)
+	}
+	s, p = e.do("GET", "/v1/recipient-keys?limit=2&after="+p["next_cursor"].(string), e.key, nil)
+	if s != 200 || len(p["keys"].([]any)) != 1 || p["has_more"] != false || p["next_cursor"] != nil {
+		t.Fatalf("second page: %d %v", s, p)
+	}
+}
