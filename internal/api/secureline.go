@@ -41,9 +41,13 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		return err
 	}
 	v, err := s.Secure.SetPolicy(r.Context(), p.TenantID, &doc, nil)
-	var fe *policy.FieldError
-	if errors.As(err, &fe) {
-		return problem(422, "Invalid policy", fe.Field+": "+fe.Detail, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+	var inv policy.Invalid
+	if errors.As(err, &inv) {
+		pr := problem(422, "Invalid policy", inv.Error())
+		for _, fe := range inv {
+			pr.Errors = append(pr.Errors, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+		}
+		return pr
 	}
 	if err != nil {
 		return err

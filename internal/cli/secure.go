@@ -243,9 +243,9 @@ func policySet(e *env, args []string) error {
 	}
 	defer a.close()
 	v, err := a.secure().SetPolicy(context.Background(), t.ID, &doc, nil)
-	var fe *policy.FieldError
-	if errors.As(err, &fe) {
-		return fmt.Errorf("invalid policy: %s", fe.Error())
+	var inv policy.Invalid
+	if errors.As(err, &inv) {
+		return fmt.Errorf("invalid policy: %s", inv.Error())
 	}
 	if err != nil {
 		return err

@@ -36,6 +36,11 @@ func TestPolicySetRefusesWhatTheAPIRefuses(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "rules[0].if.categorys: unknown field") || !strings.Contains(errOut, "allow_plain: must be true or false, not a string") {
 		t.Fatalf("two problems: exit %d, %q", code, errOut)
 	}
+	os.WriteFile(bad, []byte(`{"rules":[{"if":{"categories":["ssns"]},"then":{"action":"deliver"}}]}`), 0o600)
+	code, _, errOut = run(t, "policy", "set", "--tenant", "lab", bad, "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "rules[0].if.categories[0]: unknown category") || !strings.Contains(errOut, "rules[0].then.action: must be") {
+		t.Fatalf("two invalid values: exit %d, %q", code, errOut)
+	}
 	if _, out, _ := run(t, "policy", "show", "--tenant", "lab", "--config", cfg); !strings.Contains(out, `"version": 0`) || !strings.Contains(out, `"rules": []`) {
 		t.Fatalf("a refused policy was stored: %s", out)
 	}

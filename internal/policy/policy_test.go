@@ -82,3 +82,21 @@ func TestValidateNamesTheField(t *testing.T) {
 		t.Fatalf("valid document refused: %v", fe)
 	}
 }
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	d := Document{SubjectTrigger: strings.Repeat("x", 65), DLP: DLPRules{Regexps: []string{"ok", "("}}, Rules: []Rule{
+		{If: Condition{Categories: []string{"ssns"}, Require: "yes"}, Then: Action{Action: ActionBlock}},
+		{Then: Action{Action: ActionSecure, Methods: []Method{TLS, "carrier-pigeon", TLS}}},
+	}}
+	var got []string
+	for _, fe := range d.Check() {
+		got = append(got, fe.Field)
+	}
+	want := []string{"subject_trigger", "rules[0].if.categories[0]", "rules[0].if.require", "rules[1].then.methods[1]", "rules[1].then.methods[2]", "dlp.regexps[1]"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if fe := d.Validate(); fe == nil || fe.Field != "subject_trigger" {
+		t.Fatalf("Validate: %v", fe)
+	}
+}

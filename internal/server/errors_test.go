@@ -24,6 +24,11 @@ func TestBadFieldsAreNamedByTheirFullPath(t *testing.T) {
 		if status != 400 || !hasField(p, "rules[0].if.categorys") {
 			t.Fatalf("misspelt policy condition: %d %v", status, p)
 		}
+		// Problems found after decoding are reported all at once too.
+		status, p = e.do("PUT", "/v1/policy", e.key, `{"rules":[{"if":{"categories":["ssns"]},"then":{"action":"deliver"}}],"dlp":{"regexps":["("]}}`)
+		if status != 422 || !hasField(p, "rules[0].if.categories[0]") || !hasField(p, "rules[0].then.action") || !hasField(p, "dlp.regexps[0]") {
+			t.Fatalf("invalid policy: %d %v", status, p)
+		}
 		status, p = e.send(e.key, map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": 7, "text": "t",
 			"security": map[string]any{"requires": "encrypted"}, "headers": []map[string]any{{"name": "X-A", "value": 1}}})
 		if status != 400 || !hasField(p, "security.requires") || !hasField(p, "subject") || !hasField(p, "headers[0].value") {
