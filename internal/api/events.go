@@ -76,6 +76,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 		}
 		f.AfterID = n
 	}
+	// One more than the page tells whether another page follows.
+	limit := f.Limit
+	f.Limit++
 	evs, err := s.DB.Events(r.Context(), f)
 	if err != nil {
 		return err
@@ -83,7 +86,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	out := struct {
 		Events     []EventView `json:"events"`
 		NextCursor string      `json:"next_cursor"`
+		HasMore    bool        `json:"has_more"`
 	}{Events: []EventView{}}
+	if len(evs) > limit {
+		evs, out.HasMore = evs[:limit], true
+	}
 	for _, e := range evs {
 		v := EventView{ID: "ev_" + strconv.FormatInt(e.ID, 10), Type: e.Type, At: e.At, MessageID: e.MessageID, RecipientID: e.RecipientID, Sandbox: e.Sandbox}
 		if len(e.Data) > 0 {

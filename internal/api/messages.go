@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -118,9 +119,9 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 	if req.Portal != nil {
 		pr.Passphrase = req.Portal.Passphrase
 		if req.Portal.ExpiresIn != "" {
-			d, err := time.ParseDuration(req.Portal.ExpiresIn)
-			if err != nil || d <= 0 {
-				return nil, problem(400, "Invalid message", "portal.expires_in: want a positive duration such as 72h", FieldProblem{"portal.expires_in", "want a positive duration such as 72h"})
+			d, err := duration.ParsePositive(req.Portal.ExpiresIn)
+			if err != nil {
+				return nil, problem(400, "Invalid message", "portal.expires_in: want a positive duration such as 3d or 72h", FieldProblem{"portal.expires_in", "want a positive duration such as 3d or 72h"})
 			}
 			pr.ExpiresIn = d
 		}

@@ -54,7 +54,14 @@ func toProblem(err error) (p *Problem, internal bool) {
 	case errors.As(err, &pipe):
 		p := problem(pipe.Status, pipe.Title, pipe.Detail)
 		for _, f := range pipe.Fields {
-			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: f.Detail})
+			detail := f.Detail
+			if f.Code == message.CodeTooManyRecipients {
+				detail += fmt.Sprintf("; to reach more, split them over several messages sent together with POST /v1/messages/batch (up to %d messages)", maxBatch)
+				if p.Detail == f.Field+": "+f.Detail {
+					p.Detail = f.Field + ": " + detail
+				}
+			}
+			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: detail})
 		}
 		return p, false
 	case errors.As(err, new(*tenant.InvalidError)):

@@ -41,9 +41,13 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		return err
 	}
 	v, err := s.Secure.SetPolicy(r.Context(), p.TenantID, &doc, nil)
-	var fe *policy.FieldError
-	if errors.As(err, &fe) {
-		return problem(422, "Invalid policy", fe.Field+": "+fe.Detail, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+	var inv policy.Invalid
+	if errors.As(err, &inv) {
+		pr := problem(422, "Invalid policy", inv.Error())
+		for _, fe := range inv {
+			pr.Errors = append(pr.Errors, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+		}
+		return pr
 	}
 	if err != nil {
 		return err
@@ -84,11 +88,19 @@ func (s *Server) listRecipientKeys(w http.ResponseWriter, r *http.Request, p *te
 		}
 		limit = n
 	}
-	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit)
+	// One more than the page tells whether another page follows; next_cursor is the
+	// "after" of the next page.
+	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit+1)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"keys": keys})
+	out := map[string]any{"has_more": false}
+	if len(keys) > limit {
+		keys = keys[:limit]
+		out["has_more"], out["next_cursor"] = true, keys[limit-1].ID
+	}
+	out["keys"] = keys
+	writeJSON(w, 200, out)
 	return nil
 }
 

@@ -25,7 +25,7 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false.`)
 	tlsOpt := fs.String("tls", "true", "receiver offers STARTTLS: true, false or true,false")
 	dkim := fs.String("dkim", "rsa", "DKIM: rsa, ed25519, none (comma-separated to compare)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	timeout := fs.Duration("timeout", 5*time.Minute, "how long delivery may take")
+	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err

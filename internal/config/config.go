@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/sealpost/sealpost/internal/duration"
 )
 
 // Config is the whole configuration. Every field can be set in the file or by an
@@ -83,6 +83,8 @@ type Delivery struct {
 	Expire            string   `toml:"expire" help:"give up after this long (RFC 5321: 4-5 days)"`
 	Lease             string   `toml:"lease" help:"a claimed delivery is retried after this long if its process died; must outlast one delivery"`
 	DrainTimeout      string   `toml:"drain_timeout" help:"on shutdown, how long in-flight deliveries may finish"`
+	// RFC 5321 2.4 lets a receiving server tell "Pat" from "pat"; almost none do.
+	IgnoreLocalPartCase bool `toml:"ignore_local_part_case" help:"treat recipients whose local parts differ only in case (Pat@x, pat@x) as one, so they get one delivery"`
 }
 
 // Log is logging.
@@ -101,10 +103,10 @@ func Default() Config {
 		API:        API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20},
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
-			Expire: "120h", DrainTimeout: "20s", Lease: "10m"},
-		Secure: Secure{PortalExpiry: "720h", ProbeTTL: "1h", MTASTS: true},
+			Expire: "5d", DrainTimeout: "20s", Lease: "10m"},
+		Secure: Secure{PortalExpiry: "30d", ProbeTTL: "1h", MTASTS: true},
 		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
-			MaxExpiry: "2160h", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
+			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
 		Log: Log{Level: "info", Format: "json"},
 	}
 }
@@ -121,21 +123,25 @@ func hostname() string {
 // derived defaults and validates.
 func Load(path string, environ []string) (*Config, error) {
 	c := Default()
+	// Every problem is collected — the file's, the environment's, the values' — so one
+	// run tells the operator everything to fix.
+	var errs []error
 	if path != "" {
-		md, err := toml.DecodeFile(path, &c)
+		fileErrs, err := decodeFile(path, &c)
 		if err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+			return nil, err
 		}
-		if und := md.Undecoded(); len(und) > 0 {
-			return nil, fmt.Errorf("config %s: unknown setting %q", path, und[0].String())
-		}
+		errs = append(errs, fileErrs...)
 	}
 	if err := applyEnv(&c, environ); err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	c.fill()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &c, nil
 }
@@ -186,8 +192,8 @@ func (c *Config) Validate() error {
 		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL},
 		{"portal.code_ttl", c.Portal.CodeTTL}, {"portal.lockout", c.Portal.Lockout}, {"portal.session_idle", c.Portal.SessionIdle},
 		{"portal.session_max", c.Portal.SessionMax}, {"portal.max_expiry", c.Portal.MaxExpiry}, {"portal.sweep_every", c.Portal.SweepEvery}} {
-		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
-			bad("%s %q: want a duration such as 120h or 30s", dur.name, dur.v)
+		if _, err := duration.ParsePositive(dur.v); err != nil {
+			bad("%s %q: want a duration such as 5d, 120h or 30s", dur.name, dur.v)
 		}
 	}
 	c.validatePortal(bad)
@@ -231,8 +237,8 @@ func (c *Config) RetrySchedule() ([]time.Duration, error) {
 	}
 	out := make([]time.Duration, len(c.Delivery.Retry))
 	for i, s := range c.Delivery.Retry {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d <= 0 {
+		d, err := duration.ParsePositive(s)
+		if err != nil {
 			return nil, fmt.Errorf("%q is not a positive duration", s)
 		}
 		out[i] = d
@@ -242,7 +248,7 @@ func (c *Config) RetrySchedule() ([]time.Duration, error) {
 
 // Duration parses a duration setting that Validate already checked.
 func Duration(s string) time.Duration {
-	d, _ := time.ParseDuration(s)
+	d, _ := duration.Parse(s)
 	return d
 }
 
@@ -303,32 +309,11 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value)) {
 	}
 }
 
-// Describe lists every setting with its environment name and help, for --help.
-func Describe() []string {
-	var out []string
-	c := Default()
-	var describe func(v reflect.Value, prefix, section string)
-	describe = func(v reflect.Value, prefix, section string) {
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			key := f.Tag.Get("toml")
-			if f.Type.Kind() == reflect.Struct {
-				describe(v.Field(i), prefix+"_"+strings.ToUpper(key), key+".")
-				continue
-			}
-			out = append(out, fmt.Sprintf("  %-28s %-36s %s", section+key, prefix+"_"+strings.ToUpper(key), f.Tag.Get("help")))
-		}
-	}
-	describe(reflect.ValueOf(c), "SEALPOST", "")
-	return out
-}
-
 // validatePortal checks the portal's bounds against each other and against what
 // access codes may be (valid at most 10 minutes).
 func (c *Config) validatePortal(bad func(string, ...any)) {
 	p := c.Portal
-	if v, err := time.ParseDuration(p.CodeTTL); err == nil && v > 10*time.Minute {
+	if v, err := duration.Parse(p.CodeTTL); err == nil && v > 10*time.Minute {
 		bad("portal.code_ttl %q: access codes may be valid for at most 10m", p.CodeTTL)
 	}
 	if p.MaxFailures < 1 || p.MaxFailures > 20 {
@@ -340,8 +325,8 @@ func (c *Config) validatePortal(bad func(string, ...any)) {
 	if p.MaxUploadBytes < 1<<10 {
 		bad("portal.max_upload_bytes %d: too small", p.MaxUploadBytes)
 	}
-	def, err1 := time.ParseDuration(c.Secure.PortalExpiry)
-	max, err2 := time.ParseDuration(p.MaxExpiry)
+	def, err1 := duration.Parse(c.Secure.PortalExpiry)
+	max, err2 := duration.Parse(p.MaxExpiry)
 	if err1 == nil && err2 == nil && def > max {
 		bad("secure.portal_expiry %s is longer than portal.max_expiry %s", c.Secure.PortalExpiry, p.MaxExpiry)
 	}

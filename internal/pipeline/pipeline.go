@@ -29,6 +29,8 @@ type Config struct {
 	Expire   time.Duration  // how long deliveries are retried before they expire
 	// Accepted, if set, is told how many recipients each committed message has.
 	Accepted func(recipients int)
+	// IgnoreLocalPartCase merges recipients whose local parts differ only in case.
+	IgnoreLocalPartCase bool
 }
 
 // Pipeline accepts messages.
@@ -286,6 +288,9 @@ func (p *Pipeline) check(ctx context.Context, sub *Submission) (*tenant.Keys, er
 	if fe := validateExtras(sub); len(fe) > 0 {
 		return nil, fieldErrors(fe)
 	}
+	// After validation, so problems name the fields as the caller sent them: an address
+	// listed twice gets one delivery and appears once in the headers.
+	d.MergeRecipients(p.cfg.IgnoreLocalPartCase)
 	ok, err := p.tenants.SenderAllowed(ctx, sub.Principal.TenantID, d.From.Domain())
 	if err != nil {
 		return nil, err

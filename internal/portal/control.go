@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -229,7 +230,7 @@ func (s *Service) SetExpiry(ctx context.Context, tenantID, messageID, email stri
 			continue
 		}
 		if at.After(p.CreatedAt.Add(max)) {
-			return nil, &ExpiryError{"at most " + max.String() + " after the copy was made (" + p.CreatedAt.Add(max).UTC().Format(time.RFC3339) + ")"}
+			return nil, &ExpiryError{"at most " + duration.Format(max) + " after the copy was made (" + p.CreatedAt.Add(max).UTC().Format(time.RFC3339) + ")"}
 		}
 		change = append(change, p)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -175,4 +176,16 @@ func TestConcurrentExecute(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestEveryMissingVariableIsReported(t *testing.T) {
+	data := map[string]any{"items": []any{map[string]any{"a": 1}, map[string]any{"a": 2}}}
+	_, err := render(t, "{{first}} {{#items}}{{b}}{{a}}{{/items}} {{#absent}}{{inner}}{{/absent}} {{first}} {{last.name}}", data, Text)
+	var me *MissingError
+	if !errors.As(err, &me) || !slices.Equal(me.Variables, []string{"first", "b", "absent", "last.name"}) || me.Variable != "first" {
+		t.Fatalf("got %v", err)
+	}
+	if want := `template t: missing variables "first", "b", "absent", "last.name"`; err.Error() != want {
+		t.Fatalf("message %q, want %q", err, want)
+	}
 }

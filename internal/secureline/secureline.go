@@ -110,8 +110,8 @@ func (s *Service) compiled(ctx context.Context, tenantID string) (*compiled, err
 
 // SetPolicy validates and stores a tenant's policy; audit, if set, commits with it.
 func (s *Service) SetPolicy(ctx context.Context, tenantID string, doc *policy.Document, audit *store.AuditEntry) (int64, error) {
-	if fe := doc.Validate(); fe != nil {
-		return 0, fe
+	if inv := doc.Check(); len(inv) > 0 {
+		return 0, inv
 	}
 	keys, err := s.tenants.Keys(ctx, tenantID)
 	if err != nil {

@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Secure = secureline.New(db, s.Tenants, SecureConfig(cfg, tparts, opt.HTTPClient), log)
 	limits := message.DefaultLimits()
 	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
-		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
+		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted, IgnoreLocalPartCase: cfg.Delivery.IgnoreLocalPartCase}, log)
 	s.Client = delivery.New(delivery.Config{
 		Resolver: resolver, Port: cfg.Delivery.Port, SmartHost: cfg.Delivery.SmartHost,
 		SmartHostUser: cfg.Delivery.SmartHostUser, SmartHostPassword: cfg.Delivery.SmartHostPassword,

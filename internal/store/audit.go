@@ -180,8 +180,12 @@ func (db *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, e
 	if !f.Until.IsZero() {
 		add("at < $%d", ms(f.Until))
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 {
 		f.Limit = 100
+	}
+	if f.Limit > MaxPage {
+		// Not cut down quietly: a caller that asked for more would think it had everything.
+		return nil, fmt.Errorf("page of %d: at most %d", f.Limit, MaxPage)
 	}
 	args = append(args, f.Limit)
 	q := fmt.Sprintf("SELECT %s FROM audit_log WHERE %s ORDER BY seq LIMIT $%d", auditCols, strings.Join(where, " AND "), len(args))

@@ -20,6 +20,9 @@ type EventFilter struct {
 	Limit       int
 }
 
+// MaxPage is the most rows one page of events or audit entries may hold.
+const MaxPage = 5000
+
 // Events lists events matching f.
 func (db *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 	where := []string{"tenant_id = $1", "id > $2"}
@@ -48,8 +51,12 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 	if !f.Until.IsZero() {
 		add("at < ?", ms(f.Until))
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 {
 		f.Limit = 100
+	}
+	if f.Limit > MaxPage {
+		// Not cut down quietly: a caller that asked for more would think it had everything.
+		return nil, fmt.Errorf("page of %d: at most %d", f.Limit, MaxPage)
 	}
 	args = append(args, f.Limit)
 	q := fmt.Sprintf("SELECT id, tenant_id, message_id, recipient_id, type, at, sandbox, data FROM events WHERE %s ORDER BY id LIMIT $%d", strings.Join(where, " AND "), len(args))
