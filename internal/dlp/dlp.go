@@ -33,7 +33,10 @@
 // JSON, XML, HL7 ...), also inside zip archives (and documents that are zip archives)
 // within Limits. Quoted-printable left in the text, HTML character references,
 // look-alike Unicode digits, spaces and dashes, invisible characters and line breaks
-// inside numbers are undone first.
+// inside numbers are undone first. Base64 and quoted-printable runs inside any of that
+// text are decoded and scanned as well when they decode to readable text, two
+// encodings deep at most and within Limits.MaxDecodedBytes; what such a run inside a
+// link decodes to counts only at high confidence.
 //
 // # Counting
 //
