@@ -172,3 +172,16 @@ func TestEncodedBenignCorpus(t *testing.T) {
 		t.Errorf("false-positive rate %.3f above 0.02", rate)
 	}
 }
+
+// TestFieldsAreScannedAlone: short fields are scanned like the subject, each on its
+// own, so a context word in one field does not rate a number in another.
+func TestFieldsAreScannedAlone(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, Rules{}, Limits{})
+	if got := found(s, Input{Fields: []string{"vip", "campaign SSN 536-22-1234"}}); !slices.Equal(got, []string{"ssn/high/I"}) {
+		t.Errorf("SSN in a field: %v", got)
+	}
+	if got := found(s, Input{Fields: []string{"SSN", "536221234"}}); len(got) != 0 {
+		t.Errorf("context from another field: %v", got)
+	}
+}

@@ -37,6 +37,9 @@ func (s *Scanner) Scan(in Input) []Finding {
 func (s *Scanner) ScanReport(in Input) Report {
 	sc := &scan{s: s, seed: maphash.MakeSeed(), budget: s.limits.MaxScanBytes, decodeLeft: s.limits.MaxDecodedBytes}
 	sc.text(in.Subject, true)
+	for _, f := range in.Fields {
+		sc.text(f, true)
+	}
 	sc.text(in.Text, true)
 	sc.html(in.HTML)
 	for _, a := range in.Attachments {
