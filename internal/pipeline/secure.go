@@ -132,7 +132,7 @@ func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, erro
 			plan := dec.Plans[a.Domain()]
 			r := PreviewRecipient{Email: a.Addr, Kind: kind, Candidates: plan.Candidates, Fallbacks: []policy.Method{}, Reasons: slices.Clone(plan.Reasons)}
 			if plan.Action == policy.ActionSecure {
-				avail := p.secure.Recipient(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain()).Available
+				avail := p.secure.PreviewRecipient(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain()).Available
 				m, i, why, ok := policy.Choose(plan.Candidates, 0, avail)
 				r.Reasons = append(r.Reasons, why...)
 				if ok {

@@ -80,7 +80,15 @@ const errNoProber = proberError("TLS capability probing is not configured")
 
 // tlsAvailable says whether every MX of the domain proves verified TLS.
 func (s *Service) tlsAvailable(ctx context.Context, domain string) (bool, string) {
-	c, err := s.Capability(ctx, domain)
+	return tlsVerdict(s.Capability(ctx, domain))
+}
+
+// tlsAvailableTo is tlsAvailable through the tenant's own view of the domain.
+func (s *Service) tlsAvailableTo(ctx context.Context, tenantID, domain string) (bool, string) {
+	return tlsVerdict(s.DomainSecurity(ctx, tenantID, domain))
+}
+
+func tlsVerdict(c *tlssec.Capability, err error) (bool, string) {
 	if err != nil {
 		return false, "TLS probe failed: " + err.Error()
 	}

@@ -56,4 +56,23 @@ func TestDomainSecurityShowsNoOtherTenantsActivity(t *testing.T) {
 	})
 }
 
+// TestPreviewShowsNoOtherTenantsActivity: a policy preview answers "is verified TLS
+// available?" for the asking tenant alone. After A's delivery warmed the shared cache,
+// B's preview still probes the MX itself, so neither its answer nor its timing tells B
+// whether anyone mailed the domain before.
+func TestPreviewShowsNoOtherTenantsActivity(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	_, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": "p@" + patientDomain, "subject": "Results", "text": phiText})
+	e.waitFinal(res["id"].(string))
+	_, keyB := e.addTenant("lab", "lab.example")
+	conns := e.rcv.Connections()
+	s, pv := e.do("POST", "/v1/policy/preview", keyB, map[string]any{"from": "a@lab.example", "to": "p@" + patientDomain, "subject": "Results", "text": phiText})
+	if s != 200 || pv["recipients"].([]any)[0].(map[string]any)["method"] != "tls" {
+		t.Fatalf("preview: %d %v", s, pv)
+	}
+	if e.rcv.Connections() != conns+1 {
+		t.Errorf("B's preview answered from A's cached probe: connections %d -> %d", conns, e.rcv.Connections())
+	}
+}
+
 func toString(v any) string { s, _ := v.(string); return s }
