@@ -10,7 +10,7 @@ import (
 
 // TestLabelsSealedAndScanned: tags and campaign are read back through the API but the
 // message row holds only keyed hashes of them — alike for equal labels of one tenant,
-// different for another tenant — and DLP scans them (and the other short fields a
+// different for another tenant, and usable to filter events — and DLP scans them (and the other short fields a
 // caller writes) like the subject.
 func TestLabelsSealedAndScanned(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -58,6 +58,36 @@ func TestLabelsSealedAndScanned(t *testing.T) {
 		}
 		if cb == c1 || len(tb) != 2 || tb[0] == t1[0] {
 			t.Errorf("another tenant's hashes equal: %q %v / %q %v", cb, tb, c1, t1)
+		}
+
+		// Events filter by label through the hashes: this tenant's messages only.
+		byMsg := func(query, key string) map[string]bool {
+			t.Helper()
+			s, out := e.do("GET", "/v1/events?type=accepted&"+query, key, nil)
+			if s != 200 {
+				t.Fatalf("events %s: %d %v", query, s, out)
+			}
+			got := map[string]bool{}
+			for _, ev := range out["events"].([]any) {
+				got[ev.(map[string]any)["message_id"].(string)] = true
+			}
+			return got
+		}
+		other := send(e.key, map[string]any{"from": "a@clinic.example", "to": "p@" + patientDomain, "subject": "s", "text": "t",
+			"tags": []string{"flu-2026x", "other"}, "campaign": "Autumn flu shots 2"})["id"].(string)
+		for _, q := range []string{"tag=flu-2026", "campaign=Autumn+flu+shots"} {
+			if got := byMsg(q, e.key); len(got) != 2 || !got[a1] || !got[a2] {
+				t.Errorf("%s: events of %v, want %s and %s only", q, got, a1, a2)
+			}
+			if got := byMsg(q, keyB); len(got) != 1 || !got[b1] {
+				t.Errorf("%s as tenant B: events of %v, want %s only", q, got, b1)
+			}
+		}
+		if got := byMsg("tag=other", e.key); len(got) != 1 || !got[other] {
+			t.Errorf("tag=other: %v", got)
+		}
+		if got := byMsg("tag=flu", e.key); len(got) != 0 {
+			t.Errorf("a tag's prefix matched: %v", got)
 		}
 
 		// PHI in any short field is found, as in the subject.
