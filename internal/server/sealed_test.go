@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
@@ -138,6 +141,73 @@ func TestNoPlaintextAtRest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRemoteRepliesKeepNoAddress: a receiving server that echoes the recipient in a
+// temporary and then a permanent refusal leaves the address nowhere in the clear: the
+// job's and its history's last_error mask it, while the tenant still reads the whole
+// reply in the sealed outcome.
+func TestRemoteRepliesKeepNoAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		const local = "cnryechoq7x"
+		deferred := make(chan struct{})
+		e := newEnv(t, dbURL, envOptions{retry: []string{"300ms", "300ms"}, respond: func(rcpt string, attempt int) *smtp.SMTPError {
+			if attempt == 1 {
+				return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox <" + rcpt + "> is full"}
+			}
+			<-deferred // the deferred job's last_error has been checked
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + rcpt + ">: user unknown"}
+		}})
+		_, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": local + "@" + patientDomain, "subject": "s", "text": "t"})
+		id := res["id"].(string)
+		var lastErr string
+		for deadline := time.Now().Add(10 * time.Second); lastErr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			e.srv.DB.SQL().QueryRow("SELECT last_error FROM deliveries WHERE message_id = $1", id).Scan(&lastErr)
+		}
+		close(deferred)
+		if !strings.Contains(lastErr, "452") || strings.Contains(lastErr, local) || !strings.Contains(lastErr, "@"+patientDomain) {
+			t.Errorf("deferred job's last_error %q", lastErr)
+		}
+		m := e.waitFinal(id)
+		detail, _ := m["recipients"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		if reply, _ := detail["smtp_reply"].(string); reply != "550 5.1.1 <"+local+"@"+patientDomain+">: user unknown" {
+			t.Errorf("the sealed outcome lost the reply: %q", reply)
+		}
+		var final string
+		e.srv.DB.SQL().QueryRow("SELECT last_error FROM delivery_history WHERE message_id = $1", id).Scan(&final)
+		if !strings.Contains(final, "550") || strings.Contains(final, local) {
+			t.Errorf("history's last_error %q", final)
+		}
+		for where, b := range atRest(t, e, dbURL) {
+			if bytes.Contains(bytes.ToLower(b), []byte(local)) {
+				t.Errorf("the echoed address is in %s", where)
+			}
+		}
+	})
+}
+
+// atRest is everything the server keeps: the SQLite files or a dump of the PostgreSQL
+// schema, and the data directory.
+func atRest(t *testing.T, e *env, dbURL string) map[string][]byte {
+	t.Helper()
+	places := map[string][]byte{}
+	roots := []string{e.dataDir}
+	if strings.HasPrefix(dbURL, "sqlite:") {
+		roots = append(roots, filepath.Dir(strings.TrimPrefix(dbURL, "sqlite:")))
+	} else {
+		places["postgres dump"] = pgDump(t, dbURL)
+	}
+	for _, root := range roots {
+		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, err := os.ReadFile(path); err == nil {
+					places[path] = b
+				}
+			}
+			return nil
+		})
+	}
+	return places
 }
 
 // pgDump dumps the test's own PostgreSQL schema (data and definitions) as SQL text.
