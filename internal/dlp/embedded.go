@@ -33,7 +33,7 @@ func (sc *scan) embedded(t string, depth int) {
 	for i := 0; i < len(t) && sc.budget > 0 && sc.decodeLeft > 0; {
 		run, url, start, next := base64Run(t, i)
 		i = next
-		if len(run) >= minB64Run {
+		if len(run) >= minB64Run && !plainWord(run) {
 			if d, ok := decodeB64(run, url); ok {
 				sc.decoded(d, depth, inLink(t, start))
 			}
@@ -112,14 +112,18 @@ scan:
 	if b.Len() == 0 && i-start < minB64Run {
 		return "", false, start, max(i, start+1)
 	}
-	b.WriteString(t[line:i])
+	run = t[start:i] // one line: no copy
+	if b.Len() > 0 {
+		b.WriteString(t[line:i])
+		run = b.String()
+	}
 	for pad := 0; pad < 2 && i < len(t) && t[i] == '='; pad++ { // padding ends the run
 		i++
 	}
 	if std && urlOnly {
 		return "", false, start, i
 	}
-	return b.String(), urlOnly, start, i
+	return run, urlOnly, start, i
 }
 
 // inLink reports whether the word holding t[i] is a link.
@@ -127,6 +131,20 @@ func inLink(t string, i int) bool {
 	w := strings.LastIndexAny(t[:i], " \t\r\n<>\"'()") + 1
 	word := strings.ToLower(t[w:i])
 	return strings.Contains(word, "://") || strings.HasPrefix(word, "www.")
+}
+
+// plainWord reports whether a run is an ordinary word ("administrator",
+// "Hydrochlorothiazide"): letters with no capital after the first and no digit, '+' or
+// '/'. Base64 of a dozen or more bytes of text is practically never that, and skipping
+// words spares a decode attempt for every long word of a letter.
+func plainWord(run string) bool {
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if c >= '0' && c <= '9' || c == '+' || c == '/' || c >= 'A' && c <= 'Z' && i > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeB64 decodes a run if what it holds reads as text: its first bytes are checked
