@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -41,6 +42,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 			return badField("recipient", "%s", err.Error())
 		}
 		f.AddressHash = keys.AddressHash(a.Addr)
+	}
+	if v := q.Get("tag"); v != "" {
+		f.TagHash = pipeline.LabelHash(keys, "tag", v)
+	}
+	if v := q.Get("campaign"); v != "" {
+		f.CampaignHash = pipeline.LabelHash(keys, "campaign", v)
 	}
 	if t := q.Get("type"); t != "" {
 		for _, typ := range strings.Split(t, ",") {

@@ -296,7 +296,16 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	if err := json.Unmarshal(envb, &env); err != nil {
 		return err
 	}
-	v := MessageView{ID: m.ID, CreatedAt: m.CreatedAt, From: env.From, Subject: env.Subject, Tags: m.Tags, Campaign: m.Campaign,
+	// Labels live sealed in the envelope; rows stored before that kept them in the clear
+	// in the row, where they still are.
+	tags, campaign := env.Tags, env.Campaign
+	if len(tags) == 0 {
+		tags = m.Tags
+	}
+	if campaign == "" {
+		campaign = m.Campaign
+	}
+	v := MessageView{ID: m.ID, CreatedAt: m.CreatedAt, From: env.From, Subject: env.Subject, Tags: tags, Campaign: campaign,
 		Metadata: env.Metadata, Sandbox: m.Sandbox, Size: m.Size, DLP: m.DLP, Quarantined: m.Quarantined, Recipients: []RecipientView{}}
 	if v.Tags == nil {
 		v.Tags = []string{}

@@ -155,9 +155,10 @@ func (s *Server) deleteRecipientKey(w http.ResponseWriter, r *http.Request, p *t
 }
 
 // domainSecurity shows what a recipient domain's mail servers can receive. The facts
-// are public (DNS and TLS), so any tenant may ask about any domain.
+// are public (DNS and TLS), so any tenant may ask about any domain; each sees only
+// probes it caused, never a result another tenant's mail left in the shared cache.
 func (s *Server) domainSecurity(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	c, err := s.Secure.Capability(r.Context(), r.PathValue("domain"))
+	c, err := s.Secure.DomainSecurity(r.Context(), p.TenantID, r.PathValue("domain"))
 	if err != nil {
 		return problem(502, "Probe failed", "the domain's mail servers could not be probed: "+err.Error())
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,6 +143,18 @@ type Envelope struct {
 	MessageID string            `json:"message_id"`
 	Security  policy.Flags      `json:"security,omitzero"`
 	Portal    *PortalOptions    `json:"portal,omitempty"`
+	// Tags and Campaign are the caller's labels. They may hold anything a caller
+	// types, PHI included, so they live here, sealed; the message row keeps only
+	// keyed hashes of them (LabelHash) for grouping and filtering.
+	Tags     []string `json:"tags,omitempty"`
+	Campaign string   `json:"campaign,omitempty"`
+}
+
+// LabelHash is the keyed hash stored in place of a tag or campaign name: equal labels
+// of one tenant hash alike, so messages can be grouped and filtered by them, while the
+// database holds nothing readable and two tenants' hashes of one label differ.
+func LabelHash(keys *tenant.Keys, kind, label string) string {
+	return hex.EncodeToString(keys.Hash("label/"+kind, label)[:16])
 }
 
 // Submit validates, builds, seals and stores a message with its delivery jobs. When it
@@ -176,7 +189,16 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
 		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
 	}
-	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security}
+	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
+		Tags: sub.Tags, Campaign: sub.Campaign}
+	var tagHashes []string
+	for _, t := range sub.Tags {
+		tagHashes = append(tagHashes, LabelHash(keys, "tag", t))
+	}
+	campaignHash := ""
+	if sub.Campaign != "" {
+		campaignHash = LabelHash(keys, "campaign", sub.Campaign)
+	}
 	if sub.Portal != (PortalRequest{}) {
 		envelope.Portal = &PortalOptions{ExpiresIn: sub.Portal.ExpiresIn}
 		if sub.Portal.Passphrase != "" {
@@ -188,7 +210,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	held := dec.Action == policy.ActionQuarantine
 	m := &store.Message{
 		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
-		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: raw.Len(),
+		Sandbox: sub.Principal.Sandbox, Campaign: campaignHash, Tags: tagHashes, Size: raw.Len(),
 		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
 		Content:  keys.Data.Seal(raw.Bytes(), "message/"+id+"/content"),
 		DLP:      dlpJSON, Quarantined: held,

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/dkimsign"
@@ -232,7 +233,7 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 	o.NextAttemptAt = &next
 	w.log.Info("delivery deferred", "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "next", next, "stage", o.Stage)
 	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
-		if err := tx.DeferJob(ctx, j, truncate(o.Reply+" "+o.Error, 200), next); err != nil {
+		if err := tx.DeferJob(ctx, j, lastError(o.Reply+" "+o.Error), next); err != nil {
 			return err
 		}
 		if err := w.setRecipient(ctx, tx, j, pipeline.StatusDeferred, detail, st, keys); err != nil {
@@ -246,7 +247,7 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
 	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
-		if err := tx.RetireJob(ctx, j, status, w.now(), truncate(o.Reply, 200)); err != nil {
+		if err := tx.RetireJob(ctx, j, status, w.now(), lastError(o.Reply)); err != nil {
 			return err
 		}
 		if err := w.setRecipient(ctx, tx, j, status, detail, st, keys); err != nil {
@@ -341,9 +342,13 @@ func (w *Worker) portalExpiry(ctx context.Context, tenantID string, env *pipelin
 	return w.now().Add(d)
 }
 
+// truncate cuts s to at most n bytes, never inside a UTF-8 sequence.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

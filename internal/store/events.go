@@ -13,11 +13,15 @@ type EventFilter struct {
 	TenantID    string
 	MessageID   string
 	AddressHash []byte
-	Types       []string
-	Since       time.Time
-	Until       time.Time
-	AfterID     int64
-	Limit       int
+	// TagHash and CampaignHash select the events of messages carrying that label, by
+	// the keyed hash the message row keeps in place of it.
+	TagHash      string
+	CampaignHash string
+	Types        []string
+	Since        time.Time
+	Until        time.Time
+	AfterID      int64
+	Limit        int
 }
 
 // MaxPage is the most rows one page of events or audit entries may hold.
@@ -36,6 +40,13 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 	}
 	if f.AddressHash != nil {
 		add("recipient_id IN (SELECT id FROM recipients WHERE tenant_id = $1 AND address_hash = ?)", f.AddressHash)
+	}
+	if f.TagHash != "" {
+		// tags is a JSON array of hex hashes: the quoted hash matches one whole element.
+		add("message_id IN (SELECT id FROM messages WHERE tenant_id = $1 AND tags LIKE ?)", `%"`+f.TagHash+`"%`)
+	}
+	if f.CampaignHash != "" {
+		add("message_id IN (SELECT id FROM messages WHERE tenant_id = $1 AND campaign = ?)", f.CampaignHash)
 	}
 	if len(f.Types) > 0 {
 		var ph []string
