@@ -69,6 +69,11 @@ func (db *DB) PortalByToken(ctx context.Context, tokenHash []byte) (*PortalMessa
 	return scanPortal(db.sql.QueryRowContext(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE token_hash = $1", tokenHash))
 }
 
+// PortalMessage loads a portal copy by its id.
+func (db *DB) PortalMessage(ctx context.Context, id string) (*PortalMessage, error) {
+	return scanPortal(db.sql.QueryRowContext(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE id = $1", id))
+}
+
 // PortalMessages lists a tenant's portal copies of a message.
 func (db *DB) PortalMessages(ctx context.Context, tenantID, messageID string) ([]*PortalMessage, error) {
 	return db.portalList(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE tenant_id = $1 AND message_id = $2 ORDER BY id", tenantID, messageID)
@@ -94,83 +99,6 @@ func (db *DB) portalList(ctx context.Context, q string, args ...any) ([]*PortalM
 		out = append(out, p)
 	}
 	return out, rows.Err()
-}
-
-// SetPortalCode stores a new access code's hash, replacing any earlier one, and counts
-// it in the current window (a new window starts once window has passed).
-func (tx *Tx) SetPortalCode(ctx context.Context, id string, codeHash []byte, expires, sent time.Time, window time.Duration) error {
-	_, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = $1, code_expires_at = $2, code_sent_at = $3,"+
-		" code_sends = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN 1 ELSE code_sends + 1 END,"+
-		" code_window_start = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN $3 ELSE code_window_start END WHERE id = $4",
-		codeHash, ms(expires), ms(sent), id, ms(sent.Add(-window)))
-	return err
-}
-
-// PortalLock is the lock, if any, on a portal copy or on a client address.
-func (db *DB) PortalLock(ctx context.Context, portalID, client string, now time.Time) (time.Time, error) {
-	var until sql.NullInt64
-	err := db.sql.QueryRowContext(ctx, "SELECT MAX(u) FROM (SELECT locked_until AS u FROM portal_messages WHERE id = $1 AND locked_until > $3"+
-		" UNION ALL SELECT locked_until AS u FROM portal_client_failures WHERE client = $2 AND locked_until > $3) AS locks", portalID, client, ms(now)).Scan(&until)
-	return fromNullMS(until), err
-}
-
-// FailureLimits say when wrong attempts lock a copy or a client, and for how long.
-type FailureLimits struct {
-	PerMessage, PerClient int
-	Lockout               time.Duration
-}
-
-// PortalFailure counts a wrong code or passphrase against the copy and the client,
-// locking either once it reaches its limit; a lock also destroys the current code.
-// It returns the attempts left on the copy (0 when now locked) and the lock's end.
-func (tx *Tx) PortalFailure(ctx context.Context, portalID, client string, now time.Time, lim FailureLimits) (left int, lockedUntil time.Time, err error) {
-	until := now.Add(lim.Lockout)
-	var failures int
-	if err := tx.queryRow(ctx, "UPDATE portal_messages SET failures = failures + 1 WHERE id = $1 RETURNING failures", portalID).Scan(&failures); err != nil {
-		return 0, time.Time{}, err
-	}
-	if failures >= lim.PerMessage {
-		if _, err := tx.exec(ctx, "UPDATE portal_messages SET failures = 0, locked_until = $1, code_hash = NULL WHERE id = $2", ms(until), portalID); err != nil {
-			return 0, time.Time{}, err
-		}
-		lockedUntil = until
-	}
-	// The client's count runs over a window as long as a lock.
-	var cf int
-	if err := tx.queryRow(ctx, "INSERT INTO portal_client_failures (client, window_start, failures) VALUES ($1, $2, 1)"+
-		" ON CONFLICT (client) DO UPDATE SET failures = CASE WHEN portal_client_failures.window_start <= $3 THEN 1 ELSE portal_client_failures.failures + 1 END,"+
-		" window_start = CASE WHEN portal_client_failures.window_start <= $3 THEN $2 ELSE portal_client_failures.window_start END RETURNING failures",
-		client, ms(now), ms(now.Add(-lim.Lockout))).Scan(&cf); err != nil {
-		return 0, time.Time{}, err
-	}
-	if cf >= lim.PerClient {
-		if _, err := tx.exec(ctx, "UPDATE portal_client_failures SET locked_until = $1, failures = 0, window_start = $2 WHERE client = $3", ms(until), ms(now), client); err != nil {
-			return 0, time.Time{}, err
-		}
-		lockedUntil = until
-	}
-	if !lockedUntil.IsZero() {
-		return 0, lockedUntil, nil
-	}
-	return lim.PerMessage - failures, time.Time{}, nil
-}
-
-// PortalSession is a recipient's signed-in session on one portal copy.
-type PortalSession struct {
-	IDHash                         []byte
-	PortalID                       string
-	CreatedAt, LastSeen, ExpiresAt time.Time
-}
-
-// PortalSignIn consumes the access code (single use), clears the failure count and
-// starts a session.
-func (tx *Tx) PortalSignIn(ctx context.Context, s *PortalSession) error {
-	if _, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = NULL, code_expires_at = NULL, failures = 0 WHERE id = $1", s.PortalID); err != nil {
-		return err
-	}
-	_, err := tx.exec(ctx, "INSERT INTO portal_sessions (id_hash, portal_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-		s.IDHash, s.PortalID, ms(s.CreatedAt), ms(s.LastSeen), ms(s.ExpiresAt))
-	return err
 }
 
 // PortalSession loads a session by its cookie's hash.
