@@ -2,14 +2,22 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealpost/sealpost/internal/devnet"
+	"github.com/sealpost/sealpost/internal/portal/view"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/store/storetest"
@@ -227,6 +235,158 @@ func TestPortalCodeSingleUse(t *testing.T) {
 		}
 		if n := pe.portalSessions(id); ins != 1 || n != 1 {
 			t.Fatalf("one code sent 20 times at once: %d sign-ins, %d sessions; want 1", ins, n)
+		}
+	})
+}
+
+// arrival is what the receiving server saw when a notice arrived.
+type arrival struct {
+	rcpt, link string
+	status     int  // the link's answer, fetched before the notice was accepted
+	landing    bool // it answered with the copy's landing page
+}
+
+// TestPortalNoticeLinkWorksOnArrival: the receiving server follows the link in each
+// portal notice the moment it arrives, before it answers the DATA (so before the
+// sender can record the delivery): the copy is already there. A notice refused once
+// and sent again carries the same link to the same copy; a notice that never goes
+// out leaves no readable copy behind.
+func TestPortalNoticeLinkWorksOnArrival(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, nil)
+		var mu sync.Mutex
+		var seen []arrival
+		held, release := make(chan string, 1), make(chan struct{})
+		linkRe := regexp.MustCompile(`https?://[^\s"<>]+/p/[A-Za-z0-9_-]{20,}`)
+		opts := devnet.ReceiverOptions{Addr: net.JoinHostPort("127.0.0.4", itoa(pe.rcv.Port())), Hostname: "mx.arrive.example",
+			Inspect: func(from string, to []string, data []byte) *smtp.SMTPError {
+				v, err := view.Parse(data, view.Limits{})
+				if err != nil {
+					return &smtp.SMTPError{Code: 554, Message: "unreadable"}
+				}
+				a := arrival{rcpt: to[0], link: linkRe.FindString(v.Text)}
+				if a.link != "" {
+					if resp, err := http.Get(a.link); err == nil {
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						a.status, a.landing = resp.StatusCode, strings.Contains(string(body), `/code"`)
+					}
+				}
+				if strings.HasPrefix(a.rcpt, "held@") {
+					held <- a.link
+					<-release
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				tries := 0
+				for _, s := range seen {
+					if s.rcpt == a.rcpt {
+						tries++
+					}
+				}
+				seen = append(seen, a)
+				switch {
+				case strings.HasPrefix(a.rcpt, "retry@") && tries == 0:
+					return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again"}
+				case strings.HasPrefix(a.rcpt, "gone@"):
+					return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+				}
+				return nil
+			}}
+		rcv, err := devnet.StartReceiver(opts)
+		if err != nil {
+			t.Skipf("cannot listen on 127.0.0.4: %v", err)
+		}
+		t.Cleanup(func() { rcv.Close() })
+		pe.dns.AddZoneMX("arrive.example", "mx.arrive.example", net.ParseIP("127.0.0.4"))
+
+		arrivals := func(rcpt string) []arrival {
+			mu.Lock()
+			defer mu.Unlock()
+			var out []arrival
+			for _, a := range seen {
+				if a.rcpt == rcpt {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		send := func(rcpt string) string {
+			s, res := pe.send(pe.key, portalMessage(rcpt, nil))
+			if s != 202 {
+				t.Fatalf("send: %d %v", s, res)
+			}
+			id := res["id"].(string)
+			pe.waitFinal(id)
+			return id
+		}
+
+		// Delivered at the first attempt: the link worked as the notice arrived.
+		send("first@arrive.example")
+		got := arrivals("first@arrive.example")
+		if len(got) != 1 || got[0].link == "" {
+			t.Fatalf("notices seen: %+v", got)
+		}
+		if got[0].status != 200 || !got[0].landing {
+			t.Fatalf("the link followed on arrival answered %d (landing page: %v); the copy was not there yet", got[0].status, got[0].landing)
+		}
+		if p := newVisitor(t).get(got[0].link); p.status != 200 {
+			t.Errorf("the link after delivery: %d", p.status)
+		}
+		var notified sql.NullInt64
+		pe.srv.DB.SQL().QueryRow("SELECT notified_at FROM portal_messages WHERE id = $1", pe.portalID(got[0].link)).Scan(&notified)
+		if !notified.Valid {
+			t.Error("the delivered notice is not recorded on its copy")
+		}
+
+		// Refused once, then accepted: the same link both times, one copy.
+		id := send("retry@arrive.example")
+		got = arrivals("retry@arrive.example")
+		if len(got) != 2 || got[0].link == "" || got[0].link != got[1].link {
+			t.Fatalf("a notice sent twice carried different links: %+v", got)
+		}
+		if got[1].status != 200 || !got[1].landing {
+			t.Fatalf("the retried notice's link on arrival: %d", got[1].status)
+		}
+		if _, out := pe.do("GET", "/v1/messages/"+id+"/portal", pe.key, nil); len(out["copies"].([]any)) != 1 {
+			t.Errorf("copies after a retried notice: %v", out)
+		}
+
+		// Refused for good: the copy made for it is destroyed, the link opens nothing.
+		id = send("gone@arrive.example")
+		got = arrivals("gone@arrive.example")
+		if len(got) != 1 || got[0].link == "" {
+			t.Fatalf("notices seen: %+v", got)
+		}
+		if p := newVisitor(t).get(got[0].link); p.status != 404 {
+			t.Errorf("the link of a notice that bounced: %d, want the neutral page", p.status)
+		}
+		_, out := pe.do("GET", "/v1/messages/"+id+"/portal", pe.key, nil)
+		copies := out["copies"].([]any)
+		if len(copies) != 1 || copies[0].(map[string]any)["state"] != "undelivered" {
+			t.Errorf("copies after a bounced notice: %v", out)
+		}
+		var content []byte
+		pe.srv.DB.SQL().QueryRow("SELECT content_key FROM portal_messages WHERE recipient_id = $1", copies[0].(map[string]any)["recipient_id"]).Scan(&content)
+		if content != nil {
+			t.Error("the copy of a bounced notice keeps its key")
+		}
+
+		// Revoked while its notice is on the wire: the copy already exists, so the
+		// revocation destroys it, and the link that arrives opens nothing.
+		s, res := pe.send(pe.key, portalMessage("held@arrive.example", nil))
+		if s != 202 {
+			t.Fatalf("send: %d %v", s, res)
+		}
+		id = res["id"].(string)
+		link := <-held
+		s, rv := pe.do("POST", "/v1/messages/"+id+"/revoke", pe.key, nil)
+		close(release)
+		if s != 200 || rv["recipients"].([]any)[0].(map[string]any)["outcome"] != "revoked" {
+			t.Fatalf("revoke while the notice is being delivered: %d %v", s, rv)
+		}
+		if p := newVisitor(t).get(link); p.status != 404 {
+			t.Errorf("the link of a revoked copy: %d", p.status)
 		}
 	})
 }

@@ -24,7 +24,8 @@ type PortalMessage struct {
 	Failures                             int
 	LockedUntil                          time.Time
 	DestroyedAt                          time.Time
-	DestroyedWhy                         string // expired | revoked
+	DestroyedWhy                         string    // expired | revoked | undelivered
+	NotifiedAt                           time.Time // zero while the notice has not been delivered
 	Views                                int
 	LastViewedAt                         time.Time
 }
@@ -35,14 +36,14 @@ func (p *PortalMessage) Readable(now time.Time) bool {
 }
 
 const portalCols = "id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, revoked_at, content, content_key, passphrase_hash," +
-	" code_hash, code_expires_at, code_sent_at, code_sends, code_window_start, failures, locked_until, destroyed_at, destroyed_why, views, last_viewed_at"
+	" code_hash, code_expires_at, code_sent_at, code_sends, code_window_start, failures, locked_until, destroyed_at, destroyed_why, views, last_viewed_at, notified_at"
 
 func scanPortal(row interface{ Scan(...any) error }) (*PortalMessage, error) {
 	var p PortalMessage
 	var created, expires int64
-	var revoked, codeExp, codeSent, codeWindow, locked, destroyed, viewed sql.NullInt64
+	var revoked, codeExp, codeSent, codeWindow, locked, destroyed, viewed, notified sql.NullInt64
 	if err := row.Scan(&p.ID, &p.TenantID, &p.MessageID, &p.RecipientID, &p.TokenHash, &created, &expires, &revoked, &p.Content, &p.ContentKey, &p.PassphraseHash,
-		&p.CodeHash, &codeExp, &codeSent, &p.CodeSends, &codeWindow, &p.Failures, &locked, &destroyed, &p.DestroyedWhy, &p.Views, &viewed); err != nil {
+		&p.CodeHash, &codeExp, &codeSent, &p.CodeSends, &codeWindow, &p.Failures, &locked, &destroyed, &p.DestroyedWhy, &p.Views, &viewed, &notified); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -51,16 +52,46 @@ func scanPortal(row interface{ Scan(...any) error }) (*PortalMessage, error) {
 	p.CreatedAt, p.ExpiresAt, p.RevokedAt = fromMS(created), fromMS(expires), fromNullMS(revoked)
 	p.CodeExpiresAt, p.CodeSentAt, p.LockedUntil = fromNullMS(codeExp), fromNullMS(codeSent), fromNullMS(locked)
 	p.CodeWindowStart = fromNullMS(codeWindow)
-	p.DestroyedAt, p.LastViewedAt = fromNullMS(destroyed), fromNullMS(viewed)
+	p.DestroyedAt, p.LastViewedAt, p.NotifiedAt = fromNullMS(destroyed), fromNullMS(viewed), fromNullMS(notified)
 	return &p, nil
 }
 
-// PutPortalMessage records a portal hand-off. A repeated hand-off for the same
-// recipient (a duplicate delivery after a crash) keeps the first record.
-func (tx *Tx) PutPortalMessage(ctx context.Context, p *PortalMessage) error {
-	_, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, content, content_key, passphrase_hash)"+
+// HandOffPortal commits a portal copy before its notice is sent, with the recipient's
+// security state (which holds the link's token), so the link works the moment the
+// notice arrives and a later attempt sends the same link. It is conditional on the
+// delivery job still existing — the row is locked, so a revocation either sees this
+// copy or has cancelled the job first (ErrNotFound) — and keeps a copy already
+// recorded for the recipient. It returns the copy as stored.
+func (tx *Tx) HandOffPortal(ctx context.Context, jobID int64, p *PortalMessage, security []byte) (*PortalMessage, error) {
+	res, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = claimed_by WHERE id = $1", jobID)
+	if err := oneRow(res, err); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, "UPDATE recipients SET security = $1 WHERE id = $2", security, p.RecipientID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, content, content_key, passphrase_hash)"+
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (recipient_id) DO NOTHING",
-		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt), p.Content, p.ContentKey, p.PassphraseHash)
+		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt), p.Content, p.ContentKey, p.PassphraseHash); err != nil {
+		return nil, err
+	}
+	return scanPortal(tx.queryRow(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE recipient_id = $1", p.RecipientID))
+}
+
+// PortalNotified records that a copy's notice was delivered.
+func (tx *Tx) PortalNotified(ctx context.Context, portalID string, at time.Time) error {
+	res, err := tx.exec(ctx, "UPDATE portal_messages SET notified_at = COALESCE(notified_at, $1) WHERE id = $2", ms(at), portalID)
+	return oneRow(res, err)
+}
+
+// DropUnsentPortal destroys a recipient's copy whose notice was never delivered, when
+// its delivery has ended another way (bounced, expired, or sent by another method):
+// nobody was given its link. A copy someone has used (a code asked for, a view, a
+// session) is left to its expiry — an attempt whose outcome was lost did deliver it.
+func (tx *Tx) DropUnsentPortal(ctx context.Context, recipientID string, now time.Time) error {
+	_, err := tx.exec(ctx, "UPDATE portal_messages SET content = NULL, content_key = NULL, code_hash = NULL, destroyed_at = $1, destroyed_why = 'undelivered'"+
+		" WHERE recipient_id = $2 AND notified_at IS NULL AND destroyed_at IS NULL AND code_sent_at IS NULL AND views = 0"+
+		" AND NOT EXISTS (SELECT 1 FROM portal_sessions WHERE portal_id = portal_messages.id)", ms(now), recipientID)
 	return err
 }
 
@@ -84,11 +115,25 @@ func (db *DB) ExpiredPortals(ctx context.Context, now time.Time, limit int) ([]*
 	return db.portalList(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE destroyed_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2", ms(now), limit)
 }
 
+// PortalMessages lists a message's portal copies inside a write, seeing every copy
+// committed before the write's previous statement.
+func (tx *Tx) PortalMessages(ctx context.Context, tenantID, messageID string) ([]*PortalMessage, error) {
+	rows, err := tx.query(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE tenant_id = $1 AND message_id = $2 ORDER BY id", tenantID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	return scanPortals(rows)
+}
+
 func (db *DB) portalList(ctx context.Context, q string, args ...any) ([]*PortalMessage, error) {
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
+	return scanPortals(rows)
+}
+
+func scanPortals(rows *sql.Rows) ([]*PortalMessage, error) {
 	defer rows.Close()
 	var out []*PortalMessage
 	for rows.Next() {
