@@ -195,6 +195,15 @@ func (s *Service) Revoke(ctx context.Context, tenantID, messageID, email string,
 				default:
 					r.Outcome = "already_revoked"
 				}
+			} else if r.Outcome == "delivered" {
+				// Cancelled by an earlier or concurrent revocation, not delivered.
+				st, err := tx.RecipientStatus(ctx, t.rcpt.ID)
+				if err != nil {
+					return err
+				}
+				if st == "revoked" {
+					r.Outcome = "already_revoked"
+				}
 			}
 			out = append(out, r)
 		}

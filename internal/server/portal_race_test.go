@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -387,6 +389,71 @@ func TestPortalNoticeLinkWorksOnArrival(t *testing.T) {
 		}
 		if p := newVisitor(t).get(link); p.status != 404 {
 			t.Errorf("the link of a revoked copy: %d", p.status)
+		}
+	})
+}
+
+// apiAll sends the same API request n times at once, spread over bases, and returns
+// each answer's status and body.
+func apiAll(t *testing.T, bases []string, n int, method, path, key string, body []byte, hdr ...string) ([]int, []map[string]any) {
+	statuses, outs := make([]int, n), make([]map[string]any, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(method, bases[i%len(bases)]+path, bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			for h := 0; h+1 < len(hdr); h += 2 {
+				req.Header.Set(hdr[h], hdr[h+1])
+			}
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			statuses[i] = resp.StatusCode
+			json.NewDecoder(resp.Body).Decode(&outs[i])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return statuses, outs
+}
+
+// TestConcurrentRevoke: revocations sent at once (to two servers on PostgreSQL) cancel
+// a pending delivery once: one reports it cancelled, the others already revoked, and
+// the timeline and the delivery history hold it once.
+func TestConcurrentRevoke(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, nil)
+		bases := pe.portalBases(dbURL)
+		pe.dns.AddZoneMX("slow.example", "mx.slow.example") // no address: deliveries wait
+		s, res := pe.send(pe.key, portalMessage("pat@slow.example", nil))
+		if s != 202 {
+			t.Fatal(s)
+		}
+		id := res["id"].(string)
+		statuses, outs := apiAll(t, bases, 12, "POST", "/v1/messages/"+id+"/revoke", pe.key, nil)
+		outcomes := map[string]int{}
+		for i, s := range statuses {
+			if s != 200 {
+				t.Errorf("revoke %d: %d %v", i, s, outs[i])
+				continue
+			}
+			outcomes[outs[i]["recipients"].([]any)[0].(map[string]any)["outcome"].(string)]++
+		}
+		if outcomes["cancelled"] != 1 || outcomes["already_revoked"] != 11 {
+			t.Errorf("12 revocations at once: %v; want one cancelled, eleven already revoked", outcomes)
+		}
+		var history int
+		pe.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM delivery_history WHERE message_id = $1", id).Scan(&history)
+		if n := len(pe.events("type=revoked&message=" + id)); n != 1 || history != 1 {
+			t.Errorf("revoked events %d, history rows %d; want 1 and 1", n, history)
 		}
 	})
 }

@@ -213,13 +213,15 @@ func (tx *Tx) purgeContentIfDone(ctx context.Context, messageID string) error {
 
 // CancelDeliveries retires a message's pending deliveries to the given recipients
 // (all of them when recipientIDs is empty) with outcome "revoked", and returns the
-// recipient ids it cancelled.
+// recipient ids it cancelled. Each job is cancelled by the DELETE that removes it, so
+// of two revocations at once (or a revocation and a finishing delivery) exactly one
+// retires it: the other finds no row and reports nothing cancelled.
 func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientIDs []string, now time.Time) ([]string, error) {
 	rows, err := tx.tx.QueryContext(ctx, "SELECT recipient_id FROM deliveries WHERE message_id = $1 ORDER BY recipient_id", messageID)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	var want []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
@@ -227,29 +229,49 @@ func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientI
 			return nil, err
 		}
 		if len(recipientIDs) == 0 || slices.Contains(recipientIDs, id) {
-			ids = append(ids, id)
+			want = append(want, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
-			" SELECT id, recipient_id, message_id, tenant_id, domain, created_at, attempts, 'revoked', $1, '' FROM deliveries WHERE recipient_id = $2", ms(now), id); err != nil {
+	var ids []string
+	for _, id := range want {
+		var j Job
+		var created int64
+		err := tx.queryRow(ctx, "DELETE FROM deliveries WHERE recipient_id = $1 RETURNING id, tenant_id, domain, created_at, attempts", id).
+			Scan(&j.ID, &j.TenantID, &j.Domain, &created, &j.Attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // retired meanwhile
+		}
+		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.exec(ctx, "DELETE FROM deliveries WHERE recipient_id = $1", id); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, 'revoked', $8, '')", j.ID, id, messageID, j.TenantID, j.Domain, created, j.Attempts, ms(now)); err != nil {
 			return nil, err
 		}
 		if _, err := tx.exec(ctx, "UPDATE recipients SET status = 'revoked', updated_at = $1 WHERE id = $2", ms(now), id); err != nil {
 			return nil, err
 		}
+		ids = append(ids, id)
 	}
 	if len(ids) > 0 {
 		return ids, tx.purgeContentIfDone(ctx, messageID)
 	}
 	return ids, nil
+}
+
+// RecipientStatus reads a recipient's status inside a write (a revocation tells a
+// recipient revoked by a concurrent request from one delivered).
+func (tx *Tx) RecipientStatus(ctx context.Context, id string) (string, error) {
+	var st string
+	err := tx.queryRow(ctx, "SELECT status FROM recipients WHERE id = $1", id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return st, err
 }
 
 // SetPortalExpiry changes when a readable copy expires.
