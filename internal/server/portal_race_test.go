@@ -457,3 +457,28 @@ func TestConcurrentRevoke(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentIdempotentSends: the same send with the same Idempotency-Key, sent at
+// once (to two servers on PostgreSQL), is accepted once; every answer names that one
+// message.
+func TestConcurrentIdempotentSends(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, nil)
+		bases := pe.portalBases(dbURL)
+		body, _ := json.Marshal(map[string]any{"from": "lab@clinic.example", "to": []string{"pat@" + patientDomain}, "subject": "Reminder", "text": "See you on Monday."})
+		statuses, outs := apiAll(t, bases, 16, "POST", "/v1/messages", pe.key, body, "Idempotency-Key", "reminder-42")
+		ids := map[string]bool{}
+		for i, s := range statuses {
+			if s != 202 {
+				t.Errorf("send %d: %d %v", i, s, outs[i])
+				continue
+			}
+			ids[outs[i]["id"].(string)] = true
+		}
+		var n int
+		pe.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM messages WHERE tenant_id = $1", pe.tenant).Scan(&n)
+		if len(ids) != 1 || n != 1 {
+			t.Errorf("16 sends with one key: ids %v, %d messages stored; want one", ids, n)
+		}
+	})
+}
