@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/devnet"
 	"github.com/sealpost/sealpost/internal/portal/view"
 	"github.com/sealpost/sealpost/internal/secureline"
@@ -479,6 +480,77 @@ func TestConcurrentIdempotentSends(t *testing.T) {
 		pe.srv.DB.SQL().QueryRow("SELECT COUNT(*) FROM messages WHERE tenant_id = $1", pe.tenant).Scan(&n)
 		if len(ids) != 1 || n != 1 {
 			t.Errorf("16 sends with one key: ids %v, %d messages stored; want one", ids, n)
+		}
+	})
+}
+
+// TestConcurrentClientLock: wrong guesses sent at once across three copies from one
+// address count against the address at most its limit: the address lock is decided by
+// the statement that counts.
+func TestConcurrentClientLock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, func(c *config.Config) { c.Portal.MaxFailures, c.Portal.ClientMaxFailures = 3, 6 })
+		bases := pe.portalBases(dbURL)
+		var paths []string
+		for _, r := range []string{"ca@plain.example", "cb@plain.example", "cc@plain.example"} {
+			_, l := pe.sendPortal(r, portalMessage(r, nil))
+			paths = append(paths, strings.TrimPrefix(l, pe.base)+"/verify")
+		}
+		statuses := make([]int, 60)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := newVisitor(t)
+				<-start
+				statuses[i] = v.post(bases[i%len(bases)]+paths[i%len(paths)], url.Values{"code": {"000000"}}).status
+			}()
+		}
+		close(start)
+		wg.Wait()
+		count := map[int]int{}
+		for _, s := range statuses {
+			count[s]++
+		}
+		fails := len(pe.events("type=portal.code_failed"))
+		if fails > 6 || count[401] > 5 || count[401]+count[429] != 60 {
+			t.Errorf("60 wrong codes at once from one address (limit 6): %d counted, statuses %v", fails, count)
+		}
+	})
+}
+
+// TestConcurrentQuarantineActions: releases and deletions of one quarantined message
+// sent at once (to two servers on PostgreSQL): exactly one acts, once.
+func TestConcurrentQuarantineActions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, nil)
+		bases := pe.portalBases(dbURL)
+		rules := map[string]any{"rules": []any{map[string]any{"if": map[string]any{"tags": []string{"review"}}, "then": map[string]any{"action": "quarantine"}}}}
+		if s, p := pe.do("PUT", "/v1/policy", pe.key, rules); s != 200 {
+			t.Fatalf("policy: %d %v", s, p)
+		}
+		_, res := pe.send(pe.key, map[string]any{"from": "a@clinic.example", "to": "p@" + patientDomain, "subject": "s", "text": "hello", "tags": []string{"review"}})
+		if res["status"] != "quarantined" {
+			t.Fatalf("not quarantined: %v", res)
+		}
+		id := res["id"].(string)
+		rel, _ := apiAll(t, bases, 6, "POST", "/v1/messages/"+id+"/release", pe.key, nil)
+		del, _ := apiAll(t, bases, 6, "DELETE", "/v1/messages/"+id, pe.key, nil)
+		ok := 0
+		for _, s := range append(rel, del...) {
+			switch s {
+			case 200:
+				ok++
+			case 409:
+			default:
+				t.Errorf("quarantine action: %d", s)
+			}
+		}
+		acted := len(pe.events("type=released,deleted&message=" + id))
+		if ok != 1 || acted != 1 {
+			t.Errorf("12 releases and deletions at once: %d succeeded, %d events; want one", ok, acted)
 		}
 	})
 }

@@ -67,30 +67,14 @@ type FailureLimits struct {
 // It returns the attempts left on the copy (0 when now locked) and the lock's end.
 // When the copy or the client is already locked it counts nothing and returns
 // ErrPortalLocked; the caller returns that error from its write, so a count made on
-// the copy before the client's lock was seen rolls back with it.
+// the client before the copy's lock was seen rolls back with it.
 func (tx *Tx) PortalFailure(ctx context.Context, portalID, client string, now time.Time, lim FailureLimits) (left int, lockedUntil time.Time, err error) {
 	until := now.Add(lim.Lockout)
-	// The copy's row first, then the client's, as in every write that takes both, so
-	// concurrent PostgreSQL transactions do not wait on each other in a circle.
-	var failures int
-	err = tx.queryRow(ctx, "UPDATE portal_messages SET failures = failures + 1 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failures",
-		portalID, ms(now)).Scan(&failures)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, ErrPortalLocked
-	}
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	if failures >= lim.PerMessage {
-		// Still inside the statement's row lock (the transaction holds it): no other
-		// request counts or signs in between.
-		if _, err := tx.exec(ctx, "UPDATE portal_messages SET failures = 0, locked_until = $1, code_hash = NULL WHERE id = $2", ms(until), portalID); err != nil {
-			return 0, time.Time{}, err
-		}
-		lockedUntil = until
-	}
-	// The client's count runs over a window as long as a lock; a locked client is not
-	// counted (no row comes back).
+	// The client's row first, then the copy's, as in every write that takes both: on
+	// PostgreSQL a group commit holds the rows of all its writes until it commits, and
+	// a different order (one client guessing at several copies) made transactions wait
+	// on each other in a circle. The client's count runs over a window as long as a
+	// lock; a locked client is not counted (no row comes back).
 	var cf int
 	err = tx.queryRow(ctx, "INSERT INTO portal_client_failures (client, window_start, failures) VALUES ($1, $2, 1)"+
 		" ON CONFLICT (client) DO UPDATE SET failures = CASE WHEN portal_client_failures.window_start <= $3 THEN 1 ELSE portal_client_failures.failures + 1 END,"+
@@ -102,6 +86,23 @@ func (tx *Tx) PortalFailure(ctx context.Context, portalID, client string, now ti
 	}
 	if err != nil {
 		return 0, time.Time{}, err
+	}
+	var failures int
+	err = tx.queryRow(ctx, "UPDATE portal_messages SET failures = failures + 1 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failures",
+		portalID, ms(now)).Scan(&failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, ErrPortalLocked
+	}
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	// The locks follow from this request's own counts, while its transaction still
+	// holds both rows: no other request counts or signs in between.
+	if failures >= lim.PerMessage {
+		if _, err := tx.exec(ctx, "UPDATE portal_messages SET failures = 0, locked_until = $1, code_hash = NULL WHERE id = $2", ms(until), portalID); err != nil {
+			return 0, time.Time{}, err
+		}
+		lockedUntil = until
 	}
 	if cf >= lim.PerClient {
 		if _, err := tx.exec(ctx, "UPDATE portal_client_failures SET locked_until = $1, failures = 0, window_start = $2 WHERE client = $3", ms(until), ms(now), client); err != nil {
@@ -132,6 +133,11 @@ type PortalSession struct {
 func (tx *Tx) PortalSignIn(ctx context.Context, s *PortalSession, client string, codeHash []byte, now time.Time) (bool, error) {
 	const unlocked = " AND destroyed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2)" +
 		" AND NOT EXISTS (SELECT 1 FROM portal_client_failures WHERE client = $3 AND locked_until > $2)"
+	// The client's row first, as in PortalFailure (a no-op update that only takes
+	// its lock, when the row exists).
+	if _, err := tx.exec(ctx, "UPDATE portal_client_failures SET failures = failures WHERE client = $1", client); err != nil {
+		return false, err
+	}
 	var res sql.Result
 	var err error
 	if codeHash != nil {
