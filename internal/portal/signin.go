@@ -51,7 +51,29 @@ func (s *Service) attempt(q *request, field string, check func(string) ([]byte, 
 	if !until.IsZero() {
 		return s.locked(q, until)
 	}
-	if code, ok := check(q.r.PostForm.Get(field)); ok {
+	if how == "passphrase" {
+		// An argon2id check takes 19 MiB and tens of milliseconds. At most a few run
+		// at once, and each looks at the lock again once it has its turn: a burst of
+		// guesses can neither exhaust memory nor keep costing work after the lock.
+		select {
+		case s.passSlots <- struct{}{}:
+		case <-q.ctx.Done():
+			return q.ctx.Err()
+		}
+		until, err := s.lock(q.ctx, q.copy, client)
+		if err != nil || !until.IsZero() {
+			<-s.passSlots
+			if err != nil {
+				return err
+			}
+			return s.locked(q, until)
+		}
+	}
+	code, ok := check(q.r.PostForm.Get(field))
+	if how == "passphrase" {
+		<-s.passSlots
+	}
+	if ok {
 		in, err := s.signIn(q.ctx, q.w, q.r, q.keys, q.copy, how, code)
 		if err != nil {
 			return err

@@ -554,3 +554,50 @@ func TestConcurrentQuarantineActions(t *testing.T) {
 		}
 	})
 }
+
+// TestPortalConcurrentPassphrases: 100 passphrase guesses at once, the right one among
+// them: at most the limit of wrong ones counted, never a sign-in after the lock, at
+// most one session.
+func TestPortalConcurrentPassphrases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		pe := newPortalEnv(t, dbURL, nil)
+		bases := pe.portalBases(dbURL)
+		const rcpt = "ppr@plain.example"
+		_, link := pe.sendPortal(rcpt, portalMessage(rcpt, map[string]any{"portal": map[string]any{"passphrase": "blue heron 1987"}}))
+		forms := make([]url.Values, 100)
+		for i := range forms {
+			forms[i] = url.Values{"passphrase": {fmt.Sprintf("blue heron %d", 1900+i)}}
+		}
+		forms[60] = url.Values{"passphrase": {"blue heron 1987"}}
+		forms[87] = url.Values{"passphrase": {"blue heron 9999"}}
+		statuses, signedIn := postAll(t, bases, strings.TrimPrefix(link, pe.base)+"/passphrase", forms)
+		id := pe.portalID(link)
+		count, ins := map[int]int{}, 0
+		for i, s := range statuses {
+			count[s]++
+			if signedIn[i] {
+				ins++
+				if i != 60 {
+					t.Fatalf("wrong passphrase %d signed in", i)
+				}
+			}
+		}
+		fails, afterLock := 0, false
+		for _, a := range pe.portalTrail(id) {
+			switch a {
+			case "portal.code_failed":
+				fails++
+			case "portal.locked":
+				afterLock = true
+			case "portal.signed_in":
+				if afterLock {
+					t.Error("the right passphrase signed in after the lock")
+				}
+			}
+		}
+		t.Logf("100 passphrases over %d server(s): statuses %v, %d failures counted, %d signed in", len(bases), count, fails, ins)
+		if fails > 5 || count[401] > 4 || ins > 1 || pe.portalSessions(id) != ins {
+			t.Errorf("statuses %v, %d failures, %d sign-ins, %d sessions", count, fails, ins, pe.portalSessions(id))
+		}
+	})
+}
