@@ -88,6 +88,9 @@ func (s *Service) attempt(q *request, field string, check func(string) ([]byte, 
 		if until, err = s.lock(q.ctx, q.copy, client); err != nil {
 			return err
 		}
+		if until.IsZero() {
+			until = s.now() // the lock ended in the instant since the write saw it
+		}
 		return s.locked(q, until)
 	}
 	if err != nil {
