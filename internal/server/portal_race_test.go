@@ -67,6 +67,17 @@ func (pe *portalEnv) portalBases(dbURL string) []string {
 	return bases
 }
 
+// failedLines picks the log lines of failed requests.
+func failedLines(logs string) string {
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "request failed") && len(out) < 5 {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // portalID finds the copy a link names.
 func (pe *portalEnv) portalID(link string) string {
 	pe.t.Helper()
@@ -186,7 +197,7 @@ func TestPortalConcurrentGuesses(t *testing.T) {
 			}
 			t.Logf("%d guesses over %d server(s): statuses %v, trail: %d failed, %d locked, %d signed in", n, len(bases), count, fails, locks, signIns)
 			if count[303]+count[401]+count[429] != n {
-				t.Errorf("%d guesses: unexpected statuses %v", n, count)
+				t.Errorf("%d guesses: unexpected statuses %v\n%s", n, count, failedLines(pe.logs.String()))
 			}
 			if fails > limit || count[401] > limit-1 {
 				t.Errorf("%d guesses: %d wrong codes evaluated (%d refusals); the limit is %d", n, fails, count[401], limit)
