@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -254,16 +253,13 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	err = p.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		replay = nil
 		if keyHash != nil {
-			prev, err := tx.Idempotency(ctx, m.TenantID, keyHash)
-			if err == nil {
+			prev, err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
 				replay = prev
 				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now); err != nil {
-				return err
 			}
 		}
 		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {

@@ -29,11 +29,7 @@ type State struct {
 	// PortalExpires is fixed when the portal is first chosen, so every notice and the
 	// copy itself agree however many attempts delivery takes.
 	PortalExpires time.Time `json:"portal_expires,omitzero"`
-	// PortalCopy and PortalPassphrase travel with a delivered portal notice to the
-	// portal hand-off; they are never part of the sealed state.
-	PortalCopy       []byte    `json:"-"`
-	PortalPassphrase []byte    `json:"-"`
-	Evidence         *Evidence `json:"evidence,omitempty"`
+	Evidence      *Evidence `json:"evidence,omitempty"`
 }
 
 // Evidence is how a delivered copy was secured: the proof for the "secured" event.
