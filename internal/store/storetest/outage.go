@@ -160,7 +160,7 @@ func (p *Proxy) Restore() {
 func LockSQLite(t testing.TB, dbURL string) (release func()) {
 	t.Helper()
 	path := strings.TrimPrefix(dbURL, "sqlite:")
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
