@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/sealpost/sealpost/internal/httpx"
 )
 
 // readBody reads the whole (size-limited) body.
@@ -16,6 +18,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit))
+	}
+	if errors.Is(err, httpx.ErrBusy) {
+		return nil, problem(503, "Service unavailable", "the server is receiving too much at once; retry later")
 	}
 	if err != nil {
 		return nil, problem(400, "Invalid request", "the request body could not be read")
