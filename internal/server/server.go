@@ -64,7 +64,8 @@ type Server struct {
 
 	listener net.Listener
 	extra    map[string]http.Handler
-	inflight atomic.Int64 // API requests being served
+	inflight atomic.Int64  // API requests being served
+	bodies   *httpx.Budget // request body bytes held by requests in flight
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -124,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra}
+	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra, bodies: httpx.NewBudget(cfg.API.MaxInflightBytes)}
 	s.Tenants = tenant.New(db, ring)
 	if cfg.AuditKeyFile == "" {
 		cfg.AuditKeyFile = filepath.Join(cfg.DataDir, "audit.key")
@@ -238,7 +239,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.API)
 	api := s.Config.API
 	pace := httpx.Pace{Body: config.Duration(api.BodyTimeout), Write: config.Duration(api.WriteTimeout), MinRate: api.MinRate,
-		MaxBody: max(api.MaxBodyBytes, s.Config.Portal.MaxUploadBytes), Inflight: httpx.NewBudget(api.MaxInflightBytes), RetryAfter: 5 * time.Second}
+		MaxBody: max(api.MaxBodyBytes, s.Config.Portal.MaxUploadBytes), Inflight: s.bodies, RetryAfter: 5 * time.Second}
 	return pace.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
@@ -281,6 +282,7 @@ func (s *Server) Run(ctx context.Context) error {
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: config.Duration(s.Config.API.ReadHeaderTimeout),
 			IdleTimeout: config.Duration(s.Config.API.IdleTimeout), MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+		s.Metrics.Listener(limited.Open, limited.Refused, s.bodies.Used)
 		s.Log.Info("api connection limits", "max_connections", maxConns, "per_client", min(s.Config.API.MaxClientConns, maxConns), "open_file_limit", fdLimit)
 		ln = limited
 		go func() {
