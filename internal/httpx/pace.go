@@ -86,10 +86,18 @@ type pacedBody struct {
 	n        int64
 	held     int64 // bytes reserved in Inflight
 	declared bool  // the whole Content-Length is reserved
+	reading  bool  // the handler has started reading
 	ended    bool
 }
 
 func (b *pacedBody) Read(p []byte) (int, error) {
+	if !b.reading {
+		// The body's time starts when the handler first asks for it: time the
+		// handler spent before that (a slow database, say) is not the client's.
+		b.reading = true
+		b.start = time.Now()
+		b.rc.SetReadDeadline(b.start.Add(b.pace.Body))
+	}
 	var granted int64
 	if b.pace.Inflight != nil && !b.declared && len(p) > 0 {
 		// A body of unknown length reserves what it may read next.

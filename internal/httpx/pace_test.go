@@ -166,3 +166,29 @@ func TestPaceInflightBudget(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestPaceCountsBodyTimeFromTheFirstRead: a handler that works before it reads (a
+// slow database, say) does not spend the client's body time.
+func TestPaceCountsBodyTimeFromTheFirstRead(t *testing.T) {
+	// A high rate, so the bytes already buffered with the headers earn no time.
+	p := Pace{Body: 300 * time.Millisecond, Write: 2 * time.Second, MinRate: 1 << 30, MaxBody: 1 << 20}
+	srv := httptest.NewServer(p.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(800 * time.Millisecond)
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		fmt.Fprint(w, len(b))
+	})))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader(strings.Repeat("x", 200000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "200000" {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+}
