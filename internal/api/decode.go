@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/strictjson"
 )
 
@@ -17,6 +18,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit))
+	}
+	if errors.Is(err, httpx.ErrBusy) {
+		return nil, problem(503, "Service unavailable", "the server is receiving too much at once; retry later")
 	}
 	if err != nil {
 		return nil, problem(400, "Invalid request", "the request body could not be read")

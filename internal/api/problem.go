@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -70,7 +72,7 @@ func toProblem(err error) (p *Problem, internal bool) {
 		return errNotFound, false
 	case errors.Is(err, tenant.ErrShredded):
 		return problem(410, "Gone", "this account's data key was destroyed; its stored content is unreadable"), false
-	case errors.Is(err, store.ErrUnavailable):
+	case store.IsUnavailable(err):
 		return problem(503, "Service unavailable", "storage is unavailable; nothing was stored; retry later"), true
 	}
 	return problem(500, "Internal error", "an internal error occurred; nothing about it is shown here, see the server log by request id"), true
@@ -98,6 +100,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	cp.RequestID = w.Header().Get("X-Request-Id")
 	if cp.Status == 401 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sealpost"`)
+	}
+	if cp.Status == 503 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.RetryAfter/time.Second)))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(cp.Status)

@@ -115,7 +115,10 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_MASTER_KEY="+master, "SEALPOST_DATA_DIR="+dir, "SEALPOST_DATABASE_URL="+dbURL,
 		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
 		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,
-		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench")
+		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench",
+		// Every bench client comes from one loopback address: the per-client cap
+		// would refuse an open loop that has many requests outstanding.
+		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096")
 	key, domain, err := setup(ctx, env, o.DKIM, !o.TLS, dns)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)

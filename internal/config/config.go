@@ -66,6 +66,18 @@ type API struct {
 	TLSCert      string `toml:"tls_cert" help:"PEM certificate; with tls_key serves HTTPS"`
 	TLSKey       string `toml:"tls_key" help:"PEM private key"`
 	MaxBodyBytes int64  `toml:"max_body_bytes" help:"largest accepted request body"`
+	// Slow and idle clients: every phase of a connection has a bound, and bodies and
+	// responses must keep a minimum rate, so a client trickling bytes cannot hold a
+	// connection (or its memory) for long while a large upload at a real rate can.
+	ReadHeaderTimeout string `toml:"read_header_timeout" help:"time a client has to send a request's headers (and finish the TLS handshake)"`
+	BodyTimeout       string `toml:"body_timeout" help:"time a request body may take, plus one second per min_rate bytes"`
+	WriteTimeout      string `toml:"write_timeout" help:"time a response may take once the request is read, plus one second per min_rate bytes"`
+	IdleTimeout       string `toml:"idle_timeout" help:"an idle keep-alive connection is closed after this long"`
+	MinRate           int64  `toml:"min_rate" help:"bytes per second a request body or a response must average beyond its timeout"`
+	MaxConnections    int    `toml:"max_connections" help:"open connections at most; lowered to fit the open-file limit minus reserved_fds"`
+	MaxClientConns    int    `toml:"max_client_connections" help:"open connections at most from one client address (IPv6: one /64)"`
+	ReservedFDs       int    `toml:"reserved_fds" help:"file descriptors kept free of connections, for the database, logs and outbound SMTP"`
+	MaxInflightBytes  int64  `toml:"max_inflight_bytes" help:"request body bytes held by all requests in flight at once; beyond it requests wait, then get 503"`
 }
 
 // Delivery is the outbound SMTP side and the queue.
@@ -100,7 +112,9 @@ func Default() Config {
 		Hostname:   hostname(),
 		Roles:      "api,worker",
 		AuditEvery: "1h",
-		API:        API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20},
+		API: API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20,
+			ReadHeaderTimeout: "10s", BodyTimeout: "20s", WriteTimeout: "60s", IdleTimeout: "60s", MinRate: 1024,
+			MaxConnections: 4096, MaxClientConns: 128, ReservedFDs: 256, MaxInflightBytes: 256 << 20},
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
 			Expire: "5d", DrainTimeout: "20s", Lease: "10m"},
@@ -171,6 +185,7 @@ func (c *Config) Validate() error {
 	if c.API.MaxBodyBytes < 1<<10 {
 		bad("api.max_body_bytes %d: too small", c.API.MaxBodyBytes)
 	}
+	c.validateLimits(bad)
 	d := c.Delivery
 	if d.Port < 1 || d.Port > 65535 {
 		bad("delivery.port %d: want 1-65535", d.Port)
@@ -332,5 +347,32 @@ func (c *Config) validatePortal(bad func(string, ...any)) {
 	}
 	if u := c.Secure.PortalURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") && !strings.HasPrefix(u, "http://[::1]") {
 		bad("secure.portal_url %q: must be https:// (portal sessions use Secure cookies); plain http is accepted only on loopback", u)
+	}
+}
+
+// validateLimits checks the API listener's protections against slow and greedy
+// clients.
+func (c *Config) validateLimits(bad func(string, ...any)) {
+	a := c.API
+	for _, dur := range []struct{ name, v string }{{"api.read_header_timeout", a.ReadHeaderTimeout}, {"api.body_timeout", a.BodyTimeout},
+		{"api.write_timeout", a.WriteTimeout}, {"api.idle_timeout", a.IdleTimeout}} {
+		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
+			bad("%s %q: want a duration such as 10s", dur.name, dur.v)
+		}
+	}
+	if a.MinRate < 1 {
+		bad("api.min_rate %d: want at least 1 byte per second", a.MinRate)
+	}
+	if a.MaxConnections < 1 {
+		bad("api.max_connections %d: want at least 1", a.MaxConnections)
+	}
+	if a.MaxClientConns < 1 || a.MaxClientConns > a.MaxConnections {
+		bad("api.max_client_connections %d: want 1 to api.max_connections (%d)", a.MaxClientConns, a.MaxConnections)
+	}
+	if a.ReservedFDs < 64 {
+		bad("api.reserved_fds %d: want at least 64", a.ReservedFDs)
+	}
+	if a.MaxInflightBytes < a.MaxBodyBytes {
+		bad("api.max_inflight_bytes %d: want at least api.max_body_bytes (%d), or no body of the largest size could be read", a.MaxInflightBytes, a.MaxBodyBytes)
 	}
 }

@@ -113,3 +113,21 @@ func TestDurationsInDays(t *testing.T) {
 		t.Fatalf("bounds: %v", err)
 	}
 }
+
+func TestConnectionLimitsValidated(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", []string{"SEALPOST_API_BODY_TIMEOUT=soon", "SEALPOST_API_MIN_RATE=0", "SEALPOST_API_MAX_CONNECTIONS=10",
+		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=20", "SEALPOST_API_RESERVED_FDS=3", "SEALPOST_API_MAX_INFLIGHT_BYTES=1024"})
+	for _, want := range []string{"api.body_timeout", "api.min_rate", "api.max_client_connections", "api.reserved_fds", "api.max_inflight_bytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error naming %s, got %v", want, err)
+		}
+	}
+	c, err := Load("", []string{"SEALPOST_API_READ_HEADER_TIMEOUT=3s", "SEALPOST_API_MAX_CONNECTIONS=500"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.API.ReadHeaderTimeout != "3s" || c.API.MaxConnections != 500 || c.API.MaxClientConns != 128 {
+		t.Errorf("limits from the environment: %+v", c.API)
+	}
+}
