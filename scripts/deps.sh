@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: Debian packages for the
 # independent checkers (gnupg, openssl, python3-dkim, swaks), Chromium for the portal's
-# browser tests, and a PostgreSQL server.
+# browser tests, a PostgreSQL server, and the pinned Go linters and SBOM tool (scripts/tools.sh).
 # Prints the PostgreSQL URL the tests should use as its last line.
 set -euo pipefail
 
@@ -54,4 +54,5 @@ fi
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }
+"$(dirname "$0")/tools.sh"
 echo "$url"

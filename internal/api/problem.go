@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -67,14 +66,6 @@ func toProblem(err error) (p *Problem, internal bool) {
 		return problem(503, "Service unavailable", "storage is unavailable; nothing was stored; retry later"), true
 	}
 	return problem(500, "Internal error", "an internal error occurred; nothing about it is shown here, see the server log by request id"), true
-}
-
-func fieldsOf(fe []*message.FieldError) []FieldProblem {
-	var out []FieldProblem
-	for _, f := range fe {
-		out = append(out, FieldProblem{Field: f.Field, Detail: f.Detail})
-	}
-	return out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
