@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, against SQLite and PostgreSQL, with the portal in Chromium, and
-# static analysis. Installs and starts what it needs.
+# The whole test suite, against SQLite and PostgreSQL, with the portal in Chromium, plus
+# static analysis and the release binary's SBOM (in build/). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +13,5 @@ unformatted=$(gofmt -l $(git ls-files -c -o --exclude-standard '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
 scripts/lint.sh
+scripts/sbom.sh build
 go test -count=1 -timeout 20m "$@" ./...
