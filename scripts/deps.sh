@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: Debian packages for the
 # independent checkers (gnupg, openssl, python3-dkim, swaks), Chromium for the portal's
-# browser tests, Node.js and npm for the TypeScript client, curl, a PostgreSQL server,
+# browser tests, Node.js and npm for the TypeScript client, curl, systemd-analyze and
+# python3-yaml for the packaging checks, a PostgreSQL server,
 # and the pinned Go linters and SBOM tool (scripts/tools.sh).
 # Prints the PostgreSQL URL the tests should use as its last line.
 set -euo pipefail
@@ -18,6 +19,8 @@ command -v gpg >/dev/null || need+=(gnupg)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
 command -v curl >/dev/null || need+=(curl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 command -v pg_ctlcluster >/dev/null || command -v pg_ctl >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)

@@ -16,3 +16,4 @@ scripts/lint.sh
 scripts/sbom.sh build
 go test -count=1 -timeout 20m "$@" ./...
 scripts/test-typescript.sh build/sealpost
+scripts/test-packaging.sh build/sealpost
