@@ -6,9 +6,10 @@
 #   docker run -d -v sealpost:/var/lib/sealpost -p 127.0.0.1:8080:8080 sealpost
 # compose.yaml runs it with PostgreSQL; docs/deploy.md covers the rest.
 
-ARG GO_VERSION=1.26
+# The Go release go.mod names (scripts/test-packaging.sh checks they agree).
+ARG GO_VERSION=1.26.8
 
-FROM golang:${GO_VERSION}-bookworm AS build
+FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./

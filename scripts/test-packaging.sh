@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the packaging as far as this machine allows, and says what it skipped and why:
-#   - the release binary is static (no ELF interpreter, CGO_ENABLED=0);
+#   - the release binary is static (no ELF interpreter, CGO_ENABLED=0), and the image
+#     builds it with the Go release go.mod names;
 #   - the systemd unit passes `systemd-analyze verify`, keeps its hardening and scores
 #     at most 2.0 on `systemd-analyze security` (lower is safer);
 #   - the settings the image (Dockerfile ENV) and compose.yaml give Sealpost are accepted:
@@ -32,6 +33,11 @@ trap cleanup EXIT
 if readelf -l "$bin" | grep -q 'INTERP'; then fail "$bin is dynamically linked"; fi
 go version -m "$bin" | grep -qE '^[[:space:]]+build[[:space:]]+CGO_ENABLED=0$' || fail "$bin was not built with CGO_ENABLED=0"
 say "ok: $bin is a static binary built with CGO_ENABLED=0"
+
+# --- the image builds with the Go release go.mod names -----------------------------------
+gomod=$(awk '$1 == "go" { print $2; exit }' go.mod)
+grep -qx "ARG GO_VERSION=$gomod" Dockerfile || fail "Dockerfile's GO_VERSION is not go.mod's go $gomod"
+say "ok: Dockerfile builds with Go $gomod, as go.mod says"
 
 # --- systemd unit ------------------------------------------------------------------
 unit=deploy/systemd/sealpost.service
