@@ -62,7 +62,7 @@ fi
 # --- the image's and compose's settings, applied to the binary ------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 db=sqlite:$tmp/data/sealpost.db # the variable names are what is tested, not the database
-python3 - "$db" "$tmp/data" "$port" >"$tmp/env" <<'PY'
+/usr/bin/python3 - "$db" "$tmp/data" "$port" >"$tmp/env" <<'PY'
 import re, sys, yaml
 db, data, port = sys.argv[1:]
 env = {}
