@@ -15,7 +15,8 @@ mkdir -p bin
 for t in "${tools[@]}"; do
   read -r pkg mod ver <<<"$t"
   exe="bin/${pkg##*/}"
-  if [ -x "$exe" ] && go version -m "$exe" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$mod[[:space:]]+$ver([[:space:]]|$)"; then
+  if [ -x "$exe" ] && go version -m "$exe" 2>/dev/null |
+    awk -v m="$mod" -v v="$ver" '$1 == "mod" && $2 == m && $3 == v { found = 1 } END { exit !found }'; then
     continue
   fi
   printf 'tools: installing %s@%s\n' "$pkg" "$ver" >&2
