@@ -5,7 +5,8 @@
 #   - the systemd unit passes `systemd-analyze verify`, keeps its hardening and scores
 #     at most 2.0 on `systemd-analyze security` (lower is safer);
 #   - the settings the image (Dockerfile ENV) and compose.yaml give Sealpost are accepted:
-#     `sealpost serve` starts with exactly those variables and answers /readyz;
+#     `sealpost serve` starts with exactly those variables, as an unprivileged user (when
+#     run as root), and answers /readyz;
 #   - with a running container engine: the image builds, runs as non-root and answers
 #     /healthz and /readyz.
 # Usage: scripts/test-packaging.sh [SEALPOST_BINARY] (default: builds build/sealpost).
@@ -90,7 +91,15 @@ for k, v in env.items():
     print(f"{k}={v}")
 PY
 mapfile -t vars <"$tmp/env"
-base=(env -i PATH="$PATH" HOME="$tmp" "${vars[@]}")
+as=() who="this user"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  # As in the image: an unprivileged user that owns only its data directory.
+  chmod 0755 "$tmp"
+  install -d -m 0700 -o 65532 -g 65532 "$tmp/data"
+  as=(setpriv --reuid=65532 --regid=65532 --clear-groups --no-new-privs)
+  who="user 65532"
+fi
+base=("${as[@]}" env -i PATH="$PATH" HOME="$tmp/data" "${vars[@]}")
 "${base[@]}" "$bin" masterkey init >/dev/null 2>>"$tmp/serve.log" || fail "masterkey init with the image's settings:\n$(cat "$tmp/serve.log")"
 "${base[@]}" "$bin" migrate >/dev/null 2>>"$tmp/serve.log" || fail "migrate with the image's settings:\n$(cat "$tmp/serve.log")"
 "${base[@]}" "$bin" serve 2>"$tmp/serve.log" &
@@ -101,7 +110,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$ready" ] || fail "serve with the image's and compose's settings did not become ready:\n$(cat "$tmp/serve.log")"
-say "ok: serve with the Dockerfile's and compose.yaml's settings (${#vars[@]} variables) answers /readyz"
+say "ok: serve as $who with the Dockerfile's and compose.yaml's settings (${#vars[@]} variables) answers /readyz"
 
 # --- the image, where a container engine runs -----------------------------------------
 if ! command -v docker >/dev/null; then
