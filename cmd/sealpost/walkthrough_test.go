@@ -53,8 +53,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"recipients"`
 	}
-	if err := json.Unmarshal(out, &accepted); err != nil || accepted.ID == "" {
-		t.Fatalf("the printed command did not answer with a message id (%v): %s", err, out)
+	if err := json.Unmarshal(out, &accepted); err != nil || accepted.ID == "" || len(accepted.Recipients) == 0 || accepted.Recipients[0].ID == "" {
+		t.Fatalf("the printed command did not answer with a message id and recipient ids (%v): %s", err, out)
 	}
 
 	mailbox := dev.mailboxURL(t)
@@ -70,9 +70,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// The delivered copy is signed: the raw view shows the DKIM signature and our subject.
+	// As the README says: the raw source shows the DKIM signature and the Received header.
 	raw := get(t, mailbox+"?id=1")
-	for _, w := range []string{"DKIM-Signature:", "Subject: " + draft.Subject} {
+	for _, w := range []string{"DKIM-Signature:", "Received:", "Subject: " + draft.Subject} {
 		if !strings.Contains(raw, w) {
 			t.Errorf("the delivered message lacks %q:\n%s", w, raw)
 		}
