@@ -3,7 +3,7 @@
 # user and nothing else: no shell, no package manager.
 #   docker build -t sealpost .
 #   docker run --rm -v sealpost:/var/lib/sealpost sealpost masterkey init
-#   docker run -d -v sealpost:/var/lib/sealpost -p 127.0.0.1:8080:8080 sealpost
+#   docker run -d --name sealpost -v sealpost:/var/lib/sealpost -p 127.0.0.1:8080:8080 sealpost
 # compose.yaml runs it with PostgreSQL; docs/deploy.md covers the rest.
 
 # The Go release go.mod names (scripts/test-packaging.sh checks they agree).
