@@ -78,14 +78,6 @@ func toProblem(err error) (p *Problem, internal bool) {
 	return problem(500, "Internal error", "an internal error occurred; nothing about it is shown here, see the server log by request id"), true
 }
 
-func fieldsOf(fe []*message.FieldError) []FieldProblem {
-	var out []FieldProblem
-	for _, f := range fe {
-		out = append(out, FieldProblem{Field: f.Field, Detail: f.Detail})
-	}
-	return out
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -102,7 +102,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	defer dns.Close()
 	dns.AddZoneMX("rcpt.example", "mx.rcpt.example", net.IPv4(127, 0, 0, 1))
 	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, ca.CertPEM(), 0o600)
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		return nil, err
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +130,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	if o.CPUProfile != "" {
 		args = append(args, "--cpuprofile", o.CPUProfile)
 	}
-	cmd := exec.Command(o.Binary, args...)
+	cmd := exec.Command(o.Binary, args...) // #nosec G204 -- the operator's own --binary flag
 	cmd.Env = env
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

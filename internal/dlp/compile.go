@@ -203,7 +203,7 @@ func newTermTable() termTable {
 	t := termTable{}
 	for k, terms := range contextTerms() {
 		for _, term := range terms {
-			words := strings.FieldsFunc(term, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) })
+			words := strings.FieldsFunc(term, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) }) // #nosec G115 -- byte(r) only once r <= 0x7f
 			first, rest := words[0], words[1:]
 			i := -1
 			for j, p := range t[first] {

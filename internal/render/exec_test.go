@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ func TestExecute(t *testing.T) {
 		"tags":    []string{"x", "y"},
 		"empty":   []any{},
 		"yes":     true, "no": false, "nothing": nil, "blank": "", "zero": 0.0, "jzero": json.Number("0"),
-		"int": 42, "float": 3.0, "frac": 2.5, "neg": -0.0, "big": 1e21, "tiny": 1e-7,
+		"int": 42, "float": 3.0, "frac": 2.5, "neg": math.Copysign(0, -1), "big": 1e21, "tiny": 1e-7,
 		"jint": json.Number("12345678901234567890"), "jfive": json.Number("5.00"), "jexp": json.Number("1.0e5"),
 		"strmap": map[string]string{"k": "v"},
 		"doctor": map[string]any{"name": "Dr. Who"},
