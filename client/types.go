@@ -142,6 +142,8 @@ type EventQuery struct {
 type EventPage struct {
 	Events     []Event `json:"events"`
 	NextCursor string  `json:"next_cursor"`
+	// HasMore is true when more events follow: pass NextCursor as Cursor to read them.
+	HasMore bool `json:"has_more"`
 }
 
 // Event is one delivery event.
@@ -178,6 +180,7 @@ type Template struct {
 type TemplatePage struct {
 	Templates  []Template `json:"templates"`
 	NextCursor string     `json:"next_cursor,omitempty"`
+	HasMore    bool       `json:"has_more"`
 }
 
 // Error is a refusal from the API (an RFC 9457 problem detail) or any other non-2xx

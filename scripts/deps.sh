@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: Debian packages for the
 # independent checkers (gnupg, openssl, python3-dkim, swaks), Chromium for the portal's
-# browser tests, and a PostgreSQL server.
+# browser tests, Node.js and npm for the TypeScript client, curl, systemd-analyze and
+# python3-yaml for the packaging checks, a PostgreSQL server,
+# and the pinned Go linters and SBOM tool (scripts/tools.sh).
 # Prints the PostgreSQL URL the tests should use as its last line.
 set -euo pipefail
 
@@ -16,6 +18,9 @@ need=()
 command -v gpg >/dev/null || need+=(gnupg)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
+command -v curl >/dev/null || need+=(curl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need+=(python3-dkim)
 command -v pg_ctlcluster >/dev/null || command -v pg_ctl >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
@@ -63,4 +68,6 @@ fi
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }
+for tool in node npm curl; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
+"$(dirname "$0")/tools.sh"
 echo "$url"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, against SQLite and PostgreSQL, with the portal in Chromium.
-# Installs and starts what it needs.
+# The whole test suite, against SQLite and PostgreSQL, with the portal in Chromium, plus
+# static analysis and the release binary's SBOM (in build/). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +12,8 @@ export SEALPOST_REQUIRE_BROWSER=1
 unformatted=$(gofmt -l $(git ls-files -c -o --exclude-standard '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
+scripts/lint.sh
+scripts/sbom.sh build
 go test -count=1 -timeout 20m "$@" ./...
+scripts/test-typescript.sh build/sealpost
+scripts/test-packaging.sh build/sealpost

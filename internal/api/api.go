@@ -127,10 +127,16 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 			if internal {
 				log.Error("request failed", "err", err)
 			}
-			if s.OnDBError != nil && errors.Is(err, store.ErrUnavailable) {
+			unavailable := store.IsUnavailable(err)
+			if s.OnDBError != nil && unavailable {
 				s.OnDBError()
 			}
 			writeProblem(sw, r, pr)
+			if unavailable {
+				// The answer goes out now; recording it in the audit trail waits on
+				// the same unavailable database.
+				http.NewResponseController(sw).Flush()
+			}
 		}
 		status := sw.Status
 		if status == 0 {

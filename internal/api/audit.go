@@ -51,6 +51,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		}
 		f.AfterSeq = n
 	}
+	// One more than the page tells whether another page follows.
+	limit := f.Limit
+	f.Limit++
 	entries, err := s.DB.AuditEntries(r.Context(), f)
 	if err != nil {
 		return err
@@ -58,7 +61,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 	out := struct {
 		Entries    []AuditView `json:"entries"`
 		NextCursor string      `json:"next_cursor"`
+		HasMore    bool        `json:"has_more"`
 	}{Entries: []AuditView{}, NextCursor: q.Get("cursor")}
+	if len(entries) > limit {
+		entries, out.HasMore = entries[:limit], true
+	}
 	for _, e := range entries {
 		out.Entries = append(out.Entries, AuditView{Seq: e.Seq, At: e.At, Principal: e.Principal, Action: e.Action, Object: e.Object,
 			Result: e.Result, Client: e.Client, Detail: e.Detail, Hash: hexString(e.Hash)})

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
+
+	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/strictjson"
 )
 
 // readBody reads the whole (size-limited) body.
@@ -17,66 +19,38 @@ func readBody(r *http.Request) ([]byte, error) {
 	if errors.As(err, &mbe) {
 		return nil, problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit))
 	}
+	if errors.Is(err, httpx.ErrBusy) {
+		return nil, problem(503, "Service unavailable", "the server is receiving too much at once; retry later")
+	}
 	if err != nil {
 		return nil, problem(400, "Invalid request", "the request body could not be read")
 	}
 	return b, nil
 }
 
-// decodeJSON decodes strictly: unknown fields and trailing data are errors, and a
-// type error names the field's path.
+// decodeJSON decodes strictly (strictjson: unknown fields, wrong types and trailing
+// data are errors) and reports every bad field by its full path at once.
 func decodeJSON(body []byte, v any) error {
 	if ct := bytes.TrimSpace(body); len(ct) == 0 {
 		return problem(400, "Invalid request", "the request body is empty; send JSON")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON value")
-	}
+	err := strictjson.Decode(body, v)
 	if err == nil {
 		return nil
 	}
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	var fe *fieldError
-	switch {
-	case errors.As(err, &fe):
-		return badField(fe.field, "%s", fe.detail)
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "(root)"
-		}
-		return badField(field, "must be %s, not %s", jsonType(te.Type.Kind().String()), te.Value)
-	case errors.As(err, &se):
-		return problem(400, "Invalid JSON", fmt.Sprintf("malformed JSON at byte %d", se.Offset))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badField(f, "unknown field")
+	var se *strictjson.Error
+	if !errors.As(err, &se) {
+		return problem(400, "Invalid JSON", "the request body is not valid JSON")
 	}
-	return problem(400, "Invalid JSON", "the request body is not valid JSON")
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct":
-		return "an object"
-	case "bool":
-		return "true or false"
+	if se.Syntax {
+		return problem(400, "Invalid JSON", se.Error())
 	}
-	return "a number"
+	var fields []FieldProblem
+	for _, p := range se.Problems {
+		fields = append(fields, FieldProblem{Field: p.Field, Detail: p.Detail})
+	}
+	return problem(400, "Invalid request", se.Error(), fields...)
 }
-
-// fieldError lets custom UnmarshalJSON methods report a precise problem.
-type fieldError struct{ field, detail string }
-
-func (e *fieldError) Error() string { return e.field + ": " + e.detail }
 
 // addrList accepts "a@x" or ["a@x", "B <b@y>"].
 type addrList []string

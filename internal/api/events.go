@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/message"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/webhook"
@@ -40,6 +41,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 			return badField("recipient", "%s", err.Error())
 		}
 		f.AddressHash = keys.AddressHash(a.Addr)
+	}
+	if v := q.Get("tag"); v != "" {
+		f.TagHash = pipeline.LabelHash(keys, "tag", v)
+	}
+	if v := q.Get("campaign"); v != "" {
+		f.CampaignHash = pipeline.LabelHash(keys, "campaign", v)
 	}
 	if t := q.Get("type"); t != "" {
 		for _, typ := range strings.Split(t, ",") {
@@ -75,6 +82,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 		}
 		f.AfterID = n
 	}
+	// One more than the page tells whether another page follows.
+	limit := f.Limit
+	f.Limit++
 	evs, err := s.DB.Events(r.Context(), f)
 	if err != nil {
 		return err
@@ -82,7 +92,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	out := struct {
 		Events     []EventView `json:"events"`
 		NextCursor string      `json:"next_cursor"`
+		HasMore    bool        `json:"has_more"`
 	}{Events: []EventView{}}
+	if len(evs) > limit {
+		evs, out.HasMore = evs[:limit], true
+	}
 	for _, e := range evs {
 		v := EventView{ID: "ev_" + strconv.FormatInt(e.ID, 10), Type: e.Type, At: e.At, MessageID: e.MessageID, RecipientID: e.RecipientID, Sandbox: e.Sandbox}
 		if len(e.Data) > 0 {

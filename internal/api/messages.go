@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -118,9 +119,9 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 	if req.Portal != nil {
 		pr.Passphrase = req.Portal.Passphrase
 		if req.Portal.ExpiresIn != "" {
-			d, err := time.ParseDuration(req.Portal.ExpiresIn)
-			if err != nil || d <= 0 {
-				return nil, problem(400, "Invalid message", "portal.expires_in: want a positive duration such as 72h", FieldProblem{"portal.expires_in", "want a positive duration such as 72h"})
+			d, err := duration.ParsePositive(req.Portal.ExpiresIn)
+			if err != nil {
+				return nil, problem(400, "Invalid message", "portal.expires_in: want a positive duration such as 3d or 72h", FieldProblem{"portal.expires_in", "want a positive duration such as 3d or 72h"})
 			}
 			pr.ExpiresIn = d
 		}
@@ -295,7 +296,16 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	if err := json.Unmarshal(envb, &env); err != nil {
 		return err
 	}
-	v := MessageView{ID: m.ID, CreatedAt: m.CreatedAt, From: env.From, Subject: env.Subject, Tags: m.Tags, Campaign: m.Campaign,
+	// Labels live sealed in the envelope; rows stored before that kept them in the clear
+	// in the row, where they still are.
+	tags, campaign := env.Tags, env.Campaign
+	if len(tags) == 0 {
+		tags = m.Tags
+	}
+	if campaign == "" {
+		campaign = m.Campaign
+	}
+	v := MessageView{ID: m.ID, CreatedAt: m.CreatedAt, From: env.From, Subject: env.Subject, Tags: tags, Campaign: campaign,
 		Metadata: env.Metadata, Sandbox: m.Sandbox, Size: m.Size, DLP: m.DLP, Quarantined: m.Quarantined, Recipients: []RecipientView{}}
 	if v.Tags == nil {
 		v.Tags = []string{}

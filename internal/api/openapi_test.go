@@ -218,3 +218,31 @@ func jsonFieldNames(t reflect.Type) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestOpenAPIDocumentsUnavailable: every route that needs credentials (and so the
+// database) documents the 503 a client gets while storage is unavailable, with its
+// Retry-After header.
+func TestOpenAPIDocumentsUnavailable(t *testing.T) {
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Responses map[string]struct{ Headers map[string]json.RawMessage } `json:"responses"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(OpenAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Components.Responses["Unavailable"].Headers["Retry-After"]; !ok {
+		t.Error("the Unavailable response does not document Retry-After")
+	}
+	for _, rt := range Routes() {
+		if rt.Scope == "" {
+			continue
+		}
+		var op struct{ Responses map[string]json.RawMessage }
+		json.Unmarshal(doc.Paths[openAPIPath(rt.Path)][strings.ToLower(rt.Method)], &op)
+		if !strings.Contains(string(op.Responses["503"]), "#/components/responses/Unavailable") {
+			t.Errorf("%s %s: no 503 Unavailable response documented", rt.Method, rt.Path)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -102,9 +103,9 @@ func (s *Server) setPortalExpiry(w http.ResponseWriter, r *http.Request, p *tena
 	case req.ExpiresAt != nil:
 		at = *req.ExpiresAt
 	case req.ExpiresIn != "":
-		d, err := time.ParseDuration(req.ExpiresIn)
+		d, err := duration.Parse(req.ExpiresIn)
 		if err != nil || d <= 0 {
-			return problem(400, "Invalid request", "expires_in: want a positive duration such as 72h", FieldProblem{Field: "expires_in", Detail: "want a positive duration such as 72h"})
+			return problem(400, "Invalid request", "expires_in: want a positive duration such as 3d or 72h", FieldProblem{Field: "expires_in", Detail: "want a positive duration such as 3d or 72h"})
 		}
 		at = time.Now().Add(d)
 	default:

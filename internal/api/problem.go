@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -54,7 +56,14 @@ func toProblem(err error) (p *Problem, internal bool) {
 	case errors.As(err, &pipe):
 		p := problem(pipe.Status, pipe.Title, pipe.Detail)
 		for _, f := range pipe.Fields {
-			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: f.Detail})
+			detail := f.Detail
+			if f.Code == message.CodeTooManyRecipients {
+				detail += fmt.Sprintf("; to reach more, split them over several messages sent together with POST /v1/messages/batch (up to %d messages)", maxBatch)
+				if p.Detail == f.Field+": "+f.Detail {
+					p.Detail = f.Field + ": " + detail
+				}
+			}
+			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: detail})
 		}
 		return p, false
 	case errors.As(err, new(*tenant.InvalidError)):
@@ -63,18 +72,10 @@ func toProblem(err error) (p *Problem, internal bool) {
 		return errNotFound, false
 	case errors.Is(err, tenant.ErrShredded):
 		return problem(410, "Gone", "this account's data key was destroyed; its stored content is unreadable"), false
-	case errors.Is(err, store.ErrUnavailable):
+	case store.IsUnavailable(err):
 		return problem(503, "Service unavailable", "storage is unavailable; nothing was stored; retry later"), true
 	}
 	return problem(500, "Internal error", "an internal error occurred; nothing about it is shown here, see the server log by request id"), true
-}
-
-func fieldsOf(fe []*message.FieldError) []FieldProblem {
-	var out []FieldProblem
-	for _, f := range fe {
-		out = append(out, FieldProblem{Field: f.Field, Detail: f.Detail})
-	}
-	return out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -91,6 +92,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	cp.RequestID = w.Header().Get("X-Request-Id")
 	if cp.Status == 401 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sealpost"`)
+	}
+	if cp.Status == 503 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.RetryAfter/time.Second)))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(cp.Status)

@@ -41,9 +41,13 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		return err
 	}
 	v, err := s.Secure.SetPolicy(r.Context(), p.TenantID, &doc, nil)
-	var fe *policy.FieldError
-	if errors.As(err, &fe) {
-		return problem(422, "Invalid policy", fe.Field+": "+fe.Detail, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+	var inv policy.Invalid
+	if errors.As(err, &inv) {
+		pr := problem(422, "Invalid policy", inv.Error())
+		for _, fe := range inv {
+			pr.Errors = append(pr.Errors, FieldProblem{Field: fe.Field, Detail: fe.Detail})
+		}
+		return pr
 	}
 	if err != nil {
 		return err
@@ -84,11 +88,19 @@ func (s *Server) listRecipientKeys(w http.ResponseWriter, r *http.Request, p *te
 		}
 		limit = n
 	}
-	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit)
+	// One more than the page tells whether another page follows; next_cursor is the
+	// "after" of the next page.
+	keys, err := s.Secure.Keys(r.Context(), p.TenantID, q.Get("email"), q.Get("after"), limit+1)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"keys": keys})
+	out := map[string]any{"has_more": false}
+	if len(keys) > limit {
+		keys = keys[:limit]
+		out["has_more"], out["next_cursor"] = true, keys[limit-1].ID
+	}
+	out["keys"] = keys
+	writeJSON(w, 200, out)
 	return nil
 }
 
@@ -143,9 +155,10 @@ func (s *Server) deleteRecipientKey(w http.ResponseWriter, r *http.Request, p *t
 }
 
 // domainSecurity shows what a recipient domain's mail servers can receive. The facts
-// are public (DNS and TLS), so any tenant may ask about any domain.
+// are public (DNS and TLS), so any tenant may ask about any domain; each sees only
+// probes it caused, never a result another tenant's mail left in the shared cache.
 func (s *Server) domainSecurity(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	c, err := s.Secure.Capability(r.Context(), r.PathValue("domain"))
+	c, err := s.Secure.DomainSecurity(r.Context(), p.TenantID, r.PathValue("domain"))
 	if err != nil {
 		return problem(502, "Probe failed", "the domain's mail servers could not be probed: "+err.Error())
 	}

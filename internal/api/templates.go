@@ -144,23 +144,26 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, p *tenant
 		}
 		limit = n
 	}
-	ts, err := s.DB.Templates(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit)
+	// One more than the page tells whether another page follows.
+	ts, err := s.DB.Templates(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Templates  []*TemplateView `json:"templates"`
 		NextCursor string          `json:"next_cursor,omitempty"`
+		HasMore    bool            `json:"has_more"`
 	}{Templates: []*TemplateView{}}
+	if len(ts) > limit {
+		ts, out.HasMore = ts[:limit], true
+		out.NextCursor = ts[len(ts)-1].ID
+	}
 	for _, t := range ts {
 		v, err := s.templateView(r, p, t)
 		if err != nil {
 			return err
 		}
 		out.Templates = append(out.Templates, v)
-	}
-	if len(ts) == limit {
-		out.NextCursor = ts[len(ts)-1].ID
 	}
 	writeJSON(w, 200, out)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
@@ -105,7 +106,7 @@ func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request, p *tenant
 	}
 	var overlap time.Duration
 	if req.Overlap != "" {
-		if overlap, err = time.ParseDuration(req.Overlap); err != nil {
+		if overlap, err = duration.Parse(req.Overlap); err != nil {
 			return badField("overlap", "want a duration such as 24h or 7d")
 		}
 	}

@@ -62,7 +62,7 @@ type Checkpoint struct {
 // signedBytes is what a checkpoint signature covers.
 func signedBytes(seq int64, at time.Time, hash []byte) []byte {
 	b := []byte("sealpost.audit.checkpoint.v1\x00")
-	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(seq)) // #nosec G115 -- two's-complement bytes by design; verifiers encode the same way
 	b = binary.BigEndian.AppendUint64(b, uint64(at.UnixMilli()))
 	return append(b, hash...)
 }
@@ -92,7 +92,7 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 // checkpointed, that checkpoint is returned.
 func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	if l.signer == nil {
-		return nil, errors.New("audit: no checkpoint signing key")
+		return nil, errors.New("no checkpoint signing key")
 	}
 	pub := l.signer.Public()
 	head, err := l.db.LastAudit(ctx)
@@ -107,7 +107,7 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	case err == nil:
 		cp := fromStore(last, pub)
 		if !checkSignature(cp, pub) {
-			return nil, fmt.Errorf("audit: stored checkpoint at seq %d does not verify", cp.Seq)
+			return nil, fmt.Errorf("stored checkpoint at entry %d does not verify", cp.Seq)
 		}
 		if last.Seq == head.Seq {
 			return cp, nil
@@ -121,7 +121,7 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 		return nil, err
 	}
 	if st.bad != 0 || st.want != head.Seq+1 {
-		return nil, fmt.Errorf("audit: refusing to checkpoint: %s", st.describe(head.Seq))
+		return nil, fmt.Errorf("refusing to checkpoint: %s", st.describe(head.Seq))
 	}
 	at := time.UnixMilli(l.now().UnixMilli()).UTC()
 	cp := &Checkpoint{Seq: head.Seq, At: at, Hash: st.prev, KeyID: KeyID(pub), PublicKey: pub}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/strictjson"
 )
 
 // VerifyResult is the outcome of Verify. When OK is false, FirstBad is the lowest seq
@@ -31,7 +32,7 @@ type VerifyResult struct {
 // exported checkpoints elsewhere. The error is for failures to read, not for tampering.
 func Verify(ctx context.Context, db *store.DB, pub ed25519.PublicKey, external *Checkpoint) (*VerifyResult, error) {
 	if len(pub) != ed25519.PublicKeySize {
-		return nil, errors.New("audit: verify needs the Ed25519 public key")
+		return nil, errors.New("verifying needs the Ed25519 public key")
 	}
 	stored, err := db.Checkpoints(ctx)
 	if err != nil {
@@ -155,7 +156,7 @@ func ExportCheckpoint(cp *Checkpoint) []byte {
 // ParseCheckpoint reads what ExportCheckpoint wrote.
 func ParseCheckpoint(b []byte) (*Checkpoint, error) {
 	var x exportedCheckpoint
-	if err := json.Unmarshal(b, &x); err != nil {
+	if err := strictjson.Decode(b, &x); err != nil {
 		return nil, fmt.Errorf("audit checkpoint: %w", err)
 	}
 	cp := &Checkpoint{Seq: x.Seq, At: x.At.UTC(), KeyID: x.KeyID}

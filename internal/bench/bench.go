@@ -107,7 +107,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	defer dns.Close()
 	dns.AddZoneMX("rcpt.example", "mx.rcpt.example", net.IPv4(127, 0, 0, 1))
 	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, ca.CertPEM(), 0o600)
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		return nil, err
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,7 +122,10 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_MASTER_KEY="+master, "SEALPOST_DATA_DIR="+dir, "SEALPOST_DATABASE_URL="+dbURL,
 		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
 		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,
-		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench", "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true")
+		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench", "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true",
+		// Every bench client comes from one loopback address: the per-client cap
+		// would refuse an open loop that has many requests outstanding.
+		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096")
 	var hooks *hookReceiver
 	if o.Webhook {
 		if hooks, err = startHookReceiver(); err != nil {
@@ -137,7 +142,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	if o.CPUProfile != "" {
 		args = append(args, "--cpuprofile", o.CPUProfile)
 	}
-	cmd := exec.Command(o.Binary, args...)
+	cmd := exec.Command(o.Binary, args...) // #nosec G204 -- the operator's own --binary flag
 	cmd.Env = env
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

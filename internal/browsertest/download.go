@@ -73,7 +73,7 @@ func download(ctx context.Context, dir, sel string) ([]byte, string, error) {
 		switch ev.State {
 		case browser.DownloadProgressStateCompleted:
 			path := filepath.Join(dir, guid)
-			data, err := os.ReadFile(path)
+			data, err := os.ReadFile(path) // #nosec G304 -- a file in the test's own download directory
 			if err != nil {
 				return nil, "", fmt.Errorf("reading the downloaded file: %w", err)
 			}

@@ -56,10 +56,10 @@ func capture(ctx context.Context, width int) (png []byte, err error) {
 
 // writeFile writes data to path, creating its parent directories.
 func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // #nosec G301 -- screenshots are published documentation
 		return fmt.Errorf("creating the directory: %w", err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil { // #nosec G306 -- screenshots are published documentation
 		return fmt.Errorf("writing the file: %w", err)
 	}
 	return nil

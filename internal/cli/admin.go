@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -270,18 +270,12 @@ func domainList(e *env, args []string) error {
 	return w.Flush()
 }
 
-// parseExpiry reads "90d", "720h" or an RFC 3339 time.
+// parseExpiry reads a lifetime ("90d", "720h", "1d12h") or an RFC 3339 time.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "never" {
 		return time.Time{}, nil
 	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err == nil && n > 0 {
-			return now.AddDate(0, 0, n), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, err := duration.ParsePositive(s); err == nil {
 		return now.Add(d), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {

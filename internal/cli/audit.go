@@ -106,7 +106,8 @@ func auditExport(e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	f := store.AuditFilter{Limit: 1000}
+	// No limit: a compliance export holds every matching entry (Export pages through them).
+	var f store.AuditFilter
 	if *ten != "" {
 		t, err := db.Tenant(context.Background(), *ten)
 		if err != nil {

@@ -28,7 +28,7 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webho
 	hook := fs.String("webhook", "false", "subscribe one loopback endpoint to every event: false, true or false,true")
 	repeat := fs.Int("repeat", 1, "run the whole set this many times, alternating")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	timeout := fs.Duration("timeout", 5*time.Minute, "how long delivery may take")
+	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err

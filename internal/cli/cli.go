@@ -10,11 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/duration"
 )
 
 // Version may be set at link time with -ldflags "-X github.com/sealpost/sealpost/internal/cli.Version=…";
@@ -51,7 +52,7 @@ func commands() []command {
 		{"queue", "list, retry, hold, release and drop delivery jobs", queueCmd},
 		{"webhook", "add, list, test, rotate and remove the endpoints events are pushed to", webhookCmd},
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
-		{"config", "print every setting with its environment variable", configCmd},
+		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
 	}
 }
@@ -142,6 +143,31 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, pos...))
 }
 
+// durationValue is a duration flag that also takes days ("2d", "1d12h").
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return duration.Format(*v.d)
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := duration.Parse(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func durationFlag(fs *flag.FlagSet, name string, def time.Duration, usage string) *time.Duration {
+	d := def
+	fs.Var(durationValue{&d}, name, usage+" (a `duration` such as 90s, 15m, 2h or 1d)")
+	return &d
+}
+
 func configFlag(fs *flag.FlagSet, e *env) *string {
 	def := ""
 	for _, kv := range e.environ {
@@ -172,14 +198,17 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func configCmd(e *env, args []string) error {
-	fs := flags(e, "config", "config", "Lists every setting: its TOML key, its environment variable and what it does.")
+	fs := flags(e, "config", "config [--config FILE]", `
+Prints every setting as TOML, with what it does and its environment variable: the
+defaults, or with --config (or SEALPOST_CONFIG) the values that file and the SEALPOST_*
+environment give. Every problem in them is reported at once. Secrets are not shown.`)
+	cfg := configFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	lines := config.Describe()
-	sort.Strings(lines)
-	for _, l := range lines {
-		fmt.Fprintln(e.stdout, l)
+	c, err := loadConfig(e, *cfg)
+	if err != nil {
+		return err
 	}
-	return nil
+	return c.Write(e.stdout)
 }

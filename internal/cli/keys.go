@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/server"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -112,10 +115,42 @@ func keyRevoke(e *env, args []string) error {
 }
 
 func dkimCmd(e *env, args []string) error {
-	return sub(e, "dkim", args, map[string]func(*env, []string) error{"keygen": dkimKeygen}, `
+	return sub(e, "dkim", args, map[string]func(*env, []string) error{"keygen": dkimKeygen, "show": dkimShow}, `
 Verbs:
   keygen --tenant T --domain D [--selector S] [--algorithm rsa|ed25519]
-         make a signing key (stored sealed), make it active, print the DNS record`)
+         make a signing key (stored sealed), make it active, print the DNS record
+  show --tenant T --domain D
+         print the DNS record of the domain's active key again`)
+}
+
+// printDKIMRecord prints the TXT record as a zone file wants it: values longer than
+// 255 bytes (every RSA-2048 key) split into several quoted strings.
+func printDKIMRecord(e *env, k *store.DKIMKey) {
+	fmt.Fprintf(e.stdout, "Publish this TXT record (selector %s, %s):\n\n  %s\n", k.Selector, k.Algorithm, strings.ReplaceAll(dkimsign.ZoneRecord(k.DNSName, k.DNSValue), "\n", "\n  "))
+}
+
+func dkimShow(e *env, args []string) error {
+	fs := flags(e, "dkim show", "dkim show --tenant T --domain D", "Prints the TXT record that publishes the domain's active DKIM key.")
+	cfg, ten := tenantFlags(fs, e)
+	domain := fs.String("domain", "", "sender domain")
+	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if *domain == "" {
+		return errors.New("--domain is required")
+	}
+	name := strings.ToLower(strings.TrimSuffix(*domain, "."))
+	k, err := a.db.ActiveDKIMKey(context.Background(), t.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s has no DKIM key for %s; make one with `sealpost dkim keygen --tenant %s --domain %s`", t.Name, name, t.Name, name)
+	}
+	if err != nil {
+		return err
+	}
+	printDKIMRecord(e, k)
+	return nil
 }
 
 func dkimKeygen(e *env, args []string) error {
@@ -136,7 +171,7 @@ func dkimKeygen(e *env, args []string) error {
 	if err := a.record("dkim.keygen", t.ID, k.Domain+"/"+k.Selector); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Publish this TXT record:\n\n  %s. IN TXT \"%s\"\n", k.DNSName, k.DNSValue)
+	printDKIMRecord(e, k)
 	return nil
 }
 

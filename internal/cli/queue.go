@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -16,7 +17,7 @@ func queueCmd(e *env, args []string) error {
 		"drop":    queueAction("drop", "ends the jobs without delivering; the recipients' timelines record it"),
 	}, `
 Verbs:
-  list [--limit N]    live delivery jobs, soonest first
+  list [--limit N]    live delivery jobs, soonest first (the first 100; --limit 0: all)
   retry ID...         try now
   hold ID...          stop trying until released
   release ID...       undo hold
@@ -26,18 +27,30 @@ Verbs:
 func queueList(e *env, args []string) error {
 	fs := flags(e, "queue list", "queue list [--limit N]", "Lists live delivery jobs. Addresses are sealed; jobs show ids and destination domains.")
 	cfg := configFlag(fs, e)
-	limit := fs.Int("limit", 100, "how many")
+	limit := fs.Int("limit", 100, "how many, soonest first; 0 lists every job")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *limit < 0 {
+		return fmt.Errorf("--limit %d: want 0 (all) or more", *limit)
 	}
 	a, err := openAdmin(e, *cfg)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	jobs, held, err := a.db.Jobs(context.Background(), *limit)
+	// One more than asked tells whether jobs were left out.
+	want := *limit + 1
+	if *limit == 0 {
+		want = math.MaxInt32
+	}
+	jobs, held, err := a.db.Jobs(context.Background(), want)
 	if err != nil {
 		return err
+	}
+	more := *limit > 0 && len(jobs) > *limit
+	if more {
+		jobs, held = jobs[:*limit], held[:*limit]
 	}
 	w := table(e)
 	fmt.Fprintln(w, "JOB\tMESSAGE\tRECIPIENT\tDOMAIN\tATTEMPTS\tNEXT\tSTATE\tLAST ERROR")
@@ -48,7 +61,13 @@ func queueList(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.MessageID, j.RecipientID, j.Domain, j.Attempts, j.NextAttemptAt.Format(time.RFC3339), state, j.LastError)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if more {
+		fmt.Fprintf(e.stderr, "only the first %d jobs are shown; more are queued (--limit N shows more, --limit 0 all)\n", *limit)
+	}
+	return nil
 }
 
 func queueAction(verb, about string) func(*env, []string) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/server"
+	"github.com/sealpost/sealpost/internal/strictjson"
 	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
@@ -138,9 +139,18 @@ func recipientKeyList(e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	keys, err := a.secure().Keys(context.Background(), t.ID, *email, "", 1000)
-	if err != nil {
-		return err
+	// Every key, a page at a time.
+	var keys []*secureline.KeyInfo
+	for after := ""; ; {
+		page, err := a.secure().Keys(context.Background(), t.ID, *email, after, 500)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, page...)
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tEMAIL\tFINGERPRINT\tUSABLE")
@@ -221,9 +231,11 @@ func policySet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The same strict decoding as PUT /v1/policy: a misspelt key must not become an
+	// empty condition that matches every message.
 	var doc policy.Document
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("policy file: %w", err)
+	if err := strictjson.Decode(data, &doc); err != nil {
+		return fmt.Errorf("policy file %s: %w", fs.Arg(0), err)
 	}
 	a, t, err := openTenant(e, *cfg, *ten)
 	if err != nil {
@@ -231,9 +243,9 @@ func policySet(e *env, args []string) error {
 	}
 	defer a.close()
 	v, err := a.secure().SetPolicy(context.Background(), t.ID, &doc, nil)
-	var fe *policy.FieldError
-	if errors.As(err, &fe) {
-		return fmt.Errorf("invalid policy: %s", fe.Error())
+	var inv policy.Invalid
+	if errors.As(err, &inv) {
+		return fmt.Errorf("invalid policy: %s", inv.Error())
 	}
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
@@ -183,12 +184,17 @@ func webhookTest(e *env, args []string) error {
 func webhookRotate(e *env, args []string) error {
 	fs := flags(e, "webhook rotate", "webhook rotate --tenant T ID [--overlap 24h]", "Gives an endpoint a new signing secret, printed once. The old secret keeps signing beside it for --overlap, so the receiver can switch without losing a delivery.")
 	cfg, ten := tenantFlags(fs, e)
-	overlap := fs.Duration("overlap", 0, "how long the old secret keeps signing (at most 720h)")
+	overlapFlag := fs.String("overlap", "0s", "how long the old secret keeps signing (24h, 7d; at most 30d)")
 	w, tid, id, err := endpointArgs(e, fs, args, cfg, ten)
 	if err != nil {
 		return err
 	}
 	defer w.close()
+	d, err := duration.Parse(*overlapFlag)
+	if err != nil {
+		return fmt.Errorf("--overlap %q: want a duration such as 24h or 7d", *overlapFlag)
+	}
+	overlap := &d
 	secret, fe, err := w.svc.Rotate(context.Background(), tid, id, *overlap, w.entry("webhook.rotate", tid))
 	if err != nil {
 		return fmt.Errorf("rotate %s: %w", id, err)

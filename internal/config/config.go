@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/sealpost/sealpost/internal/duration"
 )
 
 // Config is the whole configuration. Every field can be set in the file or by an
@@ -77,6 +77,18 @@ type API struct {
 	TLSCert      string `toml:"tls_cert" help:"PEM certificate; with tls_key serves HTTPS"`
 	TLSKey       string `toml:"tls_key" help:"PEM private key"`
 	MaxBodyBytes int64  `toml:"max_body_bytes" help:"largest accepted request body"`
+	// Slow and idle clients: every phase of a connection has a bound, and bodies and
+	// responses must keep a minimum rate, so a client trickling bytes cannot hold a
+	// connection (or its memory) for long while a large upload at a real rate can.
+	ReadHeaderTimeout string `toml:"read_header_timeout" help:"time a client has to send a request's headers (and finish the TLS handshake)"`
+	BodyTimeout       string `toml:"body_timeout" help:"time a request body may take, plus one second per min_rate bytes"`
+	WriteTimeout      string `toml:"write_timeout" help:"time a response may take once the request is read, plus one second per min_rate bytes"`
+	IdleTimeout       string `toml:"idle_timeout" help:"an idle keep-alive connection is closed after this long"`
+	MinRate           int64  `toml:"min_rate" help:"bytes per second a request body or a response must average beyond its timeout"`
+	MaxConnections    int    `toml:"max_connections" help:"open connections at most; lowered to fit the open-file limit minus reserved_fds"`
+	MaxClientConns    int    `toml:"max_client_connections" help:"open connections at most from one client address (IPv6: one /64)"`
+	ReservedFDs       int    `toml:"reserved_fds" help:"file descriptors kept free of connections, for the database, logs and outbound SMTP"`
+	MaxInflightBytes  int64  `toml:"max_inflight_bytes" help:"request body bytes held by all requests in flight at once; beyond it requests wait, then get 503"`
 }
 
 // Delivery is the outbound SMTP side and the queue.
@@ -94,6 +106,8 @@ type Delivery struct {
 	Expire            string   `toml:"expire" help:"give up after this long (RFC 5321: 4-5 days)"`
 	Lease             string   `toml:"lease" help:"a claimed delivery is retried after this long if its process died; must outlast one delivery"`
 	DrainTimeout      string   `toml:"drain_timeout" help:"on shutdown, how long in-flight deliveries may finish"`
+	// RFC 5321 2.4 lets a receiving server tell "Pat" from "pat"; almost none do.
+	IgnoreLocalPartCase bool `toml:"ignore_local_part_case" help:"treat recipients whose local parts differ only in case (Pat@x, pat@x) as one, so they get one delivery"`
 }
 
 // Log is logging.
@@ -109,13 +123,15 @@ func Default() Config {
 		Hostname:   hostname(),
 		Roles:      "api,worker",
 		AuditEvery: "1h",
-		API:        API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20},
+		API: API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20,
+			ReadHeaderTimeout: "10s", BodyTimeout: "20s", WriteTimeout: "60s", IdleTimeout: "60s", MinRate: 1024,
+			MaxConnections: 4096, MaxClientConns: 128, ReservedFDs: 256, MaxInflightBytes: 256 << 20},
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
-			Expire: "120h", DrainTimeout: "20s", Lease: "10m"},
-		Secure: Secure{PortalExpiry: "720h", ProbeTTL: "1h", MTASTS: true},
+			Expire: "5d", DrainTimeout: "20s", Lease: "10m"},
+		Secure: Secure{PortalExpiry: "30d", ProbeTTL: "1h", MTASTS: true},
 		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
-			MaxExpiry: "2160h", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
+			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
 		Webhooks: Webhooks{Concurrency: 32, PerEndpoint: 4},
 		Log:      Log{Level: "info", Format: "json"},
 	}
@@ -133,21 +149,25 @@ func hostname() string {
 // derived defaults and validates.
 func Load(path string, environ []string) (*Config, error) {
 	c := Default()
+	// Every problem is collected — the file's, the environment's, the values' — so one
+	// run tells the operator everything to fix.
+	var errs []error
 	if path != "" {
-		md, err := toml.DecodeFile(path, &c)
+		fileErrs, err := decodeFile(path, &c)
 		if err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+			return nil, err
 		}
-		if und := md.Undecoded(); len(und) > 0 {
-			return nil, fmt.Errorf("config %s: unknown setting %q", path, und[0].String())
-		}
+		errs = append(errs, fileErrs...)
 	}
 	if err := applyEnv(&c, environ); err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	c.fill()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &c, nil
 }
@@ -177,6 +197,7 @@ func (c *Config) Validate() error {
 	if c.API.MaxBodyBytes < 1<<10 {
 		bad("api.max_body_bytes %d: too small", c.API.MaxBodyBytes)
 	}
+	c.validateLimits(bad)
 	d := c.Delivery
 	if d.Port < 1 || d.Port > 65535 {
 		bad("delivery.port %d: want 1-65535", d.Port)
@@ -198,8 +219,8 @@ func (c *Config) Validate() error {
 		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL},
 		{"portal.code_ttl", c.Portal.CodeTTL}, {"portal.lockout", c.Portal.Lockout}, {"portal.session_idle", c.Portal.SessionIdle},
 		{"portal.session_max", c.Portal.SessionMax}, {"portal.max_expiry", c.Portal.MaxExpiry}, {"portal.sweep_every", c.Portal.SweepEvery}} {
-		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
-			bad("%s %q: want a duration such as 120h or 30s", dur.name, dur.v)
+		if _, err := duration.ParsePositive(dur.v); err != nil {
+			bad("%s %q: want a duration such as 5d, 120h or 30s", dur.name, dur.v)
 		}
 	}
 	c.validatePortal(bad)
@@ -249,8 +270,8 @@ func (c *Config) RetrySchedule() ([]time.Duration, error) {
 	}
 	out := make([]time.Duration, len(c.Delivery.Retry))
 	for i, s := range c.Delivery.Retry {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d <= 0 {
+		d, err := duration.ParsePositive(s)
+		if err != nil {
 			return nil, fmt.Errorf("%q is not a positive duration", s)
 		}
 		out[i] = d
@@ -260,7 +281,7 @@ func (c *Config) RetrySchedule() ([]time.Duration, error) {
 
 // Duration parses a duration setting that Validate already checked.
 func Duration(s string) time.Duration {
-	d, _ := time.ParseDuration(s)
+	d, _ := duration.Parse(s)
 	return d
 }
 
@@ -321,32 +342,11 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value)) {
 	}
 }
 
-// Describe lists every setting with its environment name and help, for --help.
-func Describe() []string {
-	var out []string
-	c := Default()
-	var describe func(v reflect.Value, prefix, section string)
-	describe = func(v reflect.Value, prefix, section string) {
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			key := f.Tag.Get("toml")
-			if f.Type.Kind() == reflect.Struct {
-				describe(v.Field(i), prefix+"_"+strings.ToUpper(key), key+".")
-				continue
-			}
-			out = append(out, fmt.Sprintf("  %-28s %-36s %s", section+key, prefix+"_"+strings.ToUpper(key), f.Tag.Get("help")))
-		}
-	}
-	describe(reflect.ValueOf(c), "SEALPOST", "")
-	return out
-}
-
 // validatePortal checks the portal's bounds against each other and against what
 // access codes may be (valid at most 10 minutes).
 func (c *Config) validatePortal(bad func(string, ...any)) {
 	p := c.Portal
-	if v, err := time.ParseDuration(p.CodeTTL); err == nil && v > 10*time.Minute {
+	if v, err := duration.Parse(p.CodeTTL); err == nil && v > 10*time.Minute {
 		bad("portal.code_ttl %q: access codes may be valid for at most 10m", p.CodeTTL)
 	}
 	if p.MaxFailures < 1 || p.MaxFailures > 20 {
@@ -358,8 +358,8 @@ func (c *Config) validatePortal(bad func(string, ...any)) {
 	if p.MaxUploadBytes < 1<<10 {
 		bad("portal.max_upload_bytes %d: too small", p.MaxUploadBytes)
 	}
-	def, err1 := time.ParseDuration(c.Secure.PortalExpiry)
-	max, err2 := time.ParseDuration(p.MaxExpiry)
+	def, err1 := duration.Parse(c.Secure.PortalExpiry)
+	max, err2 := duration.Parse(p.MaxExpiry)
 	if err1 == nil && err2 == nil && def > max {
 		bad("secure.portal_expiry %s is longer than portal.max_expiry %s", c.Secure.PortalExpiry, p.MaxExpiry)
 	}
@@ -379,4 +379,31 @@ func (c *Config) WebhookAllow() ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// validateLimits checks the API listener's protections against slow and greedy
+// clients.
+func (c *Config) validateLimits(bad func(string, ...any)) {
+	a := c.API
+	for _, dur := range []struct{ name, v string }{{"api.read_header_timeout", a.ReadHeaderTimeout}, {"api.body_timeout", a.BodyTimeout},
+		{"api.write_timeout", a.WriteTimeout}, {"api.idle_timeout", a.IdleTimeout}} {
+		if v, err := time.ParseDuration(dur.v); err != nil || v <= 0 {
+			bad("%s %q: want a duration such as 10s", dur.name, dur.v)
+		}
+	}
+	if a.MinRate < 1 {
+		bad("api.min_rate %d: want at least 1 byte per second", a.MinRate)
+	}
+	if a.MaxConnections < 1 {
+		bad("api.max_connections %d: want at least 1", a.MaxConnections)
+	}
+	if a.MaxClientConns < 1 || a.MaxClientConns > a.MaxConnections {
+		bad("api.max_client_connections %d: want 1 to api.max_connections (%d)", a.MaxClientConns, a.MaxConnections)
+	}
+	if a.ReservedFDs < 64 {
+		bad("api.reserved_fds %d: want at least 64", a.ReservedFDs)
+	}
+	if a.MaxInflightBytes < a.MaxBodyBytes {
+		bad("api.max_inflight_bytes %d: want at least api.max_body_bytes (%d), or no body of the largest size could be read", a.MaxInflightBytes, a.MaxBodyBytes)
+	}
 }

@@ -90,7 +90,7 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 	}
 	var errs errorSet
 	for _, ip := range addrs {
-		ap := netip.AddrPortFrom(ip, uint16(t.port))
+		ap := netip.AddrPortFrom(ip, uint16(t.port)) // #nosec G115 -- config validates the port as 1-65535
 		cn, e, retryPlain := c.open(ctx, t, ap, true)
 		if e != nil && retryPlain && !t.requiresTLS(env) {
 			// Opportunistic TLS (RFC 7435 3): a broken TLS stack at the

@@ -33,6 +33,10 @@ type ReceiverOptions struct {
 	// non-nil result rejects the message with that reply, which lets a test
 	// script "451 twice, then accept".
 	Respond func(rcpt string, attempt int) *smtp.SMTPError
+	// Inspect sees each message at the end of DATA, before the reply goes back; a
+	// non-nil result rejects it. Tests use it to act at the very moment a message
+	// arrives, while its sender still waits for the answer.
+	Inspect func(from string, to []string, data []byte) *smtp.SMTPError
 	// Auth maps usernames to passwords. When set, AUTH PLAIN is offered
 	// (over TLS only) and MAIL is refused until the client authenticates.
 	Auth map[string]string

@@ -95,6 +95,12 @@ func (s *session) Data(body io.Reader) error {
 			}
 		}
 	}
+	if s.r.opts.Inspect != nil {
+		if serr := s.r.opts.Inspect(s.from, s.to, data); serr != nil {
+			s.r.log.Info("rejected on inspection", "code", serr.Code)
+			return serr
+		}
+	}
 
 	m := Received{
 		From:          s.from,

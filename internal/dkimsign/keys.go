@@ -33,7 +33,7 @@ func GenerateKey(algo string) (crypto.Signer, error) {
 		_, key, err := ed25519.GenerateKey(rand.Reader)
 		return key, err
 	}
-	return nil, fmt.Errorf("dkimsign: unknown key algorithm %q (want rsa or ed25519)", algo)
+	return nil, fmt.Errorf("unknown key algorithm %q (want rsa or ed25519)", algo)
 }
 
 // MarshalPrivateKey encodes key as a PKCS#8 "PRIVATE KEY" PEM block, the one
@@ -55,7 +55,7 @@ func MarshalPrivateKey(key crypto.Signer) ([]byte, error) {
 func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, errors.New("dkimsign: no PEM block in key data")
+		return nil, errors.New("no PEM block in the key data")
 	}
 	var key any
 	var err error
@@ -65,14 +65,14 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	case "RSA PRIVATE KEY":
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	default:
-		return nil, fmt.Errorf("dkimsign: unsupported PEM block %q", block.Type)
+		return nil, fmt.Errorf("unsupported PEM block %q (want PRIVATE KEY or RSA PRIVATE KEY)", block.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dkimsign: parse key: %w", err)
+		return nil, fmt.Errorf("the private key cannot be read: %w", err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("dkimsign: %T is not a signing key", key)
+		return nil, fmt.Errorf("%T is not a signing key", key)
 	}
 	if _, err := algorithm(signer.Public()); err != nil {
 		return nil, err
@@ -86,13 +86,13 @@ func algorithm(pub crypto.PublicKey) (string, error) {
 	switch pub := pub.(type) {
 	case *rsa.PublicKey:
 		if pub.N.BitLen() < minRSABits {
-			return "", fmt.Errorf("dkimsign: RSA key of %d bits is too small (RFC 8301 3.2)", pub.N.BitLen())
+			return "", fmt.Errorf("RSA key of %d bits is too small (RFC 8301 3.2)", pub.N.BitLen())
 		}
 		return "rsa", nil
 	case ed25519.PublicKey:
 		return "ed25519", nil
 	}
-	return "", fmt.Errorf("dkimsign: unsupported key type %T (want RSA or Ed25519)", pub)
+	return "", fmt.Errorf("unsupported key type %T (want RSA or Ed25519)", pub)
 }
 
 // DNSRecord returns the TXT record that publishes pub for selector at
@@ -104,7 +104,7 @@ func DNSRecord(selector, domain string, pub crypto.PublicKey) (name, value strin
 		return "", "", err
 	}
 	if selector == "" || domain == "" {
-		return "", "", errors.New("dkimsign: selector and domain are required")
+		return "", "", errors.New("selector and domain are required")
 	}
 	var raw []byte
 	switch pub := pub.(type) {

@@ -35,6 +35,9 @@ type Limits struct {
 	MaxZipEntries int   // archive entries per message, all archives together (1000)
 	MaxZipRatio   int   // uncompressed/compressed size of one entry (100)
 	MaxZipTotal   int64 // uncompressed bytes per message, all archives together (64 MiB)
+	// MaxDecodedBytes bounds the text decoded from base64 and quoted-printable runs
+	// inside text, per message (1 MiB).
+	MaxDecodedBytes int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -53,6 +56,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxZipTotal == 0 {
 		l.MaxZipTotal = 64 << 20
 	}
+	if l.MaxDecodedBytes == 0 {
+		l.MaxDecodedBytes = 1 << 20
+	}
 	return l
 }
 
@@ -69,7 +75,7 @@ type Scanner struct {
 // Compile validates a tenant's rules and limits and builds a Scanner. An error names the
 // offending entry, e.g. "regexps[2]: ...".
 func Compile(r Rules, l Limits) (*Scanner, error) {
-	if l.MaxScanBytes < 0 || l.MaxZipDepth < 0 || l.MaxZipEntries < 0 || l.MaxZipRatio < 0 || l.MaxZipTotal < 0 {
+	if l.MaxScanBytes < 0 || l.MaxZipDepth < 0 || l.MaxZipEntries < 0 || l.MaxZipRatio < 0 || l.MaxZipTotal < 0 || l.MaxDecodedBytes < 0 {
 		return nil, errors.New("limits: must not be negative")
 	}
 	s := &Scanner{limits: l.withDefaults(), terms: newTermTable()}
@@ -197,7 +203,7 @@ func newTermTable() termTable {
 	t := termTable{}
 	for k, terms := range contextTerms() {
 		for _, term := range terms {
-			words := strings.FieldsFunc(term, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) })
+			words := strings.FieldsFunc(term, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) }) // #nosec G115 -- byte(r) only once r <= 0x7f
 			first, rest := words[0], words[1:]
 			i := -1
 			for j, p := range t[first] {

@@ -14,11 +14,12 @@ import (
 
 // The corpus test measures the detectors on a labelled synthetic corpus: per category,
 // positives and hard negatives, each rendered as plain text, wrapped or split text, HTML
-// with character references, a CSV attachment, a zip and a zip inside a zip.
+// with character references, a CSV attachment, a zip, a zip inside a zip, and base64 or
+// quoted-printable inside a text body.
 
-var variants = []string{"plain", "wrap", "html", "csv", "zip", "nested"}
+var variants = []string{"plain", "wrap", "html", "csv", "zip", "nested", "base64", "qp"}
 
-const perCategory = 120 // positives and as many negatives, 20 per variant
+const perCategory = 120 // positives and as many negatives, 15 per variant
 
 type sample struct {
 	cat      Category
@@ -67,6 +68,14 @@ func render(r *rand.Rand, it item, variant string, decoy item) Input {
 			`<body><!-- %s --><div class="n"><p>%s</p></div><p>%s</p></body></html>`,
 			decoy.value, decoy.sentence(), html.EscapeString(decoy.sentence()), html.EscapeString(pick(r, fillers...)), body)
 		return Input{Subject: subject, HTML: doc}
+	case "base64":
+		blob := b64(it.sentence())
+		if r.IntN(2) == 0 {
+			blob = wrap76(b64(paras(it.sentence())))
+		}
+		return Input{Subject: subject, Text: paras("Encoded note:\n" + blob)}
+	case "qp":
+		return Input{Subject: subject, Text: paras(qpAll(it.sentence()))}
 	case "csv":
 		return Input{Subject: subject, Text: "Export attached.", Attachments: []Attachment{{"export.csv", "text/csv", csvFile(r, it)}}}
 	case "zip", "nested":

@@ -28,12 +28,15 @@
 //
 // # What is scanned
 //
-// The subject, the text part, the visible text of the HTML part, and text-like
+// The subject and other short fields, the text part, the visible text of the HTML part, and text-like
 // attachments (text, CSV and TSV with each cell labelled by its column header, HTML,
 // JSON, XML, HL7 ...), also inside zip archives (and documents that are zip archives)
 // within Limits. Quoted-printable left in the text, HTML character references,
 // look-alike Unicode digits, spaces and dashes, invisible characters and line breaks
-// inside numbers are undone first.
+// inside numbers are undone first. Base64 and quoted-printable runs inside any of that
+// text are decoded and scanned as well when they decode to readable text, two
+// encodings deep at most and within Limits.MaxDecodedBytes; what such a run inside a
+// link decodes to counts only at high confidence.
 //
 // # Counting
 //
@@ -106,6 +109,9 @@ type Input struct {
 	Text        string
 	HTML        string
 	Attachments []Attachment
+	// Fields are other short values a caller wrote (tags, a campaign name, header
+	// values, file names, display names), each scanned on its own like the subject.
+	Fields []string
 }
 
 // level is the internal, ordered form of Confidence.

@@ -20,6 +20,8 @@ type scan struct {
 	seed       maphash.Seed
 	found      [nKinds]map[uint64]level // per kind: hash of value -> best level
 	budget     int64                    // text bytes still allowed
+	decodeLeft int64                    // decoded bytes of embedded encodings still allowed
+	linkDepth  int                      // > 0 while scanning text decoded from a link
 	zipEntries int
 	zipTotal   int64
 	incomplete bool
@@ -33,8 +35,11 @@ func (s *Scanner) Scan(in Input) []Finding {
 
 // ScanReport is Scan that also says whether a limit stopped part of the inspection.
 func (s *Scanner) ScanReport(in Input) Report {
-	sc := &scan{s: s, seed: maphash.MakeSeed(), budget: s.limits.MaxScanBytes}
+	sc := &scan{s: s, seed: maphash.MakeSeed(), budget: s.limits.MaxScanBytes, decodeLeft: s.limits.MaxDecodedBytes}
 	sc.text(in.Subject, true)
+	for _, f := range in.Fields {
+		sc.text(f, true)
+	}
 	sc.text(in.Text, true)
 	sc.html(in.HTML)
 	for _, a := range in.Attachments {
@@ -79,7 +84,9 @@ func (sc *scan) text(t string, entities bool) {
 		return
 	}
 	t = normalize(sc.clip(t), entities)
-	sc.chunks(t[:sc.take(len(t))])
+	t = t[:sc.take(len(t))]
+	sc.chunks(t)
+	sc.embedded(t, 1)
 }
 
 // html scans the visible text of an HTML part.
@@ -92,7 +99,9 @@ func (sc *scan) html(h string) {
 	}
 	t := foldUnicode(visibleText(h, int(sc.budget)))
 	// visibleText stops just past its limit, so take notices what was left out.
-	sc.chunks(t[:sc.take(len(t))])
+	t = t[:sc.take(len(t))]
+	sc.chunks(t)
+	sc.embedded(t, 1)
 }
 
 func (sc *scan) chunks(t string) {
@@ -143,7 +152,7 @@ func (sc *scan) detect(text string) {
 
 // record counts a reported hit by the hash of its value.
 func (sc *scan) record(h hit) {
-	if h.lvl < lvlMedium {
+	if h.lvl < lvlMedium || sc.linkDepth > 0 && h.lvl < lvlHigh {
 		return
 	}
 	m := sc.found[h.kind]

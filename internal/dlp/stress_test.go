@@ -36,7 +36,7 @@ func FuzzScan(f *testing.F) {
 }
 
 // A hostile message must cost time linear in its length: one 64 KiB chunk full of
-// context terms, digit runs or dates must take about as long as sixteen 4 KiB messages
+// context terms, digit runs, dates or encoded runs must take about as long as sixteen 4 KiB messages
 // of the same text. A detector that searches overlapping windows again and again would
 // be some 16 times slower on the long one.
 func TestHostileInputIsLinear(t *testing.T) {
@@ -45,6 +45,7 @@ func TestHostileInputIsLinear(t *testing.T) {
 		"born 1/2/3 ", "DOB 03/04/1975 ", "dx E11.9 ", "Dx: pending I10; ", "MRN 1234567 ",
 		"1 2 3 4 5 6 7 8 9 0 ", "1-2-3-4-5-6-7-8-9-", "SSN 123-45-6789 ", "4111 1111 1111 1111 ",
 		"1EG4 TE5 MK73 ", "hepatitis hepatitis c ", "the patient was seen today ",
+		"data: U1NOIDUzNi0yMi0xMjM0 ", "=53=53=4E=20=35=33=36=2D=32=32=2D=31=32=33=34 ",
 	}
 	for _, u := range units {
 		long := strings.Repeat(u, (64<<10)/len(u))

@@ -69,7 +69,7 @@ func (sc *scan) expand(f *zip.File) ([]byte, bool) {
 	}
 	defer rc.Close()
 	var buf bytes.Buffer
-	buf.Grow(int(min(int64(f.UncompressedSize64), allow)) + 1)
+	buf.Grow(int(min(int64(f.UncompressedSize64), allow)) + 1) // #nosec G115 -- UncompressedSize64 <= allow, checked above
 	n, err := buf.ReadFrom(io.LimitReader(rc, allow+1))
 	sc.zipTotal += n
 	if err != nil || n > allow {

@@ -67,7 +67,7 @@ func ParseAddress(s string) (Address, error) {
 }
 
 func addressError(detail string) error {
-	return errors.New("message: address " + detail)
+	return errors.New("address " + detail)
 }
 
 // Domain returns the part of Addr after the last '@'.

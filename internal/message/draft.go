@@ -124,7 +124,13 @@ type FieldError struct {
 	Field  string // JSON path, e.g. "to[2]", "headers[0].name", "subject"
 	Detail string // what is wrong; never contains the submitted value
 	Status int    // 400 malformed, 413 over a limit, 422 not acceptable
+	// Code names a problem a caller may want to explain in its own terms (a face can
+	// point to another way of sending); empty for most.
+	Code string
 }
+
+// CodeTooManyRecipients marks a draft with more recipients than one message may have.
+const CodeTooManyRecipients = "too_many_recipients"
 
 func (e *FieldError) Error() string {
 	return e.Field + ": " + e.Detail

@@ -168,7 +168,7 @@ func attachmentFields(a Attachment) ([]field, error) {
 // merged when the line is folded.
 func withFilename(value, param, name string) (string, error) {
 	if value == "" {
-		return "", errors.New("message: cannot format attachment media type")
+		return "", errors.New("cannot format attachment media type")
 	}
 	if name == "" {
 		return value, nil

@@ -64,7 +64,10 @@ func (d *Draft) checkAddresses(v *validator, l Limits) {
 	case n == 0:
 		v.add("to", statusSemantic, "at least one recipient in to, cc or bcc is required")
 	case n > l.MaxRecipients:
-		v.add("to", statusTooLarge, fmt.Sprintf("has %d recipients in to, cc and bcc; the limit is %d", n, l.MaxRecipients))
+		// 422, not 413: the request is not too large, it asks for what one message
+		// cannot do; the caller can send several messages instead.
+		v.errs = append(v.errs, &FieldError{Field: "to", Status: statusSemantic, Code: CodeTooManyRecipients,
+			Detail: fmt.Sprintf("has %d recipients in to, cc and bcc; one message may have at most %d", n, l.MaxRecipients)})
 	}
 	if len(d.ReplyTo) > l.MaxRecipients {
 		v.add("reply_to", statusTooLarge, fmt.Sprintf("has more than %d addresses", l.MaxRecipients))

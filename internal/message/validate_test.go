@@ -48,7 +48,7 @@ func TestValidateFields(t *testing.T) {
 			for range 50 {
 				d.Cc = append(d.Cc, Address{Addr: "c@d.example"})
 			}
-		}, "to", 413},
+		}, "to", 422},
 		{"bad to", func(d *Draft) { d.To = append(d.To, Address{Addr: "ok@y.example"}, Address{Addr: "x@y"}) }, "to[2]", 400},
 		{"bad cc", func(d *Draft) { d.Cc = []Address{{Addr: "a@b.example\r\nBcc: e@f.example"}} }, "cc[0]", 400},
 		{"bad bcc", func(d *Draft) { d.Bcc = []Address{{Addr: "a@b.example", Name: "x\x00"}} }, "bcc[0]", 400},

@@ -112,3 +112,16 @@ func (m *Metrics) Request(route string, status int, d time.Duration) {
 
 // DatabaseError counts a request failed by the database.
 func (m *Metrics) DatabaseError() { m.dbErrors.Inc() }
+
+// Listener registers the API listener's gauges: connections open, connections reset
+// for being over a cap, and request body bytes held in flight. A steady rise in
+// refusals is a flood, or a limit set too low.
+func (m *Metrics) Listener(open func() int, refused func() int64, inflightBytes func() int64) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_api_connections_open", Help: "API connections open now."},
+			func() float64 { return float64(open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealpost_api_connections_refused_total", Help: "API connections reset on arrival for being over a connection cap."},
+			func() float64 { return float64(refused()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_api_inflight_body_bytes", Help: "Request body bytes held by API requests in flight."},
+			func() float64 { return float64(inflightBytes()) }))
+}

@@ -40,7 +40,7 @@ func ParseKey(data []byte) (*Key, error) {
 		return nil, err
 	}
 	if len(keys) != 1 {
-		return nil, fmt.Errorf("pgpmime: expected one key, found %d", len(keys))
+		return nil, fmt.Errorf("expected one key, found %d", len(keys))
 	}
 	return keys[0], nil
 }
@@ -52,7 +52,7 @@ func parseKeys(data []byte) (keys []*Key, err error) {
 	// material from the network must not take the worker down.
 	defer func() {
 		if r := recover(); r != nil {
-			keys, err = nil, errors.New("pgpmime: malformed key")
+			keys, err = nil, errors.New("malformed OpenPGP key")
 		}
 	}()
 	body, err := keyBody(data)
@@ -61,19 +61,19 @@ func parseKeys(data []byte) (keys []*Key, err error) {
 	}
 	list, err := openpgp.ReadKeyRing(body)
 	if err != nil {
-		return nil, fmt.Errorf("pgpmime: read key: %w", err)
+		return nil, fmt.Errorf("not a readable OpenPGP public key (%s)", strings.TrimPrefix(err.Error(), "openpgp: "))
 	}
 	if len(list) == 0 {
-		return nil, errors.New("pgpmime: no key found")
+		return nil, errors.New("no OpenPGP key found")
 	}
 	cfg := config(time.Time{})
 	for _, e := range list {
 		if e.PrivateKey != nil {
-			return nil, errors.New("pgpmime: secret key material where a public key was expected")
+			return nil, errors.New("this is a secret key; send the public key")
 		}
 		if e.PrimaryKey.Version == 5 {
 			// LibrePGP v5 keys are not part of RFC 9580; nothing we deliver to uses them.
-			return nil, errors.New("pgpmime: v5 keys are not supported")
+			return nil, errors.New("v5 OpenPGP keys are not supported")
 		}
 		if err := checkSizes(e); err != nil {
 			return nil, err
@@ -106,7 +106,7 @@ func checkSizes(e *openpgp.Entity) error {
 		case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly,
 			packet.PubKeyAlgoDSA, packet.PubKeyAlgoElGamal:
 			if n, err := pk.BitLength(); err != nil || n > maxBits {
-				return fmt.Errorf("pgpmime: %s key of %d bits exceeds %d", algorithmName(pk.PubKeyAlgo), n, maxBits)
+				return fmt.Errorf("%s key of %d bits exceeds %d", algorithmName(pk.PubKeyAlgo), n, maxBits)
 			}
 		}
 	}
@@ -122,10 +122,10 @@ func keyBody(data []byte) (io.Reader, error) {
 	}
 	block, err := armor.Decode(bytes.NewReader(trimmed))
 	if err != nil {
-		return nil, fmt.Errorf("pgpmime: decode armor: %w", err)
+		return nil, fmt.Errorf("malformed ASCII armor (%s)", strings.TrimPrefix(err.Error(), "openpgp: "))
 	}
 	if block.Type != openpgp.PublicKeyType {
-		return nil, fmt.Errorf("pgpmime: armored %q where a public key block was expected", block.Type)
+		return nil, fmt.Errorf("armored %q where a public key block was expected", block.Type)
 	}
 	return block.Body, nil
 }

@@ -13,14 +13,14 @@ import (
 // Reasons a key must not be used. Check and Lookup wrap them with the key's fingerprint
 // (never the address, which is PHI), so callers test them with errors.Is.
 var (
-	ErrRevoked         = errors.New("pgpmime: key revoked")
-	ErrExpired         = errors.New("pgpmime: key expired")
-	ErrNoEncryptionKey = errors.New("pgpmime: no valid encryption-capable key")
-	ErrWeak            = errors.New("pgpmime: key too weak")
-	ErrNoUserID        = errors.New("pgpmime: no valid user ID for the address")
-	ErrInvalid         = errors.New("pgpmime: key has no valid self-signature")
+	ErrRevoked         = errors.New("key revoked")
+	ErrExpired         = errors.New("key expired")
+	ErrNoEncryptionKey = errors.New("no valid encryption-capable key")
+	ErrWeak            = errors.New("key too weak")
+	ErrNoUserID        = errors.New("no valid user ID for the address")
+	ErrInvalid         = errors.New("key has no valid self-signature")
 	// ErrNotFound says a Web Key Directory holds no key for the address.
-	ErrNotFound = errors.New("pgpmime: no key published for the address")
+	ErrNotFound = errors.New("no key published for the address")
 )
 
 // minBits is the smallest RSA, DSA or ElGamal modulus accepted, in line with the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -31,33 +32,33 @@ func NewSigner(armoredPrivateKey []byte, passphrase []byte) (*Signer, error) {
 	}
 	list, err := openpgp.ReadKeyRing(body)
 	if err != nil {
-		return nil, fmt.Errorf("pgpmime: read signing key: %w", err)
+		return nil, fmt.Errorf("not a readable OpenPGP secret key (%s)", strings.TrimPrefix(err.Error(), "openpgp: "))
 	}
 	if len(list) != 1 {
-		return nil, fmt.Errorf("pgpmime: expected one signing key, found %d", len(list))
+		return nil, fmt.Errorf("expected one signing key, found %d", len(list))
 	}
 	e := list[0]
 	if e.PrivateKey == nil {
-		return nil, errors.New("pgpmime: signing key has no secret part")
+		return nil, errors.New("signing key has no secret part")
 	}
 	if e.PrimaryKey.Version != 4 {
-		return nil, fmt.Errorf("pgpmime: v%d signing keys are not supported, only v4", e.PrimaryKey.Version)
+		return nil, fmt.Errorf("v%d signing keys are not supported, only v4", e.PrimaryKey.Version)
 	}
 	if err := e.DecryptPrivateKeys(passphrase); err != nil {
-		return nil, fmt.Errorf("pgpmime: unlock signing key: %w", err)
+		return nil, fmt.Errorf("signing key cannot be unlocked (%s)", strings.TrimPrefix(err.Error(), "openpgp: "))
 	}
 	cfg := config(time.Time{})
 	settle(e, cfg)
 	// The zero date skips expiry: whether the key is current is decided per message.
 	key, ok := e.SigningKey(time.Time{}, cfg)
 	if !ok {
-		return nil, errors.New("pgpmime: key has no signing-capable key")
+		return nil, errors.New("key has no signing-capable key")
 	}
 	if key.PrivateKey == nil || key.PrivateKey.Dummy() {
-		return nil, errors.New("pgpmime: secret part of the signing key is missing")
+		return nil, errors.New("secret part of the signing key is missing")
 	}
 	if weak, bits := weakKey(key.PublicKey); weak {
-		return nil, fmt.Errorf("pgpmime: signing key too weak: %d bits", bits)
+		return nil, fmt.Errorf("signing key too weak: %d bits", bits)
 	}
 	public, err := armorPublic(e)
 	if err != nil {
@@ -73,10 +74,10 @@ func secretKeyBody(data []byte) (io.Reader, error) {
 	}
 	block, err := armor.Decode(bytes.NewReader(trimmed))
 	if err != nil {
-		return nil, fmt.Errorf("pgpmime: decode armor: %w", err)
+		return nil, fmt.Errorf("malformed ASCII armor (%s)", strings.TrimPrefix(err.Error(), "openpgp: "))
 	}
 	if block.Type != openpgp.PrivateKeyType {
-		return nil, fmt.Errorf("pgpmime: armored %q where a private key block was expected", block.Type)
+		return nil, fmt.Errorf("armored %q where a private key block was expected", block.Type)
 	}
 	return block.Body, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -81,7 +83,12 @@ func ParseTemplate(c *TemplateContent) (subject, text, html *render.Template, fe
 		}
 		t, err := render.Parse(field, src)
 		if err != nil {
-			fe = &message.FieldError{Field: field, Detail: err.Error(), Status: 422}
+			detail := err.Error()
+			var se *render.SyntaxError
+			if errors.As(err, &se) {
+				detail = se.Where()
+			}
+			fe = &message.FieldError{Field: field, Detail: detail, Status: 422}
 		}
 		return t
 	}
@@ -126,6 +133,9 @@ func (p *Pipeline) render(ctx context.Context, keys *tenant.Keys, sub *Submissio
 	if fe != nil {
 		return fieldErrors([]*message.FieldError{fe})
 	}
+	// Every part is rendered before any error is returned, so the caller learns every
+	// missing variable of subject, text and HTML in one answer.
+	var missing []string
 	exec := func(field string, t *render.Template, mode render.Mode, dst *string) error {
 		if t == nil || *dst != "" {
 			return nil
@@ -134,8 +144,12 @@ func (p *Pipeline) render(ctx context.Context, keys *tenant.Keys, sub *Submissio
 		if err := t.Execute(&b, sub.TemplateData, mode); err != nil {
 			var miss *render.MissingError
 			if errors.As(err, &miss) {
-				return &Error{Status: 422, Title: "Template variable missing", Detail: fmt.Sprintf("template %s needs variable %q", field, miss.Variable),
-					Fields: []*message.FieldError{{Field: "template_data." + miss.Variable, Detail: "variable used by the template is missing", Status: 422}}}
+				for _, v := range miss.Variables {
+					if !slices.Contains(missing, v) {
+						missing = append(missing, v)
+					}
+				}
+				return nil
 			}
 			return &Error{Status: 422, Title: "Template cannot be rendered", Detail: err.Error(),
 				Fields: []*message.FieldError{{Field: "template_id", Detail: err.Error(), Status: 422}}}
@@ -144,11 +158,29 @@ func (p *Pipeline) render(ctx context.Context, keys *tenant.Keys, sub *Submissio
 		return nil
 	}
 	d := sub.Draft
-	if err := exec("subject", subj, render.Text, &d.Subject); err != nil {
-		return err
+	for _, part := range []struct {
+		field string
+		t     *render.Template
+		mode  render.Mode
+		dst   *string
+	}{{"subject", subj, render.Text, &d.Subject}, {"text", text, render.Text, &d.Text}, {"html", html, render.HTML, &d.HTML}} {
+		if err := exec(part.field, part.t, part.mode, part.dst); err != nil {
+			return err
+		}
 	}
-	if err := exec("text", text, render.Text, &d.Text); err != nil {
-		return err
+	if len(missing) == 0 {
+		return nil
 	}
-	return exec("html", html, render.HTML, &d.HTML)
+	e := &Error{Status: 422, Title: "Template variables missing"}
+	q := make([]string, len(missing))
+	for i, v := range missing {
+		q[i] = strconv.Quote(v)
+		e.Fields = append(e.Fields, &message.FieldError{Field: "template_data." + v, Detail: "variable used by the template is missing", Status: 422})
+	}
+	if len(q) == 1 {
+		e.Detail = "template_data lacks the variable " + q[0] + " that the template uses"
+	} else {
+		e.Detail = "template_data lacks the variables " + strings.Join(q, ", ") + " that the template uses"
+	}
+	return e
 }

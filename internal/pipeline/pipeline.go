@@ -7,8 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -29,6 +29,8 @@ type Config struct {
 	Expire   time.Duration  // how long deliveries are retried before they expire
 	// Accepted, if set, is told how many recipients each committed message has.
 	Accepted func(recipients int)
+	// IgnoreLocalPartCase merges recipients whose local parts differ only in case.
+	IgnoreLocalPartCase bool
 }
 
 // Pipeline accepts messages.
@@ -140,6 +142,18 @@ type Envelope struct {
 	MessageID string            `json:"message_id"`
 	Security  policy.Flags      `json:"security,omitzero"`
 	Portal    *PortalOptions    `json:"portal,omitempty"`
+	// Tags and Campaign are the caller's labels. They may hold anything a caller
+	// types, PHI included, so they live here, sealed; the message row keeps only
+	// keyed hashes of them (LabelHash) for grouping and filtering.
+	Tags     []string `json:"tags,omitempty"`
+	Campaign string   `json:"campaign,omitempty"`
+}
+
+// LabelHash is the keyed hash stored in place of a tag or campaign name: equal labels
+// of one tenant hash alike, so messages can be grouped and filtered by them, while the
+// database holds nothing readable and two tenants' hashes of one label differ.
+func LabelHash(keys *tenant.Keys, kind, label string) string {
+	return hex.EncodeToString(keys.Hash("label/"+kind, label)[:16])
 }
 
 // Submit validates, builds, seals and stores a message with its delivery jobs. When it
@@ -174,7 +188,16 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
 		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
 	}
-	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security}
+	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
+		Tags: sub.Tags, Campaign: sub.Campaign}
+	var tagHashes []string
+	for _, t := range sub.Tags {
+		tagHashes = append(tagHashes, LabelHash(keys, "tag", t))
+	}
+	campaignHash := ""
+	if sub.Campaign != "" {
+		campaignHash = LabelHash(keys, "campaign", sub.Campaign)
+	}
 	if sub.Portal != (PortalRequest{}) {
 		envelope.Portal = &PortalOptions{ExpiresIn: sub.Portal.ExpiresIn}
 		if sub.Portal.Passphrase != "" {
@@ -186,7 +209,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	held := dec.Action == policy.ActionQuarantine
 	m := &store.Message{
 		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
-		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: raw.Len(),
+		Sandbox: sub.Principal.Sandbox, Campaign: campaignHash, Tags: tagHashes, Size: raw.Len(),
 		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
 		Content:  keys.Data.Seal(raw.Bytes(), "message/"+id+"/content"),
 		DLP:      dlpJSON, Quarantined: held,
@@ -230,16 +253,13 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	err = p.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		replay = nil
 		if keyHash != nil {
-			prev, err := tx.Idempotency(ctx, m.TenantID, keyHash)
-			if err == nil {
+			prev, err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
 				replay = prev
 				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now); err != nil {
-				return err
 			}
 		}
 		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
@@ -286,6 +306,9 @@ func (p *Pipeline) check(ctx context.Context, sub *Submission) (*tenant.Keys, er
 	if fe := validateExtras(sub); len(fe) > 0 {
 		return nil, fieldErrors(fe)
 	}
+	// After validation, so problems name the fields as the caller sent them: an address
+	// listed twice gets one delivery and appears once in the headers.
+	d.MergeRecipients(p.cfg.IgnoreLocalPartCase)
 	ok, err := p.tenants.SenderAllowed(ctx, sub.Principal.TenantID, d.From.Domain())
 	if err != nil {
 		return nil, err

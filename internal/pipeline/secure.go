@@ -26,7 +26,7 @@ func (p *Pipeline) decide(ctx context.Context, sub *Submission) (*secureline.Dec
 	if fe := p.checkPortal(ctx, sub); fe != nil {
 		return nil, nil, fieldErrors([]*message.FieldError{fe})
 	}
-	in := dlp.Input{Subject: d.Subject, Text: d.Text, HTML: d.HTML}
+	in := dlp.Input{Subject: d.Subject, Text: d.Text, HTML: d.HTML, Fields: scannedFields(sub)}
 	for _, a := range d.Attachments {
 		in.Attachments = append(in.Attachments, dlp.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Content})
 	}
@@ -53,6 +53,34 @@ func (p *Pipeline) decide(ctx context.Context, sub *Submission) (*secureline.Dec
 		return nil, nil, err
 	}
 	return dec, findings, nil
+}
+
+// scannedFields are the caller's short values other than the subject that DLP reads
+// like the subject: the labels (sealed at rest, but a finding there still says PHI was
+// handed over), and what travels in the message's headers — custom header values,
+// attachment file names and display names.
+func scannedFields(sub *Submission) []string {
+	d := sub.Draft
+	out := append([]string(nil), sub.Tags...)
+	if sub.Campaign != "" {
+		out = append(out, sub.Campaign)
+	}
+	for _, h := range d.Headers {
+		out = append(out, h.Value)
+	}
+	for _, a := range d.Attachments {
+		if a.Filename != "" {
+			out = append(out, a.Filename)
+		}
+	}
+	for _, list := range [][]message.Address{{d.From}, d.To, d.Cc, d.Bcc, d.ReplyTo} {
+		for _, a := range list {
+			if a.Name != "" {
+				out = append(out, a.Name)
+			}
+		}
+	}
+	return out
 }
 
 // blocked is the refusal of a message the policy blocks.
@@ -104,7 +132,7 @@ func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, erro
 			plan := dec.Plans[a.Domain()]
 			r := PreviewRecipient{Email: a.Addr, Kind: kind, Candidates: plan.Candidates, Fallbacks: []policy.Method{}, Reasons: slices.Clone(plan.Reasons)}
 			if plan.Action == policy.ActionSecure {
-				avail := p.secure.Recipient(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain()).Available
+				avail := p.secure.PreviewRecipient(ctx, keys, sub.Principal.TenantID, a.Addr, a.Domain()).Available
 				m, i, why, ok := policy.Choose(plan.Candidates, 0, avail)
 				r.Reasons = append(r.Reasons, why...)
 				if ok {

@@ -105,13 +105,44 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Detail }
 
+// dlpField reports whether f is a field name the DLP compiler puts before its errors:
+// a list of DLPRules, with or without an index.
+func dlpField(f string) bool {
+	name, index, _ := strings.Cut(f, "[")
+	if name != "mrn_patterns" && name != "keywords" && name != "regexps" {
+		return false
+	}
+	return index == "" || strings.HasSuffix(index, "]") && strings.Trim(index[:len(index)-1], "0123456789") == ""
+}
+
+// Invalid lists every problem of a document.
+type Invalid []*FieldError
+
+func (v Invalid) Error() string {
+	parts := make([]string, len(v))
+	for i, fe := range v {
+		parts[i] = fe.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Validate checks a document and returns the first problem with its field path.
 func (d *Document) Validate() *FieldError {
+	if inv := d.Check(); len(inv) > 0 {
+		return inv[0]
+	}
+	return nil
+}
+
+// Check checks a document and returns every problem, each with its field path.
+func (d *Document) Check() Invalid {
+	var inv Invalid
+	add := func(field, detail string) { inv = append(inv, &FieldError{field, detail}) }
 	if len(d.Rules) > 200 {
-		return &FieldError{"rules", "at most 200 rules"}
+		add("rules", "at most 200 rules")
 	}
 	if len(d.SubjectTrigger) > 64 {
-		return &FieldError{"subject_trigger", "at most 64 characters"}
+		add("subject_trigger", "at most 64 characters")
 	}
 	known := map[string]bool{"any": true, string(Unscanned): true}
 	for _, c := range dlp.Categories() {
@@ -120,59 +151,64 @@ func (d *Document) Validate() *FieldError {
 	for i, r := range d.Rules {
 		at := fmt.Sprintf("rules[%d]", i)
 		if len(r.Name) > 100 {
-			return &FieldError{at + ".name", "at most 100 characters"}
+			add(at+".name", "at most 100 characters")
 		}
 		for j, c := range r.If.Categories {
 			if !known[c] {
-				return &FieldError{fmt.Sprintf("%s.if.categories[%d]", at, j), "unknown category " + quote(c)}
+				add(fmt.Sprintf("%s.if.categories[%d]", at, j), "unknown category "+quote(c))
 			}
 		}
 		if r.If.NoFindings && len(r.If.Categories) > 0 {
-			return &FieldError{at + ".if.no_findings", "cannot be combined with categories"}
+			add(at+".if.no_findings", "cannot be combined with categories")
 		}
 		if r.If.Require != "" && r.If.Require != "encrypted" && r.If.Require != "tls" {
-			return &FieldError{at + ".if.require", `must be "encrypted" or "tls"`}
+			add(at+".if.require", `must be "encrypted" or "tls"`)
 		}
 		for j, s := range r.If.Senders {
 			if s == "" || strings.ContainsAny(s, " \r\n\t") {
-				return &FieldError{fmt.Sprintf("%s.if.senders[%d]", at, j), "an address, @domain or domain"}
+				add(fmt.Sprintf("%s.if.senders[%d]", at, j), "an address, @domain or domain")
 			}
 		}
 		for j, s := range r.If.RecipientDomains {
 			if s == "" || strings.ContainsAny(s, " @\r\n\t") {
-				return &FieldError{fmt.Sprintf("%s.if.recipient_domains[%d]", at, j), "a domain or *.domain"}
+				add(fmt.Sprintf("%s.if.recipient_domains[%d]", at, j), "a domain or *.domain")
 			}
 		}
 		switch r.Then.Action {
 		case ActionSecure:
 			if len(r.Then.Methods) == 0 {
-				return &FieldError{at + ".then.methods", "a secure action needs at least one method"}
+				add(at+".then.methods", "a secure action needs at least one method")
 			}
 			for j, m := range r.Then.Methods {
 				f := fmt.Sprintf("%s.then.methods[%d]", at, j)
-				if !slices.Contains(Methods(), m) {
-					return &FieldError{f, "unknown method " + quote(string(m))}
-				}
+				switch {
+				case !slices.Contains(Methods(), m):
+					add(f, "unknown method "+quote(string(m)))
 				// Plain delivery is never a choice for content that may hold PHI.
-				if m == None && !r.If.NoFindings {
-					return &FieldError{f, `"none" is allowed only in a rule with "no_findings": true`}
-				}
-				if slices.Index(r.Then.Methods, m) != j {
-					return &FieldError{f, "method listed twice"}
+				case m == None && !r.If.NoFindings:
+					add(f, `"none" is allowed only in a rule with "no_findings": true`)
+				case slices.Index(r.Then.Methods, m) != j:
+					add(f, "method listed twice")
 				}
 			}
 		case ActionBlock, ActionQuarantine:
 			if len(r.Then.Methods) > 0 {
-				return &FieldError{at + ".then.methods", "only a secure action takes methods"}
+				add(at+".then.methods", "only a secure action takes methods")
 			}
 		default:
-			return &FieldError{at + ".then.action", `must be "secure", "block" or "quarantine"`}
+			add(at+".then.action", `must be "secure", "block" or "quarantine"`)
 		}
 	}
 	if _, err := d.Scanner(); err != nil {
-		return &FieldError{"dlp", err.Error()}
+		// The compiler names the list and index ("regexps[2]: …"); the path from the
+		// document's root puts "dlp." before it.
+		if f, detail, ok := strings.Cut(err.Error(), ": "); ok && dlpField(f) {
+			add("dlp."+f, detail)
+		} else {
+			add("dlp", err.Error())
+		}
 	}
-	return nil
+	return inv
 }
 
 // Scanner compiles the document's DLP rules with the built-in detectors.

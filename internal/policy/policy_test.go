@@ -68,7 +68,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		"rules[0].if.categories[0]":        {Rules: []Rule{{If: Condition{Categories: []string{"ssns"}}, Then: Action{Action: ActionBlock}}}},
 		"rules[0].if.require":              {Rules: []Rule{{If: Condition{Require: "yes"}, Then: Action{Action: ActionBlock}}}},
 		"rules[0].then.methods[1] ":        {Rules: []Rule{{Then: Action{Action: ActionSecure, Methods: []Method{TLS, TLS}}}}},
-		"dlp":                              {DLP: DLPRules{Regexps: []string{"("}}},
+		"dlp.regexps[0]":                   {DLP: DLPRules{Regexps: []string{"("}}},
+		"dlp.keywords[1]":                  {DLP: DLPRules{Keywords: []string{"a", " "}}},
 		"rules[0].if.recipient_domains[0]": {Rules: []Rule{{If: Condition{RecipientDomains: []string{"a@b"}}, Then: Action{Action: ActionBlock}}}},
 	} {
 		fe := d.Validate()
@@ -79,5 +80,23 @@ func TestValidateNamesTheField(t *testing.T) {
 	ok := Document{Rules: []Rule{{If: Condition{NoFindings: true}, Then: Action{Action: ActionSecure, Methods: []Method{TLS, None}}}}}
 	if fe := ok.Validate(); fe != nil {
 		t.Fatalf("valid document refused: %v", fe)
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	d := Document{SubjectTrigger: strings.Repeat("x", 65), DLP: DLPRules{Regexps: []string{"ok", "("}}, Rules: []Rule{
+		{If: Condition{Categories: []string{"ssns"}, Require: "yes"}, Then: Action{Action: ActionBlock}},
+		{Then: Action{Action: ActionSecure, Methods: []Method{TLS, "carrier-pigeon", TLS}}},
+	}}
+	var got []string
+	for _, fe := range d.Check() {
+		got = append(got, fe.Field)
+	}
+	want := []string{"subject_trigger", "rules[0].if.categories[0]", "rules[0].if.require", "rules[1].then.methods[1]", "rules[1].then.methods[2]", "dlp.regexps[1]"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if fe := d.Validate(); fe == nil || fe.Field != "subject_trigger" {
+		t.Fatalf("Validate: %v", fe)
 	}
 }

@@ -105,22 +105,27 @@ func (s *Service) setCookie(w http.ResponseWriter, p *store.PortalMessage, value
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
-// signIn starts a session after a correct code or passphrase.
-func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, keys *tenant.Keys, p *store.PortalMessage, how string) error {
+// signIn starts a session after a correct code or passphrase. code is the hash of the
+// code that matched (nil for a passphrase): the store consumes it only if it is still
+// the copy's live code and nothing is locked, so it reports false when a concurrent
+// request used the code first or a lock came first.
+func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, keys *tenant.Keys, p *store.PortalMessage, how string, code []byte) (bool, error) {
 	value := base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
 	now := s.now()
 	sess := &store.PortalSession{IDHash: sessionHash(value), PortalID: p.ID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(s.cfg.SessionMax)}
+	var ok bool
 	err := s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := tx.PortalSignIn(ctx, sess); err != nil {
+		var err error
+		if ok, err = tx.PortalSignIn(ctx, sess, clientIP(r), code, now); err != nil || !ok {
 			return err
 		}
 		return s.record(ctx, tx, keys, p, "portal.signed_in", principal(p), clientIP(r), map[string]any{"by": how})
 	})
-	if err != nil {
-		return err
+	if err != nil || !ok {
+		return false, err
 	}
 	s.setCookie(w, p, value, int(s.cfg.SessionMax/time.Second))
-	return nil
+	return true, nil
 }
 
 func principal(p *store.PortalMessage) string { return "portal:" + p.ID }
@@ -131,6 +136,7 @@ func (s *Service) lock(ctx context.Context, p *store.PortalMessage, client strin
 }
 
 // fail counts a wrong code or passphrase, with its events, and reports what is left.
+// It returns store.ErrPortalLocked, counting nothing, when a lock came first.
 func (s *Service) fail(ctx context.Context, r *http.Request, keys *tenant.Keys, p *store.PortalMessage, how string) (left int, until time.Time, err error) {
 	client := clientIP(r)
 	lim := store.FailureLimits{PerMessage: s.cfg.MaxFailures, PerClient: s.cfg.ClientMaxFailures, Lockout: s.cfg.Lockout}
@@ -260,16 +266,32 @@ func (s *Service) sendCode(ctx context.Context, r *http.Request, keys *tenant.Ke
 	sub := &pipeline.Submission{Principal: &tenant.Principal{TenantID: p.TenantID, KeyID: principal(p)}, Draft: d, System: true,
 		Tags: []string{"portal-code"}, TLS: r.TLS, ClientAddr: clientIP(r),
 		Also: func(ctx context.Context, tx *store.Tx, _ string) error {
-			if err := tx.SetPortalCode(ctx, p.ID, hash, now.Add(s.cfg.CodeTTL), now, codeWindow); err != nil {
+			// The limits are decided here, in the statement that stores the code:
+			// the checks above only spare the work when the answer is plain.
+			lim := store.CodeLimits{ResendAfter: s.cfg.ResendAfter, PerWindow: codesPerWindow, Window: codeWindow}
+			if err := tx.SetPortalCode(ctx, p.ID, hash, now.Add(s.cfg.CodeTTL), now, lim); err != nil {
 				return err
 			}
 			return s.record(ctx, tx, keys, p, "portal.code_sent", principal(p), clientIP(r), nil)
 		}}
-	if _, err := s.pipeline.Submit(ctx, sub); err != nil {
+	if _, err := s.pipeline.Submit(ctx, sub); errors.Is(err, store.ErrCodeRefused) {
+		// A concurrent request sent a code first, or used up the window.
+		return s.codeRefusal(ctx, p.ID, now), nil
+	} else if err != nil {
 		return codeSent, err
 	}
 	s.accepted()
 	return codeSent, nil
+}
+
+// codeRefusal says which limit refused a code, from the copy as it is now.
+func (s *Service) codeRefusal(ctx context.Context, portalID string, now time.Time) codeRefusal {
+	if p, err := s.db.PortalMessage(ctx, portalID); err == nil {
+		if p.CodeSends >= codesPerWindow && now.Sub(p.CodeWindowStart) < codeWindow && (p.CodeHash == nil || now.Sub(p.CodeSentAt) >= s.cfg.ResendAfter) {
+			return codeTooMany
+		}
+	}
+	return codeTooSoon
 }
 
 // maskAddress shows enough of an address for its owner to recognise it.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -17,7 +18,7 @@ type Copy struct {
 	Email       string     `json:"email"`
 	CreatedAt   time.Time  `json:"created_at"`
 	ExpiresAt   time.Time  `json:"expires_at"`
-	State       string     `json:"state"`  // readable, expired, revoked
+	State       string     `json:"state"`  // readable, expired, revoked, undelivered
 	Access      string     `json:"access"` // code or passphrase
 	Views       int        `json:"views"`
 	LastViewed  *time.Time `json:"last_viewed_at,omitempty"`
@@ -102,6 +103,8 @@ func (s *Service) Copies(ctx context.Context, tenantID, messageID string) ([]Cop
 		switch {
 		case !p.RevokedAt.IsZero():
 			c.State = "revoked"
+		case p.DestroyedWhy == "undelivered":
+			c.State = "undelivered"
 		case !p.Readable(now):
 			c.State = "expired"
 		}
@@ -130,7 +133,8 @@ type Revoked struct {
 	Email       string `json:"email"`
 	// Outcome: "revoked" (a portal copy's key destroyed), "cancelled" (not yet
 	// delivered; it never will be), "already_revoked", "expired", or "delivered" (sent
-	// by TLS or encryption: it is in the recipient's mailbox and cannot be withdrawn).
+	// by TLS or encryption: it is in the recipient's mailbox and cannot be withdrawn),
+	// or "undelivered" (its portal notice never went out; the copy is already gone).
 	Outcome string `json:"outcome"`
 }
 
@@ -141,14 +145,6 @@ func (s *Service) Revoke(ctx context.Context, tenantID, messageID, email string,
 	keys, ts, err := s.lookup(ctx, tenantID, messageID, email)
 	if err != nil {
 		return nil, err
-	}
-	copies, err := s.db.PortalMessages(ctx, tenantID, messageID)
-	if err != nil {
-		return nil, err
-	}
-	byRcpt := map[string]*store.PortalMessage{}
-	for _, p := range copies {
-		byRcpt[p.RecipientID] = p
 	}
 	var ids []string
 	for _, t := range ts {
@@ -161,6 +157,18 @@ func (s *Service) Revoke(ctx context.Context, tenantID, messageID, email string,
 		cancelled, err := tx.CancelDeliveries(ctx, messageID, ids, now)
 		if err != nil {
 			return err
+		}
+		// The copies are read after the jobs are cancelled, in the same write: a
+		// worker commits a copy before its notice only while the job exists (and
+		// holds the job's row meanwhile), so every copy whose notice may still go
+		// out is seen here, and none can appear after.
+		copies, err := tx.PortalMessages(ctx, tenantID, messageID)
+		if err != nil {
+			return err
+		}
+		byRcpt := map[string]*store.PortalMessage{}
+		for _, p := range copies {
+			byRcpt[p.RecipientID] = p
 		}
 		for _, t := range ts {
 			r := Revoked{RecipientID: t.rcpt.ID, Email: t.email, Outcome: "delivered"}
@@ -183,7 +191,18 @@ func (s *Service) Revoke(ctx context.Context, tenantID, messageID, email string,
 					}
 				case p.DestroyedWhy == "expired":
 					r.Outcome = "expired"
+				case p.DestroyedWhy == "undelivered":
+					r.Outcome = "undelivered"
 				default:
+					r.Outcome = "already_revoked"
+				}
+			} else if r.Outcome == "delivered" {
+				// Cancelled by an earlier or concurrent revocation, not delivered.
+				st, err := tx.RecipientStatus(ctx, t.rcpt.ID)
+				if err != nil {
+					return err
+				}
+				if st == "revoked" {
 					r.Outcome = "already_revoked"
 				}
 			}
@@ -229,7 +248,7 @@ func (s *Service) SetExpiry(ctx context.Context, tenantID, messageID, email stri
 			continue
 		}
 		if at.After(p.CreatedAt.Add(max)) {
-			return nil, &ExpiryError{"at most " + max.String() + " after the copy was made (" + p.CreatedAt.Add(max).UTC().Format(time.RFC3339) + ")"}
+			return nil, &ExpiryError{"at most " + duration.Format(max) + " after the copy was made (" + p.CreatedAt.Add(max).UTC().Format(time.RFC3339) + ")"}
 		}
 		change = append(change, p)
 	}

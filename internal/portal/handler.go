@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/httpx"
@@ -92,6 +93,13 @@ func (s *Service) wrap(pattern string, h func(*request) error) http.Handler {
 		if err != nil {
 			if errors.Is(err, errGone) {
 				_ = s.pages.Render(sw, http.StatusNotFound, &pages.Gone{})
+			} else if store.IsUnavailable(err) {
+				s.log.Warn("portal request: database unavailable", "request", rid, "route", pattern, "err", err)
+				if sw.Status == 0 {
+					sw.Header().Set("Retry-After", strconv.Itoa(int(store.RetryAfter/time.Second)))
+					_ = s.pages.Render(sw, http.StatusServiceUnavailable, &pages.Problem{Heading: "Briefly unavailable",
+						Detail: "The secure message service cannot be reached right now. Nothing was changed. Please try again in a few minutes."})
+				}
 			} else {
 				s.log.Error("portal request failed", "request", rid, "route", pattern, "err", err)
 				if sw.Status == 0 {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -78,6 +79,8 @@ type Service struct {
 	accepted func() // wakes the delivery worker after a code or a reply is stored
 	settings *settingsCache
 	observe  func(event string)
+	// passSlots bounds the passphrase checks running at once (see attempt).
+	passSlots chan struct{}
 }
 
 // Observe sets a function told of each portal event once it is committed (metrics).
@@ -93,7 +96,8 @@ func New(db *store.DB, tenants *tenant.Service, p *pipeline.Pipeline, cfg Config
 	if accepted == nil {
 		accepted = func() {}
 	}
-	s := &Service{db: db, tenants: tenants, pipeline: p, cfg: cfg, log: log.With("part", "portal"), pages: r, now: time.Now, accepted: accepted}
+	s := &Service{db: db, tenants: tenants, pipeline: p, cfg: cfg, log: log.With("part", "portal"), pages: r, now: time.Now, accepted: accepted,
+		passSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 	s.settings = newSettingsCache(s)
 	return s, nil
 }

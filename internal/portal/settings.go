@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/render"
 	"github.com/sealpost/sealpost/internal/secureline"
@@ -68,12 +69,12 @@ func (st *Settings) Validate(maxExpiry time.Duration) []*FieldError {
 		if v == "" {
 			return 0
 		}
-		d, err := time.ParseDuration(v)
+		d, err := duration.Parse(v)
 		switch {
 		case err != nil || d <= 0:
-			bad(field, "want a positive duration such as 72h")
+			bad(field, "want a positive duration such as 30d or 72h")
 		case d > maxExpiry:
-			bad(field, "at most "+maxExpiry.String()+" (the server's portal.max_expiry)")
+			bad(field, "at most "+duration.Format(maxExpiry)+" (the server's portal.max_expiry)")
 		case d < time.Hour:
 			bad(field, "at least 1h")
 		}
@@ -225,10 +226,10 @@ func (s *Service) bounds(ctx context.Context, tenantID string) (def, max time.Du
 		return 0, 0, err
 	}
 	def, max = s.cfg.DefaultExpiry, s.cfg.MaxExpiry
-	if d, err := time.ParseDuration(e.st.MaxExpiry); err == nil && d > 0 && d < max {
+	if d, err := duration.Parse(e.st.MaxExpiry); err == nil && d > 0 && d < max {
 		max = d
 	}
-	if d, err := time.ParseDuration(e.st.DefaultExpiry); err == nil && d > 0 {
+	if d, err := duration.Parse(e.st.DefaultExpiry); err == nil && d > 0 {
 		def = d
 	}
 	return min(def, max), max, nil

@@ -2,23 +2,27 @@ package portal
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/portal/pages"
 	"github.com/sealpost/sealpost/internal/secureline"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // maxFormBytes bounds the small sign-in forms.
 const maxFormBytes = 8 << 10
 
-// verify checks an emailed code. A lock (on the copy or on the client's address) is
-// checked first, so once locked even the right code opens nothing.
+// verify checks an emailed code. Whether it opens the copy is decided by the database
+// in one statement with the lock (on the copy or on the client's address) and the
+// code's single use, so once locked even the right code opens nothing, and a code
+// sent by many requests at once opens one session.
 func (s *Service) verify(q *request) error {
 	if q.copy.PassphraseHash != nil {
 		return q.redirect("")
 	}
-	return s.attempt(q, "code", func(v string) bool { return s.checkCode(q.keys, q.copy, v) }, "code")
+	return s.attempt(q, "code", func(v string) ([]byte, bool) { return q.copy.CodeHash, s.checkCode(q.keys, q.copy, v) }, "code")
 }
 
 // passphrase checks the passphrase the sender shared with the recipient.
@@ -26,10 +30,14 @@ func (s *Service) passphrase(q *request) error {
 	if q.copy.PassphraseHash == nil {
 		return q.redirect("")
 	}
-	return s.attempt(q, "passphrase", func(v string) bool { return secureline.CheckPassphrase(q.copy.PassphraseHash, v) }, "passphrase")
+	return s.attempt(q, "passphrase", func(v string) ([]byte, bool) { return nil, secureline.CheckPassphrase(q.copy.PassphraseHash, v) }, "passphrase")
 }
 
-func (s *Service) attempt(q *request, field string, check func(string) bool, how string) error {
+// attempt checks one code or passphrase. check says whether the value matches and, for
+// a code, which code it matched. A match signs in only if the store still agrees (the
+// code unused, nothing locked); anything else is a failure, counted only while
+// nothing is locked. The lock read first just spares the work when the answer is plain.
+func (s *Service) attempt(q *request, field string, check func(string) ([]byte, bool), how string) error {
 	q.r.Body = http.MaxBytesReader(q.w, q.r.Body, maxFormBytes)
 	if err := q.r.ParseForm(); err != nil {
 		return s.pages.Render(q.w, http.StatusBadRequest, &pages.Problem{Page: q.page("Request not understood"), Heading: "Request not understood",
@@ -43,13 +51,48 @@ func (s *Service) attempt(q *request, field string, check func(string) bool, how
 	if !until.IsZero() {
 		return s.locked(q, until)
 	}
-	if check(q.r.PostForm.Get(field)) {
-		if err := s.signIn(q.ctx, q.w, q.r, q.keys, q.copy, how); err != nil {
+	if how == "passphrase" {
+		// An argon2id check takes 19 MiB and tens of milliseconds. At most a few run
+		// at once, and each looks at the lock again once it has its turn: a burst of
+		// guesses can neither exhaust memory nor keep costing work after the lock.
+		select {
+		case s.passSlots <- struct{}{}:
+		case <-q.ctx.Done():
+			return q.ctx.Err()
+		}
+		until, err := s.lock(q.ctx, q.copy, client)
+		if err != nil || !until.IsZero() {
+			<-s.passSlots
+			if err != nil {
+				return err
+			}
+			return s.locked(q, until)
+		}
+	}
+	code, ok := check(q.r.PostForm.Get(field))
+	if how == "passphrase" {
+		<-s.passSlots
+	}
+	if ok {
+		in, err := s.signIn(q.ctx, q.w, q.r, q.keys, q.copy, how, code)
+		if err != nil {
 			return err
 		}
-		return q.redirect("/m")
+		if in {
+			return q.redirect("/m")
+		}
+		// Used by a concurrent request, replaced, or locked meanwhile: a failure.
 	}
 	left, until, err := s.fail(q.ctx, q.r, q.keys, q.copy, how)
+	if errors.Is(err, store.ErrPortalLocked) {
+		if until, err = s.lock(q.ctx, q.copy, client); err != nil {
+			return err
+		}
+		if until.IsZero() {
+			until = s.now() // the lock ended in the instant since the write saw it
+		}
+		return s.locked(q, until)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/dkimsign"
@@ -95,6 +96,9 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
 			return
 		}
+		if m == policy.Portal && !w.handOffPortal(ctx, j, keys, st, raw, env) {
+			return
+		}
 		signed, dkimNote := w.sign(ctx, msg, prep.Data)
 		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, bytes.NewReader(signed))
 		if err == nil {
@@ -105,12 +109,6 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			ev.TLS, ev.MX = res.TLS, res.MX
 			ev.Reasons = append(slices.Clone(st.Plan.Reasons), st.Reasons...)
 			st.Evidence = ev
-			if m == policy.Portal {
-				st.PortalCopy = raw
-				if env.Portal != nil {
-					st.PortalPassphrase = env.Portal.PassphraseHash
-				}
-			}
 			w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st)
 			return
 		}
@@ -232,7 +230,7 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 	o.NextAttemptAt = &next
 	w.log.Info("delivery deferred", "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "next", next, "stage", o.Stage)
 	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
-		if err := tx.DeferJob(ctx, j, truncate(o.Reply+" "+o.Error, 200), next); err != nil {
+		if err := tx.DeferJob(ctx, j, lastError(o.Reply+" "+o.Error), next); err != nil {
 			return err
 		}
 		if err := w.setRecipient(ctx, tx, j, pipeline.StatusDeferred, detail, st, keys); err != nil {
@@ -246,11 +244,17 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
 	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
-		if err := tx.RetireJob(ctx, j, status, w.now(), truncate(o.Reply, 200)); err != nil {
+		if err := tx.RetireJob(ctx, j, status, w.now(), lastError(o.Reply)); err != nil {
 			return err
 		}
 		if err := w.setRecipient(ctx, tx, j, status, detail, st, keys); err != nil {
 			return err
+		}
+		if st != nil && st.PortalID != "" && (status != pipeline.StatusDelivered || st.Method != policy.Portal) {
+			// Any portal copy made for an earlier attempt was never announced.
+			if err := tx.DropUnsentPortal(ctx, j.RecipientID, w.now()); err != nil {
+				return err
+			}
 		}
 		return tx.InsertEvents(ctx, ev)
 	}, status, o, keys, st)
@@ -301,7 +305,7 @@ func (w *Worker) setRecipient(ctx context.Context, tx *store.Tx, j *store.Job, s
 }
 
 // recordSecurity, once a copy is delivered, writes the "secured" event with its
-// evidence and hands a portal copy to the portal.
+// evidence and marks a portal copy's notice delivered.
 func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) error {
 	if evType != pipeline.StatusDelivered || st.Evidence == nil {
 		return nil
@@ -312,10 +316,8 @@ func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job,
 		return err
 	}
 	if st.Method == policy.Portal && !j.Sandbox {
-		content, key := secureline.SealPortalCopy(keys, st.PortalID, st.PortalCopy)
-		if err := tx.PutPortalMessage(ctx, &store.PortalMessage{ID: st.PortalID, TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID,
-			TokenHash: secureline.TokenHash(st.PortalToken), CreatedAt: at, ExpiresAt: st.PortalExpires, Content: content, ContentKey: key,
-			PassphraseHash: st.PortalPassphrase}); err != nil {
+		// The copy was committed before the notice left (handOffPortal).
+		if err := tx.PortalNotified(ctx, st.PortalID, at); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(map[string]any{"portal_message_id": st.PortalID, "expires_at": st.PortalExpires})
@@ -341,9 +343,13 @@ func (w *Worker) portalExpiry(ctx context.Context, tenantID string, env *pipelin
 	return w.now().Add(d)
 }
 
+// truncate cuts s to at most n bytes, never inside a UTF-8 sequence.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

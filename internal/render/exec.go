@@ -2,10 +2,11 @@ package render
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"html"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,22 @@ type state struct {
 	stack []any // innermost context last
 	out   []byte
 	steps int
+	// missing lists the variables the data lacks, each once, in order of first use:
+	// rendering goes on past a missing variable so every one is reported together.
+	missing []string
+}
+
+// miss records a missing variable; its tag renders as nothing and a section over it
+// is skipped.
+func (s *state) miss(err error) error {
+	var me *MissingError
+	if !errors.As(err, &me) {
+		return err
+	}
+	if !slices.Contains(s.missing, me.Variable) {
+		s.missing = append(s.missing, me.Variable)
+	}
+	return nil
 }
 
 func (s *state) walk(nodes []node) error {
@@ -33,7 +50,10 @@ func (s *state) walk(nodes []node) error {
 		case varNode, rawNode:
 			v, err := s.lookup(n)
 			if err != nil {
-				return err
+				if err := s.miss(err); err != nil {
+					return err
+				}
+				continue
 			}
 			text, ok := format(v)
 			if !ok {
@@ -59,7 +79,7 @@ func (s *state) walk(nodes []node) error {
 func (s *state) section(n *node) error {
 	v, err := s.lookup(n)
 	if err != nil {
-		return err
+		return s.miss(err)
 	}
 	items, isList := list(v)
 	truthy, ok := isList && len(items) > 0, true
@@ -136,7 +156,26 @@ func (s *state) lookup(n *node) (any, error) {
 }
 
 func (s *state) typeError(n *node, v any, detail string) error {
-	return &TypeError{Template: s.tmpl.name, Variable: n.text, Detail: fmt.Sprintf("of type %T %s", v, detail)}
+	return &TypeError{Template: s.tmpl.name, Variable: n.text, Detail: "is " + kindOf(v) + " and " + detail}
+}
+
+// kindOf names a value's kind in the terms of the JSON data it came from.
+func kindOf(v any) string {
+	if _, ok := list(v); ok {
+		return "a list"
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16,
+		reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a value JSON cannot hold"
 }
 
 // member returns m[key] when v is a map with string keys.

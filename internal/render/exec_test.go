@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +31,7 @@ func TestExecute(t *testing.T) {
 		"tags":    []string{"x", "y"},
 		"empty":   []any{},
 		"yes":     true, "no": false, "nothing": nil, "blank": "", "zero": 0.0, "jzero": json.Number("0"),
-		"int": 42, "float": 3.0, "frac": 2.5, "neg": -0.0, "big": 1e21, "tiny": 1e-7,
+		"int": 42, "float": 3.0, "frac": 2.5, "neg": math.Copysign(0, -1), "big": 1e21, "tiny": 1e-7,
 		"jint": json.Number("12345678901234567890"), "jfive": json.Number("5.00"), "jexp": json.Number("1.0e5"),
 		"strmap": map[string]string{"k": "v"},
 		"doctor": map[string]any{"name": "Dr. Who"},
@@ -175,4 +177,16 @@ func TestConcurrentExecute(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestEveryMissingVariableIsReported(t *testing.T) {
+	data := map[string]any{"items": []any{map[string]any{"a": 1}, map[string]any{"a": 2}}}
+	_, err := render(t, "{{first}} {{#items}}{{b}}{{a}}{{/items}} {{#absent}}{{inner}}{{/absent}} {{first}} {{last.name}}", data, Text)
+	var me *MissingError
+	if !errors.As(err, &me) || !slices.Equal(me.Variables, []string{"first", "b", "absent", "last.name"}) || me.Variable != "first" {
+		t.Fatalf("got %v", err)
+	}
+	if want := `template t: missing variables "first", "b", "absent", "last.name"`; err.Error() != want {
+		t.Fatalf("message %q, want %q", err, want)
+	}
 }

@@ -21,6 +21,8 @@ package render
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 )
 
 // Limits; fixed so every deployment behaves the same.
@@ -71,6 +73,9 @@ func (t *Template) Execute(w io.Writer, data map[string]any, mode Mode) error {
 	if err := s.walk(t.nodes); err != nil {
 		return err
 	}
+	if len(s.missing) > 0 {
+		return &MissingError{Template: t.name, Variable: s.missing[0], Variables: s.missing}
+	}
 	_, err := w.Write(s.out)
 	return err
 }
@@ -84,17 +89,31 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("render: %s:%d:%d: %s", e.Template, e.Line, e.Col, e.Detail)
+	return fmt.Sprintf("template %s: %s", e.Template, e.Where())
 }
 
-// MissingError reports a variable the template references but the data
-// lacks. Variable is the full dotted path as written in the template.
+// Where is the position and the problem, without the template's name.
+func (e *SyntaxError) Where() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Detail)
+}
+
+// MissingError reports the variables the template references but the data
+// lacks, each as the full dotted path written in the template. Variables lists
+// every one, in order of first use; Variable is the first.
 type MissingError struct {
 	Template, Variable string
+	Variables          []string
 }
 
 func (e *MissingError) Error() string {
-	return fmt.Sprintf("render: %s: missing variable %q", e.Template, e.Variable)
+	q := make([]string, len(e.Variables))
+	for i, v := range e.Variables {
+		q[i] = strconv.Quote(v)
+	}
+	if len(q) <= 1 {
+		return fmt.Sprintf("template %s: missing variable %q", e.Template, e.Variable)
+	}
+	return fmt.Sprintf("template %s: missing variables %s", e.Template, strings.Join(q, ", "))
 }
 
 // TypeError reports a value that cannot be used where the template puts it,
@@ -104,7 +123,7 @@ type TypeError struct {
 }
 
 func (e *TypeError) Error() string {
-	return fmt.Sprintf("render: %s: variable %q %s", e.Template, e.Variable, e.Detail)
+	return fmt.Sprintf("template %s: variable %q %s", e.Template, e.Variable, e.Detail)
 }
 
 // LimitError reports a template or a rendering that exceeds a fixed limit.
@@ -113,5 +132,5 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("render: %s: %s", e.Template, e.Detail)
+	return fmt.Sprintf("template %s: %s", e.Template, e.Detail)
 }

@@ -22,6 +22,56 @@ func (s *Service) Capability(ctx context.Context, domain string) (*tlssec.Capabi
 	return s.cfg.Prober.Probe(pctx, strings.ToLower(domain))
 }
 
+// DomainSecurity is Capability as one tenant may see it. The prober's cache is shared
+// by every tenant, and its checked_at (or how fast an answer comes back) would tell a
+// tenant when another last mailed the domain. So a tenant sees only probes it caused
+// itself: the first question about a domain probes afresh (ProbeFresh reads nothing
+// cached, so it takes as long whoever mailed the domain before), and the answer is
+// kept for this tenant alone for the prober's TTL. The fresh result also refreshes
+// the shared cache, which tells no one anything: no view reads it.
+func (s *Service) DomainSecurity(ctx context.Context, tenantID, domain string) (*tlssec.Capability, error) {
+	if s.cfg.Prober == nil {
+		return nil, errNoProber
+	}
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	key := tenantID + "\x00" + domain
+	now := s.now()
+	s.mu.Lock()
+	v, ok := s.views[key]
+	s.mu.Unlock()
+	if ok && now.Before(v.expires) {
+		c := *v.c
+		return &c, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := s.cfg.Prober.ProbeFresh(pctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	ttl := s.cfg.Prober.TTL
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	s.mu.Lock()
+	if len(s.views) >= maxViews {
+		clear(s.views) // crude bound: a cleared view costs its tenant one fresh probe
+	}
+	s.views[key] = view{c: c, expires: now.Add(ttl)}
+	s.mu.Unlock()
+	out := *c
+	return &out, nil
+}
+
+// view is one tenant's own last probe of a domain.
+type view struct {
+	c       *tlssec.Capability
+	expires time.Time
+}
+
+// maxViews bounds the per-tenant views held in memory.
+const maxViews = 10000
+
 type proberError string
 
 func (e proberError) Error() string { return string(e) }
@@ -30,7 +80,15 @@ const errNoProber = proberError("TLS capability probing is not configured")
 
 // tlsAvailable says whether every MX of the domain proves verified TLS.
 func (s *Service) tlsAvailable(ctx context.Context, domain string) (bool, string) {
-	c, err := s.Capability(ctx, domain)
+	return tlsVerdict(s.Capability(ctx, domain))
+}
+
+// tlsAvailableTo is tlsAvailable through the tenant's own view of the domain.
+func (s *Service) tlsAvailableTo(ctx context.Context, tenantID, domain string) (bool, string) {
+	return tlsVerdict(s.DomainSecurity(ctx, tenantID, domain))
+}
+
+func tlsVerdict(c *tlssec.Capability, err error) (bool, string) {
 	if err != nil {
 		return false, "TLS probe failed: " + err.Error()
 	}

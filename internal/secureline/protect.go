@@ -29,11 +29,7 @@ type State struct {
 	// PortalExpires is fixed when the portal is first chosen, so every notice and the
 	// copy itself agree however many attempts delivery takes.
 	PortalExpires time.Time `json:"portal_expires,omitzero"`
-	// PortalCopy and PortalPassphrase travel with a delivered portal notice to the
-	// portal hand-off; they are never part of the sealed state.
-	PortalCopy       []byte    `json:"-"`
-	PortalPassphrase []byte    `json:"-"`
-	Evidence         *Evidence `json:"evidence,omitempty"`
+	Evidence      *Evidence `json:"evidence,omitempty"`
 }
 
 // Evidence is how a delivered copy was secured: the proof for the "secured" event.
@@ -92,6 +88,7 @@ type Recipient struct {
 	tenantID, addr, domain string
 	found                  map[string]*parsedKey
 	why                    map[string]string
+	view                   bool // shown to the tenant: see PreviewRecipient
 }
 
 // Recipient starts an evaluation for addr.
@@ -100,11 +97,23 @@ func (s *Service) Recipient(ctx context.Context, keys *tenant.Keys, tenantID, ad
 		found: map[string]*parsedKey{}, why: map[string]string{}}
 }
 
+// PreviewRecipient is Recipient for an answer shown to the tenant: TLS capability comes
+// from the tenant's own view (DomainSecurity), so neither the answer nor its timing
+// says whether another tenant's mail left the domain in the shared cache.
+func (s *Service) PreviewRecipient(ctx context.Context, keys *tenant.Keys, tenantID, addr, domain string) *Recipient {
+	r := s.Recipient(ctx, keys, tenantID, addr, domain)
+	r.view = true
+	return r
+}
+
 // Available answers whether the recipient can receive m now, and why not; it is a
 // policy.Availability.
 func (r *Recipient) Available(m policy.Method) (bool, string) {
 	switch m {
 	case policy.TLS:
+		if r.view {
+			return r.s.tlsAvailableTo(r.ctx, r.tenantID, r.domain)
+		}
 		return r.s.tlsAvailable(r.ctx, r.domain)
 	case policy.PGP:
 		_, why := r.key(KindPGP)

@@ -40,6 +40,7 @@ type Service struct {
 	mu       sync.Mutex
 	policies map[string]*compiled
 	signers  map[string]*signers
+	views    map[string]view // by tenant and domain: DomainSecurity
 	portal   PortalHooks
 }
 
@@ -58,7 +59,7 @@ func New(db *store.DB, tenants *tenant.Service, cfg Config, log *slog.Logger) *S
 	if cfg.PortalExpiry <= 0 {
 		cfg.PortalExpiry = 30 * 24 * time.Hour
 	}
-	return &Service{db: db, tenants: tenants, cfg: cfg, log: log.With("component", "secureline"), now: time.Now, policies: map[string]*compiled{}, signers: map[string]*signers{}}
+	return &Service{db: db, tenants: tenants, cfg: cfg, log: log.With("component", "secureline"), now: time.Now, policies: map[string]*compiled{}, signers: map[string]*signers{}, views: map[string]view{}}
 }
 
 // Policy returns the tenant's policy document (the default when it has none) and its
@@ -110,8 +111,8 @@ func (s *Service) compiled(ctx context.Context, tenantID string) (*compiled, err
 
 // SetPolicy validates and stores a tenant's policy; audit, if set, commits with it.
 func (s *Service) SetPolicy(ctx context.Context, tenantID string, doc *policy.Document, audit *store.AuditEntry) (int64, error) {
-	if fe := doc.Validate(); fe != nil {
-		return 0, fe
+	if inv := doc.Check(); len(inv) > 0 {
+		return 0, inv
 	}
 	keys, err := s.tenants.Keys(ctx, tenantID)
 	if err != nil {

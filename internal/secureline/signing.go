@@ -62,6 +62,7 @@ func (s *Service) SetSigningKey(ctx context.Context, tenantID, kind string, priv
 	if err != nil {
 		return nil, err
 	}
+	// #nosec G117 -- marshalled only to be sealed under the tenant key just below
 	b, _ := json.Marshal(signingData{PrivateKey: privateKey, Passphrase: passphrase, Certificate: certificate})
 	k := &store.SigningKey{TenantID: tenantID, Kind: kind, Fingerprint: fp, CreatedAt: s.now(),
 		Data: keys.Data.Seal(b, "signing-key/"+tenantID+"/"+kind)}

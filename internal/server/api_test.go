@@ -118,7 +118,7 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 			{"encoded CRLF in subject", map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": "=?utf-8?q?hi=0D=0ABcc:_x@evil.example?=", "text": "t"}, 400, "subject"},
 			{"malformed address", map[string]any{"from": "a@clinic.example", "to": "not-an-address", "subject": "s", "text": "t"}, 400, "to[0]"},
 			{"malformed cc", map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "cc": []string{"ok@patient.example", "a@@b"}, "subject": "s", "text": "t"}, 400, "cc[1]"},
-			{"too many recipients", map[string]any{"from": "a@clinic.example", "to": many, "subject": "s", "text": "t"}, 413, "to"},
+			{"too many recipients", map[string]any{"from": "a@clinic.example", "to": many, "subject": "s", "text": "t"}, 422, "to"},
 			{"unknown template", map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "template_id": "tpl_nope"}, 422, "template_id"},
 			{"unowned sender domain", map[string]any{"from": "a@hospital.example", "to": "p@patient.example", "subject": "s", "text": "t"}, 422, "from"},
 			{"unknown field", map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": "s", "text": "t", "colour": "red"}, 400, "colour"},

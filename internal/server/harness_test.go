@@ -39,6 +39,8 @@ type env struct {
 	logs    *syncBuffer
 	dataDir string
 	sts     *devnet.PolicyServer // MTA-STS policies over HTTPS, for every domain
+	cfg     config.Config        // as started; a twin server starts from it
+	ring    *seal.Keyring
 }
 
 type envOptions struct {
@@ -157,7 +159,7 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 			t.Errorf("server run: %v", err)
 		}
 	})
-	e := &env{t: t, srv: srv, base: "http://" + ln.Addr().String(), rcv: rcv, dns: dns, ca: ca, logs: logs, dataDir: cfg.DataDir, sts: sts}
+	e := &env{t: t, srv: srv, base: "http://" + ln.Addr().String(), rcv: rcv, dns: dns, ca: ca, logs: logs, dataDir: cfg.DataDir, sts: sts, cfg: cfg, ring: ring}
 	e.tenant, e.key = e.addTenant("clinic", "clinic.example")
 	return e
 }

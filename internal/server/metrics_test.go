@@ -56,3 +56,15 @@ func TestMetricsMoveWhenMessagesFlow(t *testing.T) {
 		t.Error("metrics carry addresses or tenant ids")
 	}
 }
+
+func TestMetricsShowTheListener(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	text := scrape(t, e)
+	if open := metricValue(t, text, "sealpost_api_connections_open"); open < 1 {
+		t.Errorf("sealpost_api_connections_open = %v while a scrape is connected", open)
+	}
+	if v := metricValue(t, text, "sealpost_api_connections_refused_total"); v != 0 {
+		t.Errorf("sealpost_api_connections_refused_total = %v with no flood", v)
+	}
+	metricValue(t, text, "sealpost_api_inflight_body_bytes")
+}

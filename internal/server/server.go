@@ -22,6 +22,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
@@ -74,7 +75,8 @@ type Server struct {
 	listener     net.Listener
 	extra        map[string]http.Handler
 	webhookOwner string
-	inflight     atomic.Int64 // API requests being served
+	inflight     atomic.Int64  // API requests being served
+	bodies       *httpx.Budget // request body bytes held by requests in flight
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -137,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra}
+	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra, bodies: httpx.NewBudget(cfg.API.MaxInflightBytes)}
 	s.Tenants = tenant.New(db, ring)
 	if cfg.AuditKeyFile == "" {
 		cfg.AuditKeyFile = filepath.Join(cfg.DataDir, "audit.key")
@@ -162,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Secure = secureline.New(db, s.Tenants, SecureConfig(cfg, tparts, opt.HTTPClient), log)
 	limits := message.DefaultLimits()
 	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
-		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
+		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted, IgnoreLocalPartCase: cfg.Delivery.IgnoreLocalPartCase}, log)
 	s.Client = delivery.New(delivery.Config{
 		Resolver: resolver, Port: cfg.Delivery.Port, SmartHost: cfg.Delivery.SmartHost,
 		SmartHostUser: cfg.Delivery.SmartHostUser, SmartHostPassword: cfg.Delivery.SmartHostPassword,
@@ -259,11 +261,14 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/", s.API)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api := s.Config.API
+	pace := httpx.Pace{Body: config.Duration(api.BodyTimeout), Write: config.Duration(api.WriteTimeout), MinRate: api.MinRate,
+		MaxBody: max(api.MaxBodyBytes, s.Config.Portal.MaxUploadBytes), Inflight: s.bodies, RetryAfter: 5 * time.Second}
+	return pace.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
 		mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // Run serves until ctx ends, then shuts down in order: stop accepting requests, let the
@@ -290,9 +295,23 @@ func (s *Server) Run(ctx context.Context) error {
 				return fmt.Errorf("api listener: %w", err)
 			}
 		}
+		fdLimit, maxConns, err := connectionCap(s.Config.API)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("api listener: %w", err)
+		}
 		s.listener = ln
-		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		// Connections are capped below the open-file limit, and every phase of a
+		// request is bounded: headers and idle keep-alives here, bodies and responses
+		// by a minimum rate in Handler. ReadTimeout and WriteTimeout stay unset: one
+		// fixed bound would cut off a large upload on a slow but honest link.
+		limited := httpx.LimitListener(ln, httpx.ConnLimits{Max: maxConns, PerClient: min(s.Config.API.MaxClientConns, maxConns)})
+		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: config.Duration(s.Config.API.ReadHeaderTimeout),
+			IdleTimeout: config.Duration(s.Config.API.IdleTimeout), MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+		s.Metrics.Listener(limited.Open, limited.Refused, s.bodies.Used)
+		s.Log.Info("api connection limits", "max_connections", maxConns, "per_client", min(s.Config.API.MaxClientConns, maxConns), "open_file_limit", fdLimit)
+		ln = limited
 		go func() {
 			var err error
 			if s.Config.API.TLSCert != "" {

@@ -119,7 +119,7 @@ func kdfHash(scheme asn1.ObjectIdentifier) crypto.Hash {
 // KDF of SEC 1 3.6.1): Hash(z || counter || SharedInfo) for counter = 1, 2, ...
 func x963KDF(h crypto.Hash, z []byte, keyInfo pkix.AlgorithmIdentifier, size int) ([]byte, error) {
 	bits := make([]byte, 4)
-	binary.BigEndian.PutUint32(bits, uint32(size*8)) // RFC 5753 7.2: key length in bits
+	binary.BigEndian.PutUint32(bits, uint32(size*8)) // #nosec G115 -- a key size; RFC 5753 7.2: key length in bits
 	info, err := asn1.Marshal(eccCMSSharedInfo{KeyInfo: keyInfo, SuppPubInfo: bits})
 	if err != nil {
 		return nil, fmt.Errorf("marshal shared info: %w", err)

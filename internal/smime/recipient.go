@@ -74,6 +74,7 @@ func keyTrans(cert *x509.Certificate, cek []byte, oaep bool) (recipientInfo, err
 		// RFC 8551 2.3: RSA PKCS #1 v1.5 key transport is the one every agent MUST decrypt
 		// (RFC 3370 4.2.1: rsaEncryption with NULL parameters).
 		alg = pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1.NullRawValue}
+		//lint:ignore SA1019 the key transport every S/MIME agent must decrypt; OAEP is used when the certificate asks for it
 		ek, err = rsa.EncryptPKCS1v15(rand.Reader, pub, cek)
 		name = KeyRSA
 	}

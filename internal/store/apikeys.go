@@ -19,7 +19,7 @@ type APIKey struct {
 	RevokedAt          time.Time // zero: live
 }
 
-const apiKeyCols = "id, tenant_id, name, hash, scopes, sandbox, created_at, expires_at, revoked_at"
+const apiKeyCols = "id, tenant_id, name, hash, scopes, sandbox, created_at, expires_at, revoked_at" // #nosec G101 -- column names, not a credential
 
 func scanAPIKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 	var k APIKey

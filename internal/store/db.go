@@ -97,7 +97,7 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://"):
 		db.dialect = Postgres
-		db.sql, err = sql.Open("pgx", dbURL)
+		db.sql, err = sql.Open("pgx", withConnectTimeout(dbURL))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -146,6 +146,23 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	}
 	db.commit = newCommitter(db, opt.MaxBatch, opt.Committers)
 	return db, nil
+}
+
+// withConnectTimeout bounds how long connecting may take unless the URL says: with
+// no bound, a database host that drops packets holds every request that needs a new
+// connection for as long as its client waits, instead of answering "unavailable".
+func withConnectTimeout(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return dbURL // the driver reports the bad URL
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return dbURL
+	}
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Dialect reports the engine.

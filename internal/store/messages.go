@@ -14,8 +14,8 @@ type Message struct {
 	CreatedAt    time.Time
 	FromDomain   string
 	Sandbox      bool
-	Campaign     string
-	Tags         []string
+	Campaign     string   // a keyed hash of the caller's campaign name; the name is sealed in Envelope
+	Tags         []string // keyed hashes of the caller's tags; the tags are sealed in Envelope
 	Size         int
 	Envelope     []byte
 	Content      []byte

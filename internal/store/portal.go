@@ -24,7 +24,8 @@ type PortalMessage struct {
 	Failures                             int
 	LockedUntil                          time.Time
 	DestroyedAt                          time.Time
-	DestroyedWhy                         string // expired | revoked
+	DestroyedWhy                         string    // expired | revoked | undelivered
+	NotifiedAt                           time.Time // zero while the notice has not been delivered
 	Views                                int
 	LastViewedAt                         time.Time
 }
@@ -35,14 +36,14 @@ func (p *PortalMessage) Readable(now time.Time) bool {
 }
 
 const portalCols = "id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, revoked_at, content, content_key, passphrase_hash," +
-	" code_hash, code_expires_at, code_sent_at, code_sends, code_window_start, failures, locked_until, destroyed_at, destroyed_why, views, last_viewed_at"
+	" code_hash, code_expires_at, code_sent_at, code_sends, code_window_start, failures, locked_until, destroyed_at, destroyed_why, views, last_viewed_at, notified_at"
 
 func scanPortal(row interface{ Scan(...any) error }) (*PortalMessage, error) {
 	var p PortalMessage
 	var created, expires int64
-	var revoked, codeExp, codeSent, codeWindow, locked, destroyed, viewed sql.NullInt64
+	var revoked, codeExp, codeSent, codeWindow, locked, destroyed, viewed, notified sql.NullInt64
 	if err := row.Scan(&p.ID, &p.TenantID, &p.MessageID, &p.RecipientID, &p.TokenHash, &created, &expires, &revoked, &p.Content, &p.ContentKey, &p.PassphraseHash,
-		&p.CodeHash, &codeExp, &codeSent, &p.CodeSends, &codeWindow, &p.Failures, &locked, &destroyed, &p.DestroyedWhy, &p.Views, &viewed); err != nil {
+		&p.CodeHash, &codeExp, &codeSent, &p.CodeSends, &codeWindow, &p.Failures, &locked, &destroyed, &p.DestroyedWhy, &p.Views, &viewed, &notified); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -51,22 +52,57 @@ func scanPortal(row interface{ Scan(...any) error }) (*PortalMessage, error) {
 	p.CreatedAt, p.ExpiresAt, p.RevokedAt = fromMS(created), fromMS(expires), fromNullMS(revoked)
 	p.CodeExpiresAt, p.CodeSentAt, p.LockedUntil = fromNullMS(codeExp), fromNullMS(codeSent), fromNullMS(locked)
 	p.CodeWindowStart = fromNullMS(codeWindow)
-	p.DestroyedAt, p.LastViewedAt = fromNullMS(destroyed), fromNullMS(viewed)
+	p.DestroyedAt, p.LastViewedAt, p.NotifiedAt = fromNullMS(destroyed), fromNullMS(viewed), fromNullMS(notified)
 	return &p, nil
 }
 
-// PutPortalMessage records a portal hand-off. A repeated hand-off for the same
-// recipient (a duplicate delivery after a crash) keeps the first record.
-func (tx *Tx) PutPortalMessage(ctx context.Context, p *PortalMessage) error {
-	_, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, content, content_key, passphrase_hash)"+
+// HandOffPortal commits a portal copy before its notice is sent, with the recipient's
+// security state (which holds the link's token), so the link works the moment the
+// notice arrives and a later attempt sends the same link. It is conditional on the
+// delivery job still existing — the row is locked, so a revocation either sees this
+// copy or has cancelled the job first (ErrNotFound) — and keeps a copy already
+// recorded for the recipient. It returns the copy as stored.
+func (tx *Tx) HandOffPortal(ctx context.Context, jobID int64, p *PortalMessage, security []byte) (*PortalMessage, error) {
+	res, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = claimed_by WHERE id = $1", jobID)
+	if err := oneRow(res, err); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, "UPDATE recipients SET security = $1 WHERE id = $2", security, p.RecipientID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO portal_messages (id, tenant_id, message_id, recipient_id, token_hash, created_at, expires_at, content, content_key, passphrase_hash)"+
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (recipient_id) DO NOTHING",
-		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt), p.Content, p.ContentKey, p.PassphraseHash)
+		p.ID, p.TenantID, p.MessageID, p.RecipientID, p.TokenHash, ms(p.CreatedAt), ms(p.ExpiresAt), p.Content, p.ContentKey, p.PassphraseHash); err != nil {
+		return nil, err
+	}
+	return scanPortal(tx.queryRow(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE recipient_id = $1", p.RecipientID))
+}
+
+// PortalNotified records that a copy's notice was delivered.
+func (tx *Tx) PortalNotified(ctx context.Context, portalID string, at time.Time) error {
+	res, err := tx.exec(ctx, "UPDATE portal_messages SET notified_at = COALESCE(notified_at, $1) WHERE id = $2", ms(at), portalID)
+	return oneRow(res, err)
+}
+
+// DropUnsentPortal destroys a recipient's copy whose notice was never delivered, when
+// its delivery has ended another way (bounced, expired, or sent by another method):
+// nobody was given its link. A copy someone has used (a code asked for, a view, a
+// session) is left to its expiry — an attempt whose outcome was lost did deliver it.
+func (tx *Tx) DropUnsentPortal(ctx context.Context, recipientID string, now time.Time) error {
+	_, err := tx.exec(ctx, "UPDATE portal_messages SET content = NULL, content_key = NULL, code_hash = NULL, destroyed_at = $1, destroyed_why = 'undelivered'"+
+		" WHERE recipient_id = $2 AND notified_at IS NULL AND destroyed_at IS NULL AND code_sent_at IS NULL AND views = 0"+
+		" AND NOT EXISTS (SELECT 1 FROM portal_sessions WHERE portal_id = portal_messages.id)", ms(now), recipientID)
 	return err
 }
 
 // PortalByToken finds a portal copy by its link token's hash.
 func (db *DB) PortalByToken(ctx context.Context, tokenHash []byte) (*PortalMessage, error) {
 	return scanPortal(db.sql.QueryRowContext(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE token_hash = $1", tokenHash))
+}
+
+// PortalMessage loads a portal copy by its id.
+func (db *DB) PortalMessage(ctx context.Context, id string) (*PortalMessage, error) {
+	return scanPortal(db.sql.QueryRowContext(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE id = $1", id))
 }
 
 // PortalMessages lists a tenant's portal copies of a message.
@@ -79,11 +115,25 @@ func (db *DB) ExpiredPortals(ctx context.Context, now time.Time, limit int) ([]*
 	return db.portalList(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE destroyed_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2", ms(now), limit)
 }
 
+// PortalMessages lists a message's portal copies inside a write, seeing every copy
+// committed before the write's previous statement.
+func (tx *Tx) PortalMessages(ctx context.Context, tenantID, messageID string) ([]*PortalMessage, error) {
+	rows, err := tx.query(ctx, "SELECT "+portalCols+" FROM portal_messages WHERE tenant_id = $1 AND message_id = $2 ORDER BY id", tenantID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	return scanPortals(rows)
+}
+
 func (db *DB) portalList(ctx context.Context, q string, args ...any) ([]*PortalMessage, error) {
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
+	return scanPortals(rows)
+}
+
+func scanPortals(rows *sql.Rows) ([]*PortalMessage, error) {
 	defer rows.Close()
 	var out []*PortalMessage
 	for rows.Next() {
@@ -94,83 +144,6 @@ func (db *DB) portalList(ctx context.Context, q string, args ...any) ([]*PortalM
 		out = append(out, p)
 	}
 	return out, rows.Err()
-}
-
-// SetPortalCode stores a new access code's hash, replacing any earlier one, and counts
-// it in the current window (a new window starts once window has passed).
-func (tx *Tx) SetPortalCode(ctx context.Context, id string, codeHash []byte, expires, sent time.Time, window time.Duration) error {
-	_, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = $1, code_expires_at = $2, code_sent_at = $3,"+
-		" code_sends = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN 1 ELSE code_sends + 1 END,"+
-		" code_window_start = CASE WHEN code_window_start IS NULL OR code_window_start <= $5 THEN $3 ELSE code_window_start END WHERE id = $4",
-		codeHash, ms(expires), ms(sent), id, ms(sent.Add(-window)))
-	return err
-}
-
-// PortalLock is the lock, if any, on a portal copy or on a client address.
-func (db *DB) PortalLock(ctx context.Context, portalID, client string, now time.Time) (time.Time, error) {
-	var until sql.NullInt64
-	err := db.sql.QueryRowContext(ctx, "SELECT MAX(u) FROM (SELECT locked_until AS u FROM portal_messages WHERE id = $1 AND locked_until > $3"+
-		" UNION ALL SELECT locked_until AS u FROM portal_client_failures WHERE client = $2 AND locked_until > $3) AS locks", portalID, client, ms(now)).Scan(&until)
-	return fromNullMS(until), err
-}
-
-// FailureLimits say when wrong attempts lock a copy or a client, and for how long.
-type FailureLimits struct {
-	PerMessage, PerClient int
-	Lockout               time.Duration
-}
-
-// PortalFailure counts a wrong code or passphrase against the copy and the client,
-// locking either once it reaches its limit; a lock also destroys the current code.
-// It returns the attempts left on the copy (0 when now locked) and the lock's end.
-func (tx *Tx) PortalFailure(ctx context.Context, portalID, client string, now time.Time, lim FailureLimits) (left int, lockedUntil time.Time, err error) {
-	until := now.Add(lim.Lockout)
-	var failures int
-	if err := tx.queryRow(ctx, "UPDATE portal_messages SET failures = failures + 1 WHERE id = $1 RETURNING failures", portalID).Scan(&failures); err != nil {
-		return 0, time.Time{}, err
-	}
-	if failures >= lim.PerMessage {
-		if _, err := tx.exec(ctx, "UPDATE portal_messages SET failures = 0, locked_until = $1, code_hash = NULL WHERE id = $2", ms(until), portalID); err != nil {
-			return 0, time.Time{}, err
-		}
-		lockedUntil = until
-	}
-	// The client's count runs over a window as long as a lock.
-	var cf int
-	if err := tx.queryRow(ctx, "INSERT INTO portal_client_failures (client, window_start, failures) VALUES ($1, $2, 1)"+
-		" ON CONFLICT (client) DO UPDATE SET failures = CASE WHEN portal_client_failures.window_start <= $3 THEN 1 ELSE portal_client_failures.failures + 1 END,"+
-		" window_start = CASE WHEN portal_client_failures.window_start <= $3 THEN $2 ELSE portal_client_failures.window_start END RETURNING failures",
-		client, ms(now), ms(now.Add(-lim.Lockout))).Scan(&cf); err != nil {
-		return 0, time.Time{}, err
-	}
-	if cf >= lim.PerClient {
-		if _, err := tx.exec(ctx, "UPDATE portal_client_failures SET locked_until = $1, failures = 0, window_start = $2 WHERE client = $3", ms(until), ms(now), client); err != nil {
-			return 0, time.Time{}, err
-		}
-		lockedUntil = until
-	}
-	if !lockedUntil.IsZero() {
-		return 0, lockedUntil, nil
-	}
-	return lim.PerMessage - failures, time.Time{}, nil
-}
-
-// PortalSession is a recipient's signed-in session on one portal copy.
-type PortalSession struct {
-	IDHash                         []byte
-	PortalID                       string
-	CreatedAt, LastSeen, ExpiresAt time.Time
-}
-
-// PortalSignIn consumes the access code (single use), clears the failure count and
-// starts a session.
-func (tx *Tx) PortalSignIn(ctx context.Context, s *PortalSession) error {
-	if _, err := tx.exec(ctx, "UPDATE portal_messages SET code_hash = NULL, code_expires_at = NULL, failures = 0 WHERE id = $1", s.PortalID); err != nil {
-		return err
-	}
-	_, err := tx.exec(ctx, "INSERT INTO portal_sessions (id_hash, portal_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-		s.IDHash, s.PortalID, ms(s.CreatedAt), ms(s.LastSeen), ms(s.ExpiresAt))
-	return err
 }
 
 // PortalSession loads a session by its cookie's hash.
@@ -240,13 +213,15 @@ func (tx *Tx) purgeContentIfDone(ctx context.Context, messageID string) error {
 
 // CancelDeliveries retires a message's pending deliveries to the given recipients
 // (all of them when recipientIDs is empty) with outcome "revoked", and returns the
-// recipient ids it cancelled.
+// recipient ids it cancelled. Each job is cancelled by the DELETE that removes it, so
+// of two revocations at once (or a revocation and a finishing delivery) exactly one
+// retires it: the other finds no row and reports nothing cancelled.
 func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientIDs []string, now time.Time) ([]string, error) {
 	rows, err := tx.tx.QueryContext(ctx, "SELECT recipient_id FROM deliveries WHERE message_id = $1 ORDER BY recipient_id", messageID)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	var want []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
@@ -254,29 +229,49 @@ func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientI
 			return nil, err
 		}
 		if len(recipientIDs) == 0 || slices.Contains(recipientIDs, id) {
-			ids = append(ids, id)
+			want = append(want, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
-			" SELECT id, recipient_id, message_id, tenant_id, domain, created_at, attempts, 'revoked', $1, '' FROM deliveries WHERE recipient_id = $2", ms(now), id); err != nil {
+	var ids []string
+	for _, id := range want {
+		var j Job
+		var created int64
+		err := tx.queryRow(ctx, "DELETE FROM deliveries WHERE recipient_id = $1 RETURNING id, tenant_id, domain, created_at, attempts", id).
+			Scan(&j.ID, &j.TenantID, &j.Domain, &created, &j.Attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // retired meanwhile
+		}
+		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.exec(ctx, "DELETE FROM deliveries WHERE recipient_id = $1", id); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, 'revoked', $8, '')", j.ID, id, messageID, j.TenantID, j.Domain, created, j.Attempts, ms(now)); err != nil {
 			return nil, err
 		}
 		if _, err := tx.exec(ctx, "UPDATE recipients SET status = 'revoked', updated_at = $1 WHERE id = $2", ms(now), id); err != nil {
 			return nil, err
 		}
+		ids = append(ids, id)
 	}
 	if len(ids) > 0 {
 		return ids, tx.purgeContentIfDone(ctx, messageID)
 	}
 	return ids, nil
+}
+
+// RecipientStatus reads a recipient's status inside a write (a revocation tells a
+// recipient revoked by a concurrent request from one delivered).
+func (tx *Tx) RecipientStatus(ctx context.Context, id string) (string, error) {
+	var st string
+	err := tx.queryRow(ctx, "SELECT status FROM recipients WHERE id = $1", id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return st, err
 }
 
 // SetPortalExpiry changes when a readable copy expires.

@@ -97,9 +97,17 @@ func (tx *Tx) Idempotency(ctx context.Context, tenantID string, keyHash []byte) 
 	return &r, err
 }
 
-// PutIdempotency remembers a response.
-func (tx *Tx) PutIdempotency(ctx context.Context, tenantID string, keyHash []byte, r *Idempotency, at time.Time) error {
-	_, err := tx.exec(ctx, "INSERT INTO idempotency (tenant_id, key_hash, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-		tenantID, keyHash, r.RequestHash, r.Status, r.Response, ms(at))
-	return err
+// PutIdempotency remembers a response, unless the key is already taken: then it stores
+// nothing and returns the response remembered first. The insert is the check — on
+// PostgreSQL it waits for a concurrent transaction holding the same key and then sees
+// its row — so two requests with one key, in any processes, store one message.
+func (tx *Tx) PutIdempotency(ctx context.Context, tenantID string, keyHash []byte, r *Idempotency, at time.Time) (*Idempotency, error) {
+	res, err := tx.exec(ctx, "INSERT INTO idempotency (tenant_id, key_hash, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)"+
+		" ON CONFLICT (tenant_id, key_hash) DO NOTHING", tenantID, keyHash, r.RequestHash, r.Status, r.Response, ms(at))
+	if err := oneRow(res, err); errors.Is(err, ErrNotFound) {
+		return tx.Idempotency(ctx, tenantID, keyHash)
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, nil
 }

@@ -90,7 +90,8 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	}
 	h := hashSecret(secret)
 	now := s.now()
-	if p, ok := s.auth.get(string(h), now); ok {
+	p, ok, gen := s.auth.get(string(h), now)
+	if ok {
 		return p, nil
 	}
 	k, err := s.db.APIKeyByHash(ctx, h)
@@ -103,12 +104,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 		return nil, ErrBadCredentials
 	}
-	p := &Principal{KeyID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Sandbox: k.Sandbox}
+	p = &Principal{KeyID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Sandbox: k.Sandbox}
 	until := now.Add(authCacheTTL)
 	if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(until) {
 		until = k.ExpiresAt
 	}
-	s.auth.put(string(h), p, until)
+	s.auth.put(string(h), p, until, gen)
 	return p, nil
 }
 
@@ -132,21 +133,31 @@ type authEntry struct {
 type authCache struct {
 	mu sync.Mutex
 	m  map[string]authEntry
+	// gen counts revocations. A key read from the database before a revocation
+	// returned must not be cached after it: that would honour the revoked key here
+	// for another authCacheTTL, although revoking promises this process stops at once.
+	gen uint64
 }
 
-func (c *authCache) get(h string, now time.Time) (*Principal, bool) {
+// get returns a cached principal, or the generation a lookup that misses must hand
+// to put.
+func (c *authCache) get(h string, now time.Time) (*Principal, bool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[h]
 	if !ok || !now.Before(e.until) {
-		return nil, false
+		return nil, false, c.gen
 	}
-	return e.p, true
+	return e.p, true, c.gen
 }
 
-func (c *authCache) put(h string, p *Principal, until time.Time) {
+// put caches p unless a key was revoked since the lookup that found it began.
+func (c *authCache) put(h string, p *Principal, until time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.m) > 10000 {
 		clear(c.m)
 	}
@@ -156,6 +167,7 @@ func (c *authCache) put(h string, p *Principal, until time.Time) {
 func (c *authCache) dropKey(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for h, e := range c.m {
 		if e.p.KeyID == id {
 			delete(c.m, h)

@@ -85,7 +85,26 @@ func (p *Prober) Probe(ctx context.Context, domain string) (*Capability, error) 
 			return &c, nil
 		}
 	}
-	c, err := p.probe(ctx, domain)
+	return p.probeAndStore(ctx, domain, false)
+}
+
+// ProbeFresh probes domain now, reading nothing cached (neither an earlier
+// capability nor a cached MTA-STS policy), and stores the result for
+// Probe. Its answer and its duration depend only on the domain, not on who
+// else asked before: a view for one party of a cache shared by many uses
+// it so that the cache cannot tell one party of another's mail.
+func (p *Prober) ProbeFresh(ctx context.Context, domain string) (*Capability, error) {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	if domain == "" {
+		return nil, errors.New("empty domain")
+	}
+	return p.probeAndStore(ctx, domain, true)
+}
+
+// probeAndStore probes domain and caches the result under its key.
+func (p *Prober) probeAndStore(ctx context.Context, domain string, fresh bool) (*Capability, error) {
+	key := "tls-capability:" + domain
+	c, err := p.probe(ctx, domain, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +118,9 @@ func (p *Prober) Probe(ctx context.Context, domain string) (*Capability, error) 
 	return c, nil
 }
 
-// probe does the work of Probe.
-func (p *Prober) probe(ctx context.Context, domain string) (*Capability, error) {
+// probe does the work of Probe; fresh fetches the MTA-STS policy even if a
+// cached one is current.
+func (p *Prober) probe(ctx context.Context, domain string, fresh bool) (*Capability, error) {
 	c := &Capability{Domain: domain, CheckedAt: time.Now().UTC()}
 	hosts, implicit, err := p.mxHosts(ctx, domain)
 	if err != nil {
@@ -117,7 +137,11 @@ func (p *Prober) probe(ctx context.Context, domain string) (*Capability, error) 
 		}
 	}
 	if p.STS != nil {
-		switch pol, err := p.STS.Policy(ctx, domain); {
+		policy := p.STS.Policy
+		if fresh {
+			policy = p.STS.FreshPolicy
+		}
+		switch pol, err := policy(ctx, domain); {
 		case err != nil:
 			c.MTASTSError = err.Error()
 		case pol != nil:

@@ -214,3 +214,37 @@ func TestProbeMTASTSAndCache(t *testing.T) {
 		t.Errorf("cached value %s", val)
 	}
 }
+
+// TestProbeFreshIgnoresTheCache: a fresh probe reaches the MX host and
+// fetches the MTA-STS policy although both are cached, reports its own
+// time, and leaves its result for Probe.
+func TestProbeFreshIgnoresTheCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.receiver("", e.issue("mx.f.test"))
+	e.dns.AddZoneMX("f.test", "mx.f.test", net.ParseIP("127.0.0.1"))
+	e.publish("f.test", "1", "version: STSv1\nmode: enforce\nmx: mx.f.test\nmax_age: 600\n")
+	p := e.prober(r.Port())
+	p.Cache = tlssec.NewMemoryCache(nil)
+	first, err := p.Probe(ctxFor(t), "f.test")
+	if err != nil || first.MTASTS != "enforce" {
+		t.Fatalf("first probe: %+v, %v", first, err)
+	}
+	conns, fetches := r.Connections(), e.policy.Fetches("f.test")
+	time.Sleep(2 * time.Millisecond)
+	fresh, err := p.ProbeFresh(ctxFor(t), "F.test.")
+	if err != nil || fresh.MTASTS != "enforce" || !fresh.VerifiedTLS {
+		t.Fatalf("fresh probe: %+v, %v", fresh, err)
+	}
+	if r.Connections() != conns+1 || e.policy.Fetches("f.test") != fetches+1 {
+		t.Errorf("fresh probe used the cache: connections %d -> %d, policy fetches %d -> %d",
+			conns, r.Connections(), fetches, e.policy.Fetches("f.test"))
+	}
+	if !fresh.CheckedAt.After(first.CheckedAt) {
+		t.Errorf("fresh probe checked at %v, the cached one at %v", fresh.CheckedAt, first.CheckedAt)
+	}
+	again, err := p.Probe(ctxFor(t), "f.test")
+	if err != nil || !again.CheckedAt.Equal(fresh.CheckedAt) || r.Connections() != conns+1 {
+		t.Errorf("Probe after ProbeFresh: %+v, %v, connections %d", again, err, r.Connections())
+	}
+}

@@ -87,6 +87,30 @@ func (s *STS) Policy(ctx context.Context, domain string) (*STSPolicy, error) {
 	return &pol, nil
 }
 
+// FreshPolicy returns the policy domain publishes now: it looks up the TXT
+// record and fetches the policy whatever is cached, then caches what it
+// fetched, as Policy would. Unlike Policy it never answers from the cache,
+// so what it returns (and how long it takes) reveals nothing of earlier
+// lookups; a cached policy still in force after a failed fetch is not
+// reported here, though Policy keeps enforcing it.
+func (s *STS) FreshPolicy(ctx context.Context, domain string) (*STSPolicy, error) {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	id, err := s.lookupID(ctx, domain)
+	if errors.Is(err, errNoRecord) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	pol, err := s.fetch(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	pol.ID = id
+	s.store(ctx, "mta-sts:"+domain, &pol)
+	return &pol, nil
+}
+
 // lookupID returns the id of the domain's single valid STSv1 TXT record.
 func (s *STS) lookupID(ctx context.Context, domain string) (string, error) {
 	resolver := s.Resolver

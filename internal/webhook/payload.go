@@ -143,13 +143,13 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 	if err != nil {
 		return nil, err
 	}
-	p.Data.Campaign, p.Data.Tags = m.Campaign, m.Tags
+	// Tags and campaign live sealed in the envelope; the row holds only their hashes.
 	if len(m.Envelope) > 0 {
 		b, err := k.Data.Open(m.Envelope, "message/"+m.ID+"/envelope")
 		if err == nil {
 			var env pipeline.Envelope
 			if json.Unmarshal(b, &env) == nil {
-				p.Data.Metadata = env.Metadata
+				p.Data.Metadata, p.Data.Tags, p.Data.Campaign = env.Metadata, env.Tags, env.Campaign
 			}
 		}
 	}

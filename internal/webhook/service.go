@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -333,7 +334,7 @@ func (s *Service) Rotate(ctx context.Context, tenantID, id string, overlap time.
 			return err
 		}
 		if audit != nil {
-			audit.Detail = "overlap " + overlap.String()
+			audit.Detail = "overlap " + duration.Format(overlap)
 		}
 		return appendAudit(ctx, tx, audit, id)
 	})

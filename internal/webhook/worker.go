@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/duration"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -171,7 +172,7 @@ func (s *Service) deliver(ctx context.Context, j *store.WebhookJob) {
 			limit = DisableAfter
 		}
 		if !e.FailingSince.IsZero() && now.Sub(e.FailingSince) >= limit {
-			rec.Outcome, disable = "disabled", "every attempt failed for "+span(limit)
+			rec.Outcome, disable = "disabled", "every attempt failed for "+duration.Format(limit)
 		}
 	}
 	if s.Metrics.Attempt != nil {
@@ -205,11 +206,4 @@ func (s *Service) disable(ctx context.Context, tx *store.Tx, k *tenant.Keys, e *
 		return err
 	}
 	return tx.AppendAudit(ctx, &store.AuditEntry{At: now, TenantID: e.TenantID, Principal: "system", Action: "webhook.disabled", Object: e.ID, Result: "ok", Detail: reason})
-}
-
-func span(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
-	}
-	return d.String()
 }
