@@ -132,7 +132,7 @@ func Default() Config {
 		Secure: Secure{PortalExpiry: "30d", ProbeTTL: "1h", MTASTS: true},
 		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
-		Webhooks: Webhooks{Concurrency: 32, PerEndpoint: 4},
+		Webhooks: Webhooks{Allow: []string{}, Concurrency: 32, PerEndpoint: 4},
 		Log:      Log{Level: "info", Format: "json"},
 	}
 }
