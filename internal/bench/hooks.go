@@ -30,7 +30,7 @@ func startHookReceiver() (*hookReceiver, error) {
 		return nil, err
 	}
 	h := &hookReceiver{url: "http://" + ln.Addr().String() + "/hook"}
-	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		key := h.key

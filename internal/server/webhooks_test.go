@@ -238,9 +238,9 @@ func TestWebhookRetriesRedirectsGoneAndTimeouts(t *testing.T) {
 		id, secret, _ := e.addWebhook(map[string]any{"url": v.base + "/hook", "types": []string{"accepted"}})
 		v.configure(map[string]any{"secrets": []string{secret}, "statuses": []int{500, 500, 200}})
 		_, sent := e.send(e.key, map[string]any{"from": "results@clinic.example", "to": []string{"a@" + patientDomain}, "subject": "x", "text": "y"})
-		log := v.waitFor("three attempts", 5*time.Second, func(l []hookCall) bool { return len(l) >= 3 })
+		v.waitFor("three attempts", 5*time.Second, func(l []hookCall) bool { return len(l) >= 3 })
 		time.Sleep(700 * time.Millisecond) // room for a wrong fourth attempt
-		log = v.log()
+		log := v.log()
 		if len(log) != 3 || log[0].ID != log[2].ID || log[2].Status != 200 {
 			t.Fatalf("want 500, 500, 200 for one event; got %d deliveries %+v", len(log), log)
 		}

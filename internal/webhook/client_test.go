@@ -169,7 +169,7 @@ func TestAnswersAreClassified(t *testing.T) {
 		case 0:
 			<-hang
 		case 302:
-			http.Redirect(w, req, "https://127.0.0.1/elsewhere", 302)
+			http.Redirect(w, req, "https://127.0.0.1/elsewhere", http.StatusFound)
 		case 429:
 			w.Header().Set("Retry-After", "120")
 			w.WriteHeader(429)

@@ -28,7 +28,7 @@ func NextDelay(schedule []time.Duration, attempts int, retryAfter time.Duration)
 		return 0, false
 	}
 	d = schedule[attempts-1]
-	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
+	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d)) // #nosec G404 -- jitter only spreads retries; nothing depends on it being unpredictable
 	if retryAfter > d {
 		d = min(retryAfter, MaxRetryAfter)
 	}
