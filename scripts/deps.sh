@@ -58,6 +58,13 @@ if ! psql "$url" -qtAc 'select 1' >/dev/null 2>&1; then
   psql "$url" -qtAc 'select 1' >/dev/null || { log "cannot connect to PostgreSQL as $url"; exit 1; }
 fi
 
+# The independent webhook verifier (standardwebhooks), pinned by its lock file.
+verifier=internal/webhook/testdata/verifier
+if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
+  log "installing the webhook verifier's packages"
+  (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
+fi
+
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }

@@ -23,6 +23,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // Deps are what the API needs from the rest of the server.
@@ -32,6 +33,7 @@ type Deps struct {
 	Pipeline     *pipeline.Pipeline
 	Secure       *secureline.Service
 	Portal       *portal.Service
+	Webhooks     *webhook.Service
 	Log          *slog.Logger
 	MaxBodyBytes int64
 	Resolver     *net.Resolver // for domain verification

@@ -11,6 +11,7 @@ import (
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // EventView is one event as the API shows it.
@@ -24,10 +25,8 @@ type EventView struct {
 	Data        json.RawMessage `json:"data,omitempty"`
 }
 
-// EventTypes are the event types a filter may name.
-var EventTypes = []string{"accepted", "queued", "deferred", "delivered", "bounced", "expired", "secured", "quarantined", "released", "deleted", "revoked",
-	"portal.notified", "portal.code_sent", "portal.code_failed", "portal.locked", "portal.signed_in", "portal.viewed", "portal.downloaded",
-	"portal.replied", "portal.expiry_changed", "portal.expired", "portal.revoked"}
+// EventTypes are the event types a filter may name: the one catalogue.
+var EventTypes = webhook.Types
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
 	q := r.URL.Query()

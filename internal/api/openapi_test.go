@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/mailcheck/received"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 type openAPIDoc struct {
@@ -122,6 +123,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"ExpiryRequest", ExpiryRequest{}},
 		{"PortalSettings", portal.Settings{}},
 		{"PortalCopy", portal.Copy{}},
+		{"WebhookRequest", webhook.Spec{}},
+		{"Webhook", struct {
+			webhook.Endpoint
+			Secret string `json:"secret"`
+		}{}},
+		{"WebhookPayload", webhook.Payload{}},
 	} {
 		s, ok := doc.Components.Schemas[c.schema]
 		if !ok {

@@ -64,6 +64,17 @@ func Routes() []Route {
 
 		{"GET", "/v1/audit", tenant.ScopeAdmin, (*Server).listAudit},
 
+		{"GET", "/v1/webhooks", tenant.ScopeAdmin, (*Server).listWebhooks},
+		{"POST", "/v1/webhooks", tenant.ScopeAdmin, (*Server).createWebhook},
+		{"GET", "/v1/webhooks/signing-key", tenant.ScopeRead, (*Server).webhookSigningKey},
+		{"GET", "/v1/webhooks/{id}", tenant.ScopeAdmin, (*Server).getWebhook},
+		{"PATCH", "/v1/webhooks/{id}", tenant.ScopeAdmin, (*Server).updateWebhook},
+		{"DELETE", "/v1/webhooks/{id}", tenant.ScopeAdmin, (*Server).deleteWebhook},
+		{"POST", "/v1/webhooks/{id}/rotate", tenant.ScopeAdmin, (*Server).rotateWebhook},
+		{"POST", "/v1/webhooks/{id}/test", tenant.ScopeAdmin, (*Server).testWebhook},
+		{"GET", "/v1/webhooks/{id}/attempts", tenant.ScopeAdmin, (*Server).webhookAttempts},
+		{"POST", "/v1/webhooks/{id}/replay", tenant.ScopeAdmin, (*Server).replayWebhook},
+
 		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},

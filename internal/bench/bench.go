@@ -28,6 +28,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // Options describe one run.
@@ -42,6 +43,7 @@ type Options struct {
 	DKIM        string        // "rsa", "ed25519" or "none"
 	Timeout     time.Duration // for delivery to finish
 	CPUProfile  string        // if set, the server writes a CPU profile here
+	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
 }
 
 // Result is what a run measured.
@@ -63,6 +65,9 @@ type Result struct {
 	P99ms         float64 `json:"accept_p99_ms"`
 	ServerCPUs    float64 `json:"server_cpu_seconds"`
 	ServerMaxRSS  int64   `json:"server_peak_rss_kib"`
+	Webhook       bool    `json:"webhook"`
+	Webhooks      int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
+	WebhooksPerS  float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
 }
 
 // Run performs one benchmark run.
@@ -117,11 +122,18 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_MASTER_KEY="+master, "SEALPOST_DATA_DIR="+dir, "SEALPOST_DATABASE_URL="+dbURL,
 		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
 		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,
-		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench",
+		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench", "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true",
 		// Every bench client comes from one loopback address: the per-client cap
 		// would refuse an open loop that has many requests outstanding.
 		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096")
-	key, domain, err := setup(ctx, env, o.DKIM, !o.TLS, dns)
+	var hooks *hookReceiver
+	if o.Webhook {
+		if hooks, err = startHookReceiver(); err != nil {
+			return nil, err
+		}
+		defer hooks.close()
+	}
+	key, domain, err := setup(ctx, env, o.DKIM, !o.TLS, dns, hooks)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -143,7 +155,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("server not ready: %v\n%s", err, logs.String())
 	}
 
-	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM}
+	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM, Webhook: o.Webhook}
 	body := []byte(fmt.Sprintf(`{"from":"Bench <b@%s>","to":"r@rcpt.example","subject":"bench","text":%q}`, domain, strings.Repeat("x", o.Size)))
 	start := time.Now()
 	lat, errs := drive(base, key, body, o)
@@ -159,6 +171,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	werr := rcv.WaitCount(wctx, len(lat))
 	r.Delivered = rcv.Count()
 	r.DeliveredPerS = float64(r.Delivered) / time.Since(start).Seconds()
+	if hooks != nil {
+		r.Webhooks, r.WebhooksPerS = hooks.settle(wctx, start)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -173,7 +188,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 
 // setup makes a tenant with a verified domain, an optional DKIM key published in the
 // bench DNS, and a send key — through the same code the CLI uses.
-func setup(ctx context.Context, environ []string, dkim string, plain bool, dns *devnet.DNS) (key, domain string, err error) {
+func setup(ctx context.Context, environ []string, dkim string, plain bool, dns *devnet.DNS, hooks *hookReceiver) (key, domain string, err error) {
 	cfg, err := config.Load("", environ)
 	if err != nil {
 		return "", "", err
@@ -214,6 +229,15 @@ func setup(ctx context.Context, environ []string, dkim string, plain bool, dns *
 			{Name: "bench", If: policy.Condition{NoFindings: true}, Then: policy.Action{Action: policy.ActionSecure, Methods: []policy.Method{policy.TLS, policy.None}}}}}, nil); err != nil {
 			return "", "", err
 		}
+	}
+	if hooks != nil {
+		u := hooks.url
+		wh := server.WebhookService(cfg, db, ts, nil, nil, server.Options{}, slog.New(slog.DiscardHandler))
+		_, secret, fe, err := wh.Create(ctx, t.ID, &webhook.Spec{URL: &u}, nil)
+		if err != nil || fe != nil {
+			return "", "", fmt.Errorf("webhook: %v %v", err, fe)
+		}
+		hooks.setSecret(secret)
 	}
 	key, _, err = ts.CreateKey(ctx, t.ID, tenant.KeyOptions{Name: "bench", Scopes: []string{tenant.ScopeSend}})
 	return key, domain, err
@@ -307,14 +331,14 @@ func pct(sorted []time.Duration, p int) float64 {
 // WriteTable prints results as a table.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\taccepted/s\tdelivered/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tpeak MiB\terrors\t")
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tpeak MiB\terrors\t")
 	for _, r := range rs {
 		rate := "closed"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM,
-			r.AcceptedPerS, r.DeliveredPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, float64(r.ServerMaxRSS)/1024, r.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
+			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, float64(r.ServerMaxRSS)/1024, r.Errors)
 	}
 	return tw.Flush()
 }

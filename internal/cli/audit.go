@@ -16,11 +16,19 @@ import (
 // record appends an audit entry for a CLI action. The principal is the operating-system
 // user who ran it.
 func (a *admin) record(action, tenantID, object string) error {
-	who := "cli"
+	return audit.New(a.db, nil).Record(context.Background(), audit.Entry{TenantID: tenantID, Principal: cliPrincipal(), Action: action, Object: object, Result: "ok"})
+}
+
+// entry is an audit entry for a service that commits it with its own change.
+func (a *admin) entry(action, tenantID string) *store.AuditEntry {
+	return &store.AuditEntry{At: time.Now(), TenantID: tenantID, Principal: cliPrincipal(), Action: action, Result: "ok"}
+}
+
+func cliPrincipal() string {
 	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
+		return "cli:" + u.Username
 	}
-	return audit.New(a.db, nil).Record(context.Background(), audit.Entry{TenantID: tenantID, Principal: who, Action: action, Object: object, Result: "ok"})
+	return "cli"
 }
 
 func auditCmd(e *env, args []string) error {

@@ -50,6 +50,7 @@ func commands() []command {
 		{"recipient-key", "register, list and remove recipients' OpenPGP keys and S/MIME certificates", recipientKeyCmd},
 		{"audit", "verify, export and checkpoint the tamper-evident audit trail", auditCmd},
 		{"queue", "list, retry, hold, release and drop delivery jobs", queueCmd},
+		{"webhook", "add, list, test, rotate and remove the endpoints events are pushed to", webhookCmd},
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},

@@ -85,6 +85,7 @@ the same directory find ./sealpost-dev by themselves.`)
 		return err
 	}
 
+	cfg.Webhooks.AllowLoopback = true // a receiver on this machine is the point of dev
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another sealpost dev running? use --listen): %w", cfg.API.Listen, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,7 +34,17 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	Secure   Secure   `toml:"secure"`
 	Portal   Portal   `toml:"portal"`
+	Webhooks Webhooks `toml:"webhooks"`
 	Log      Log      `toml:"log"`
+}
+
+// Webhooks is how events are pushed to tenants' endpoints.
+type Webhooks struct {
+	Allow       []string `toml:"allow" help:"CIDR prefixes of on-premises receivers that may be called despite being private (e.g. 10.20.0.0/16); nothing else private, loopback or link-local is ever dialled"`
+	Concurrency int      `toml:"concurrency" help:"webhook deliveries in flight per process"`
+	PerEndpoint int      `toml:"per_endpoint" help:"webhook deliveries in flight per endpoint"`
+	// AllowLoopback is for development: sealpost dev and a receiver on this machine.
+	AllowLoopback bool `toml:"allow_loopback" help:"development only: allow endpoints on loopback, over plain http too"`
 }
 
 // Secure is SecureLine: how recipients' capabilities are learnt and the portal hand-off.
@@ -121,7 +132,8 @@ func Default() Config {
 		Secure: Secure{PortalExpiry: "30d", ProbeTTL: "1h", MTASTS: true},
 		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
-		Log: Log{Level: "info", Format: "json"},
+		Webhooks: Webhooks{Allow: []string{}, Concurrency: 32, PerEndpoint: 4},
+		Log:      Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -212,6 +224,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePortal(bad)
+	if _, err := c.WebhookAllow(); err != nil {
+		bad("%v", err)
+	}
+	if c.Webhooks.Concurrency < 1 || c.Webhooks.PerEndpoint < 1 {
+		bad("webhooks.concurrency and webhooks.per_endpoint must be at least 1")
+	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch strings.TrimSpace(r) {
 		case "api", "worker":
@@ -348,6 +366,19 @@ func (c *Config) validatePortal(bad func(string, ...any)) {
 	if u := c.Secure.PortalURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") && !strings.HasPrefix(u, "http://[::1]") {
 		bad("secure.portal_url %q: must be https:// (portal sessions use Secure cookies); plain http is accepted only on loopback", u)
 	}
+}
+
+// WebhookAllow parses webhooks.allow.
+func (c *Config) WebhookAllow() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, a := range c.Webhooks.Allow {
+		p, err := netip.ParsePrefix(strings.TrimSpace(a))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks.allow[%d] %q: want a CIDR prefix such as 10.20.0.0/16", i, a)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // validateLimits checks the API listener's protections against slow and greedy

@@ -224,7 +224,7 @@ func readable(d string) bool {
 		switch {
 		case r == utf8.RuneError, r < 0x20 && r != '\n' && r != '\r' && r != '\t', r == 0x7f:
 			bad++
-		case r < 0x80 && isAlnum(byte(r)):
+		case r < 0x80 && isAlnum(byte(r)): // #nosec G115 -- below 0x80 a rune fits in a byte
 			alnum++
 		}
 	}

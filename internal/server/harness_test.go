@@ -52,6 +52,8 @@ type envOptions struct {
 	dnssec  bool // use the test DNS server as the validating resolver (DANE)
 	// configure adjusts the configuration before the server starts.
 	configure func(*config.Config)
+	// options adjusts the server's options before it starts.
+	options func(*server.Options)
 }
 
 type syncBuffer struct {
@@ -141,7 +143,11 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	if o.quiet {
 		level = slog.LevelWarn
 	}
-	srv, err := server.New(ctx, &cfg, server.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})), Keyring: ring, RootCAs: ca.Pool(), Listener: ln, HTTPClient: sts.Client()})
+	sopt := server.Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})), Keyring: ring, RootCAs: ca.Pool(), Listener: ln, HTTPClient: sts.Client()}
+	if o.options != nil {
+		o.options(&sopt)
+	}
+	srv, err := server.New(ctx, &cfg, sopt)
 	if err != nil {
 		t.Fatal(err)
 	}

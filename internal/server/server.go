@@ -33,6 +33,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // Options are what a caller (the CLI, a test, dev mode) may supply beyond the config.
@@ -45,6 +46,14 @@ type Options struct {
 	// HTTPClient fetches MTA-STS policies and Web Key Directory keys; default one
 	// that trusts the system roots plus RootCAs. Tests route it to loopback servers.
 	HTTPClient *http.Client
+	// WebhookLoopback lets webhooks reach http:// and https:// endpoints on loopback:
+	// `sealpost dev` and tests only.
+	WebhookLoopback bool
+	// WebhookRetry, WebhookTimeout and WebhookDisableAfter shorten the webhook
+	// schedule for tests; zero values keep the specification's.
+	WebhookRetry        []time.Duration
+	WebhookTimeout      time.Duration
+	WebhookDisableAfter time.Duration
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -61,11 +70,13 @@ type Server struct {
 	Audit    *audit.Log
 	Secure   *secureline.Service
 	Portal   *portal.Service
+	Webhooks *webhook.Service
 
-	listener net.Listener
-	extra    map[string]http.Handler
-	inflight atomic.Int64  // API requests being served
-	bodies   *httpx.Budget // request body bytes held by requests in flight
+	listener     net.Listener
+	extra        map[string]http.Handler
+	webhookOwner string
+	inflight     atomic.Int64  // API requests being served
+	bodies       *httpx.Budget // request body bytes held by requests in flight
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -178,8 +189,18 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	}
 	s.Secure.SetPortal(s.Portal)
 	s.Portal.Observe(s.Metrics.Portal)
+	whStats := s.Metrics.Webhooks(func(ctx context.Context) (int, time.Duration, error) {
+		n, oldest, err := db.WebhookQueueStats(ctx)
+		if err != nil || oldest.IsZero() {
+			return int(n), 0, err
+		}
+		return int(n), time.Since(oldest), nil
+	})
+	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
+	s.Webhooks.Metrics.Attempt = whStats.Attempt
+	s.webhookOwner = owner
 	s.API = api.New(api.Deps{
-		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Log: log.With("part", "api"),
+		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
 		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
@@ -260,6 +281,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if n, err := s.DB.ReleaseJobs(ctx, "", time.Now()); err == nil && n > 0 {
 			s.Log.Info("released jobs left claimed by a previous run", "jobs", n)
 		}
+		if n, err := s.DB.ReleaseWebhookJobs(ctx, "", time.Now()); err == nil && n > 0 {
+			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
+		}
 	}
 	errc := make(chan error, 2)
 	var srv *http.Server
@@ -304,10 +328,20 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
+	hooksDone := make(chan struct{})
 	if s.Config.HasRole("worker") {
 		go func() { workerDone <- s.Worker.Run(wctx) }()
+		go func() {
+			defer close(hooksDone)
+			// A webhook attempt lasts at most 15 s: its lease follows delivery.lease
+			// but stays between 20 s and 2 min, so a crashed process's calls resume soon.
+			lease := min(max(config.Duration(s.Config.Delivery.Lease), 20*time.Second), 2*time.Minute)
+			s.Webhooks.Run(wctx, webhook.WorkerOptions{Owner: s.webhookOwner, Concurrency: s.Config.Webhooks.Concurrency,
+				PerEndpoint: s.Config.Webhooks.PerEndpoint, Lease: lease})
+		}()
 	} else {
 		workerDone <- nil
+		close(hooksDone)
 	}
 	actx, stopAudit := context.WithCancel(context.Background())
 	defer stopAudit()
@@ -330,6 +364,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := <-workerDone; err != nil && runErr == nil {
 		runErr = err
 	}
+	<-hooksDone
 	s.Log.Info("stopped")
 	return runErr
 }

@@ -89,15 +89,20 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 	return tx.InsertEvents(ctx, events...)
 }
 
-// InsertEvents appends events.
+// InsertEvents appends events (setting their ids) and, in the same transaction, one
+// webhook job per event and subscribed endpoint.
 func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
+	ids := make([]int64, 0, len(events))
+	var at time.Time
 	for _, e := range events {
-		if _, err := tx.exec(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data); err != nil {
+		if err := tx.queryRow(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data).Scan(&e.ID); err != nil {
 			return err
 		}
+		ids = append(ids, e.ID)
+		at = e.At
 	}
-	return nil
+	return tx.enqueueWebhooks(ctx, ids, at)
 }
 
 const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content, dlp, quarantined"

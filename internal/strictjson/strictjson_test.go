@@ -18,11 +18,12 @@ type rule struct {
 }
 
 type doc struct {
-	Rules    []rule            `json:"rules"`
-	Meta     map[string]string `json:"meta"`
-	Count    int               `json:"count"`
-	At       *time.Time        `json:"at"`
-	Content  []byte            `json:"content"`
+	Rules   []rule            `json:"rules"`
+	Meta    map[string]string `json:"meta"`
+	Count   int               `json:"count"`
+	At      *time.Time        `json:"at"`
+	Content []byte            `json:"content"`
+	//lint:ignore U1000 an unexported field the decoder must leave alone
 	internal int
 }
 

@@ -1,0 +1,40 @@
+package webhook
+
+// Catalogue is every event type a timeline records and a webhook may carry, with what
+// it means. It is the one list: the API's event filter, endpoint filters and the
+// OpenAPI document's webhooks section all read it.
+var Catalogue = []struct{ Type, Description string }{
+	{"accepted", "the message was accepted and stored sealed"},
+	{"queued", "a delivery to the recipient was queued"},
+	{"quarantined", "the policy held the message for review"},
+	{"released", "an administrator released a quarantined message"},
+	{"deleted", "an administrator deleted a quarantined message"},
+	{"deferred", "a delivery attempt failed temporarily and will be retried"},
+	{"delivered", "the recipient's server accepted the message"},
+	{"bounced", "the delivery failed permanently"},
+	{"expired", "the delivery was retried until the message expired"},
+	{"dropped", "an operator dropped the delivery from the queue"},
+	{"secured", "how the delivered copy was secured: method and evidence"},
+	{"revoked", "the sender withdrew the message from the recipient"},
+	{"portal.notified", "a portal notice was delivered; the copy waits in the portal"},
+	{"portal.code_sent", "an access code was sent to the recipient"},
+	{"portal.code_failed", "a wrong access code was entered"},
+	{"portal.locked", "the portal copy was locked after too many wrong codes"},
+	{"portal.signed_in", "the recipient signed in to the portal"},
+	{"portal.viewed", "the recipient viewed the message"},
+	{"portal.downloaded", "the recipient downloaded an attachment"},
+	{"portal.replied", "the recipient replied through the portal"},
+	{"portal.expiry_changed", "the sender moved the portal copy's expiry"},
+	{"portal.expired", "the portal copy expired and was destroyed"},
+	{"portal.revoked", "the portal copy was revoked and destroyed"},
+	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+}
+
+// Types lists the catalogue's types.
+var Types = func() []string {
+	out := make([]string, len(Catalogue))
+	for i, c := range Catalogue {
+		out[i] = c.Type
+	}
+	return out
+}()
