@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/seal"
@@ -41,6 +43,11 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+	// Memory is the process's cap on bytes being worked on: a request with a body
+	// holds its length (or MaxBodyBytes when unknown) until it is answered, waiting at
+	// most MemoryWait for room before a 503 with Retry-After. nil: no cap.
+	Memory     *membudget.Budget
+	MemoryWait time.Duration
 }
 
 // Server is the API handler.
@@ -118,6 +125,11 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 					return problem(403, "Forbidden", "this API key lacks the "+rt.Scope+" scope")
 				}
 			}
+			release, err := s.reserve(sw, r)
+			if err != nil {
+				return err
+			}
+			defer release()
 			return h(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)), p)
 		}()
 		if err != nil {
@@ -146,6 +158,34 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 			s.Observe(name, status, time.Since(start))
 		}
 	})
+}
+
+// reserve holds room in the memory budget for the request's body before it is read.
+// Memory for a request follows its body (decoded, built and sealed, a message is held
+// about once), so concurrent large sends queue here instead of exhausting memory.
+func (s *Server) reserve(w http.ResponseWriter, r *http.Request) (func(), error) {
+	n := r.ContentLength
+	if n == 0 || s.Memory == nil {
+		return func() {}, nil
+	}
+	if n > s.MaxBodyBytes {
+		return nil, problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", s.MaxBodyBytes))
+	}
+	if n < 0 {
+		n = s.MaxBodyBytes // chunked: the most it may turn out to be
+	}
+	wait := s.MemoryWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	release, err := s.Memory.Acquire(ctx, n)
+	if err != nil {
+		w.Header().Set("Retry-After", "2")
+		return nil, problem(503, "Server busy", "the server is working on as many large requests as it can hold; retry after the time in Retry-After")
+	}
+	return release, nil
 }
 
 type auditKey struct{}

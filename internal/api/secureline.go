@@ -58,11 +58,11 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 // previewPolicy answers what would happen to a draft — per recipient, the method and
 // why — storing and sending nothing.
 func (s *Server) previewPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	body, err := readBody(r)
-	if err != nil {
+	var req SendRequest
+	if err := decodeJSONFrom(newHashingBody(r.Body), &req); err != nil {
 		return err
 	}
-	sub, err := s.submission(r, p, body, "")
+	sub, err := s.submission(r, p, &req, nil, "")
 	if err != nil {
 		return err
 	}

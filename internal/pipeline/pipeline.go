@@ -17,6 +17,7 @@ import (
 	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -54,7 +55,9 @@ func New(db *store.DB, tenants *tenant.Service, secure *secureline.Service, cfg 
 
 // Submission is one message as a face received it.
 type Submission struct {
-	Principal      *tenant.Principal
+	Principal *tenant.Principal
+	// Draft is the message. Submit drops its attachment contents once it has built
+	// the MIME, so a large attachment is not held twice while it is sealed and stored.
 	Draft          *message.Draft
 	TemplateID     string
 	TemplateData   map[string]any
@@ -165,14 +168,22 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if d.Date.IsZero() {
 		d.Date = now
 	}
-	var raw bytes.Buffer
-	raw.Grow(len(d.Text) + len(d.HTML) + 2048)
-	raw.WriteString(p.receivedHeader(sub, id, now))
-	if err := message.Write(&raw, d); err != nil {
+	// The message is built once, into a buffer sized for it with room to be sealed in
+	// place: a large message is held once, not once per step.
+	buf := bytes.NewBuffer(make([]byte, seal.InPlacePrefix, seal.InPlacePrefix+builtSize(d)+seal.InPlaceSuffix))
+	buf.WriteString(p.receivedHeader(sub, id, now))
+	if err := message.Write(buf, d); err != nil {
 		return nil, &Error{Status: 422, Title: "Message cannot be built", Detail: err.Error()}
 	}
-	if p.cfg.Limits.MaxTotalBytes > 0 && raw.Len() > p.cfg.Limits.MaxTotalBytes {
-		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", raw.Len(), p.cfg.Limits.MaxTotalBytes)}
+	size := buf.Len() - seal.InPlacePrefix
+	// The draft's own limits count decoded bytes; base64 (4/3 plus line ends) and
+	// quoted-printable make the built message larger, so it gets twice the room.
+	if p.cfg.Limits.MaxTotalBytes > 0 && size > 2*p.cfg.Limits.MaxTotalBytes {
+		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", size, 2*p.cfg.Limits.MaxTotalBytes)}
+	}
+	// Everything else reads the built message: let the decoded attachments go.
+	for i := range d.Attachments {
+		d.Attachments[i].Content = nil
 	}
 	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security}
 	if sub.Portal != (PortalRequest{}) {
@@ -186,9 +197,9 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	held := dec.Action == policy.ActionQuarantine
 	m := &store.Message{
 		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
-		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: raw.Len(),
+		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: size,
 		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
-		Content:  keys.Data.Seal(raw.Bytes(), "message/"+id+"/content"),
+		Content:  keys.Data.SealInPlace(buf.Bytes(), "message/"+id+"/content"),
 		DLP:      dlpJSON, Quarantined: held,
 	}
 	res := &Result{MessageID: id, Status: "accepted", DLP: findings}
@@ -265,8 +276,21 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if p.cfg.Accepted != nil {
 		p.cfg.Accepted(len(rcpts))
 	}
-	p.log.Info("message accepted", "message", id, "recipients", len(rcpts), "bytes", raw.Len(), "sandbox", m.Sandbox)
+	p.log.Info("message accepted", "message", id, "recipients", len(rcpts), "bytes", size, "sandbox", m.Sandbox)
 	return res, nil
+}
+
+// builtSize is a close upper estimate of a draft's built size: quoted-printable text,
+// base64 attachments in 76-character lines, and room for the header and boundaries.
+func builtSize(d *message.Draft) int {
+	n := 8192 + len(d.Subject)*2
+	for _, s := range []string{d.Text, d.HTML} {
+		n += len(s) + len(s)/8 // mostly ASCII; soft line breaks and the odd escape
+	}
+	for _, a := range d.Attachments {
+		n += (len(a.Content)+2)/3*4*78/76 + 1024
+	}
+	return n
 }
 
 // check renders the template and validates everything a send or a preview must pass:

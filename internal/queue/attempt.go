@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,12 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err), nil)
 		return
 	}
+	release, err := w.reserve(ctx, j)
+	if err != nil {
+		w.retryLater(ctx, j, keys, err, nil)
+		return
+	}
+	defer release()
 	msg, rcpt, env, raw, err := w.load(ctx, keys, j)
 	if err != nil {
 		w.retryLater(ctx, j, keys, err, nil)
@@ -95,8 +102,9 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
 			return
 		}
-		signed, dkimNote := w.sign(ctx, msg, prep.Data)
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, bytes.NewReader(signed))
+		sig, dkimNote := w.sign(ctx, msg, prep.Data)
+		// The signature goes in front of the message as it is: no signed copy.
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)))
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
@@ -154,6 +162,23 @@ func smtpReply(de *delivery.Error) string {
 	return s + " " + de.Message
 }
 
+// reserve waits for room in the memory budget for the job's message before it is
+// loaded, so many large deliveries at once queue rather than exhaust memory.
+func (w *Worker) reserve(ctx context.Context, j *store.Job) (func(), error) {
+	if w.cfg.Memory == nil {
+		return func() {}, nil
+	}
+	size, err := w.db.MessageSize(ctx, j.MessageID)
+	if err != nil {
+		return nil, fmt.Errorf("load message size: %w", err)
+	}
+	release, err := w.cfg.Memory.Acquire(ctx, 2*int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("wait for memory: %w", err)
+	}
+	return release, nil
+}
+
 func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*store.Message, *store.Recipient, *pipeline.Envelope, []byte, error) {
 	msg, err := w.db.Message(ctx, "", j.MessageID)
 	if err != nil {
@@ -171,37 +196,38 @@ func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*st
 	if err := json.Unmarshal(envb, &env); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	raw, err := keys.Data.Open(msg.Content, "message/"+msg.ID+"/content")
+	// Opened where it lies: the loaded row is not used sealed again.
+	raw, err := keys.Data.OpenInPlace(msg.Content, "message/"+msg.ID+"/content")
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("open content: %w", err)
 	}
+	msg.Content = nil
 	return msg, rcpt, &env, raw, nil
 }
 
-// sign adds a DKIM signature with the tenant's key for the sender domain, if it has one.
-func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) ([]byte, string) {
+// sign returns the DKIM-Signature header field to put in front of raw, made with the
+// tenant's key for the sender domain ("" when it has none).
+func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) (string, string) {
 	k, key, err := w.signer(ctx, msg.TenantID, msg.FromDomain)
 	if err != nil {
 		w.log.Error("load dkim key", "message", msg.ID, "err", err)
-		return raw, "none"
+		return "", "none"
 	}
 	if k == nil {
-		return raw, "none"
+		return "", "none"
 	}
-	var out bytes.Buffer
-	out.Grow(len(raw) + 1024)
 	s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
 	release := w.signing.acquire(ctx)
 	if release == nil {
-		return raw, "none" // shutting down: the delivery that follows fails and is retried
+		return "", "none" // shutting down: the delivery that follows fails and is retried
 	}
-	err = s.Sign(&out, bytes.NewReader(raw))
+	sig, err := s.SignedHeader(bytes.NewReader(raw))
 	release()
 	if err != nil {
 		w.log.Error("dkim sign", "message", msg.ID, "err", err)
-		return raw, "none"
+		return "", "none"
 	}
-	return out.Bytes(), k.Selector + "._domainkey." + k.Domain
+	return sig, k.Selector + "._domainkey." + k.Domain
 }
 
 // retryLater records a temporary failure, or expiry when the next attempt would fall

@@ -83,3 +83,37 @@ func TestKeyFile(t *testing.T) {
 		t.Fatal("bad key accepted")
 	}
 }
+
+// TestSealInPlace: values sealed and opened in their own storage are the same format
+// as Seal's, keep their binding, and really reuse the buffer.
+func TestSealInPlace(t *testing.T) {
+	k, err := NewDataKey(NewDataKeyBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte("large message "), 1000)
+	buf := make([]byte, InPlacePrefix, InPlacePrefix+len(plain)+InPlaceSuffix)
+	buf = append(buf, plain...)
+	sealed := k.SealInPlace(buf, "message/1/content")
+	if &sealed[0] != &buf[0] {
+		t.Error("SealInPlace allocated a new buffer")
+	}
+	if bytes.Contains(sealed, []byte("large message")) {
+		t.Fatal("plaintext left in the sealed value")
+	}
+	got, err := k.Open(sealed, "message/1/content")
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open of an in-place seal: %v", err)
+	}
+	if _, err := k.OpenInPlace(bytes.Clone(sealed), "message/2/content"); err != ErrOpen {
+		t.Errorf("wrong binding opened: %v", err)
+	}
+	other := k.Seal(plain, "message/1/content")
+	pt, err := k.OpenInPlace(other, "message/1/content")
+	if err != nil || !bytes.Equal(pt, plain) {
+		t.Fatalf("OpenInPlace of Seal's value: %v", err)
+	}
+	if &pt[0] != &other[InPlacePrefix] {
+		t.Error("OpenInPlace allocated a new buffer")
+	}
+}

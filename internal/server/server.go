@@ -23,6 +23,7 @@ import (
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -147,6 +148,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	tparts := TLSSecurity(cfg, resolver, roots, secureline.NewStoreCache(db), opt.HTTPClient, log)
 	s.Secure = secureline.New(db, s.Tenants, SecureConfig(cfg, tparts, opt.HTTPClient), log)
 	limits := message.DefaultLimits()
+	limits.MaxTotalBytes, limits.MaxAttachmentBytes = cfg.Message.MaxBytes, cfg.Message.MaxAttachmentBytes
 	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
 		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted}, log)
 	s.Client = delivery.New(delivery.Config{
@@ -159,6 +161,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		// message.
 		MaxIdlePerHost: cfg.Delivery.PerDomain,
 	})
+	// One cap on bytes being worked on, shared by requests and deliveries.
+	memory := membudget.New(cfg.API.MaxInflightBytes)
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
@@ -166,6 +170,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
+		Memory:  memory,
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -177,6 +182,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
 		Observe: s.Metrics.Request, OnDBError: s.Metrics.DatabaseError, Audit: s.Audit,
+		Memory: memory, MemoryWait: config.Duration(cfg.API.InflightWait),
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},

@@ -118,6 +118,17 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	return &m, nil
 }
 
+// MessageSize returns the size of a message's built content, so the worker can wait for
+// room in memory before it loads a large one.
+func (db *DB) MessageSize(ctx context.Context, id string) (int, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT size FROM messages WHERE id = $1", id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return n, err
+}
+
 // Message loads a tenant's message. tenantID "" is for internal callers (the worker).
 func (db *DB) Message(ctx context.Context, tenantID, id string) (*Message, error) {
 	return scanMessage(db.queryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
