@@ -46,6 +46,9 @@ type AttachmentJSON struct {
 	ContentType string        `json:"content_type"`
 	Content     base64Content `json:"content"`
 	ContentID   string        `json:"content_id"`
+	// Part names the multipart/form-data file part holding the content, instead of
+	// Content.
+	Part string `json:"part"`
 }
 
 // base64Content is decoded straight from the request's bytes, so a large file is held
@@ -192,16 +195,27 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, p *tenant.P
 	if err != nil {
 		return err
 	}
-	// The body is decoded as it is read: no copy of it outlives the decoder's buffer.
-	body := newHashingBody(r.Body)
 	var req SendRequest
-	if err := decodeJSONFrom(body, &req); err != nil {
-		return err
+	var files map[string]*filePart
+	var sum []byte
+	if isMultipart(r) {
+		if files, sum, err = readMultipart(r, &req); err != nil {
+			return err
+		}
+	} else {
+		// The body is decoded as it is read: no copy of it outlives the decoder's buffer.
+		body := newHashingBody(r.Body)
+		if err := decodeJSONFrom(body, &req); err != nil {
+			return err
+		}
+		if sum, err = body.sum(); err != nil {
+			return err
+		}
 	}
-	sum, err := body.sum()
-	if err != nil {
-		return err
+	if fp := attachFiles(&req, files); len(fp) > 0 {
+		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
 	}
+	files = nil
 	sub, err := s.submission(r, p, &req, sum, key)
 	if err != nil {
 		return err
@@ -279,6 +293,9 @@ func (s *Server) batchOne(r *http.Request, p *tenant.Principal, i int, raw []byt
 		var req SendRequest
 		if err := decodeJSON(raw, &req); err != nil {
 			return nil, err
+		}
+		if fp := attachFiles(&req, nil); len(fp) > 0 {
+			return nil, problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
 		}
 		sum := sha256.Sum256(raw)
 		sub, err := s.submission(r, p, &req, sum[:], k)

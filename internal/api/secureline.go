@@ -62,6 +62,9 @@ func (s *Server) previewPolicy(w http.ResponseWriter, r *http.Request, p *tenant
 	if err := decodeJSONFrom(newHashingBody(r.Body), &req); err != nil {
 		return err
 	}
+	if fp := attachFiles(&req, nil); len(fp) > 0 {
+		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
+	}
 	sub, err := s.submission(r, p, &req, nil, "")
 	if err != nil {
 		return err
