@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/policy"
-	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -168,19 +168,20 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	if d.Date.IsZero() {
 		d.Date = now
 	}
-	// The message is built once, into a buffer sized for it with room to be sealed in
-	// place: a large message is held once, not once per step.
-	buf := bytes.NewBuffer(make([]byte, seal.InPlacePrefix, seal.InPlacePrefix+builtSize(d)+seal.InPlaceSuffix))
-	buf.WriteString(p.receivedHeader(sub, id, now))
-	if err := message.Write(buf, d); err != nil {
+	// The message is built straight into sealed pieces: its plaintext is never held
+	// whole, and the database handles a piece at a time. The draft's limits count
+	// decoded bytes; base64 (4/3 plus line ends) and quoted-printable make the built
+	// message larger, so it gets twice the room.
+	limit := 2 * p.cfg.Limits.MaxTotalBytes
+	cw := newContentWriter(keys.Data, id, limit)
+	io.WriteString(cw, p.receivedHeader(sub, id, now))
+	if err := message.Write(cw, d); errors.Is(err, errTooLarge) {
+		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is over the limit of %d bytes", limit)}
+	} else if err != nil {
 		return nil, &Error{Status: 422, Title: "Message cannot be built", Detail: err.Error()}
 	}
-	size := buf.Len() - seal.InPlacePrefix
-	// The draft's own limits count decoded bytes; base64 (4/3 plus line ends) and
-	// quoted-printable make the built message larger, so it gets twice the room.
-	if p.cfg.Limits.MaxTotalBytes > 0 && size > 2*p.cfg.Limits.MaxTotalBytes {
-		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is %d bytes; the limit is %d", size, 2*p.cfg.Limits.MaxTotalBytes)}
-	}
+	size := cw.n
+	content, chunks := cw.finish()
 	// Everything else reads the built message: let the decoded attachments go.
 	for i := range d.Attachments {
 		d.Attachments[i].Content = nil
@@ -199,8 +200,8 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		ID: id, TenantID: sub.Principal.TenantID, CreatedAt: now, FromDomain: d.From.Domain(),
 		Sandbox: sub.Principal.Sandbox, Campaign: sub.Campaign, Tags: sub.Tags, Size: size,
 		Envelope: keys.Data.Seal(env, "message/"+id+"/envelope"),
-		Content:  keys.Data.SealInPlace(buf.Bytes(), "message/"+id+"/content"),
-		DLP:      dlpJSON, Quarantined: held,
+		Content:  content, Chunks: chunks,
+		DLP: dlpJSON, Quarantined: held,
 	}
 	res := &Result{MessageID: id, Status: "accepted", DLP: findings}
 	status, firstEvents := StatusQueued, []string{"accepted", "queued"}
@@ -278,19 +279,6 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	p.log.Info("message accepted", "message", id, "recipients", len(rcpts), "bytes", size, "sandbox", m.Sandbox)
 	return res, nil
-}
-
-// builtSize is a close upper estimate of a draft's built size: quoted-printable text,
-// base64 attachments in 76-character lines, and room for the header and boundaries.
-func builtSize(d *message.Draft) int {
-	n := 8192 + len(d.Subject)*2
-	for _, s := range []string{d.Text, d.HTML} {
-		n += len(s) + len(s)/8 // mostly ASCII; soft line breaks and the odd escape
-	}
-	for _, a := range d.Attachments {
-		n += (len(a.Content)+2)/3*4*78/76 + 1024
-	}
-	return n
 }
 
 // check renders the template and validates everything a send or a preview must pass:

@@ -104,7 +104,8 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		}
 		sig, dkimNote := w.sign(ctx, msg, prep.Data)
 		// The signature goes in front of the message as it is: no signed copy.
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)))
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS},
+			&signedMessage{Reader: io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)), n: len(sig) + len(prep.Data)})
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
@@ -141,6 +142,15 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		return
 	}
 }
+
+// signedMessage is the signature and the message read one after the other; Len
+// lets delivery declare the size (RFC 1870) as it did for one buffer.
+type signedMessage struct {
+	io.Reader
+	n int
+}
+
+func (m *signedMessage) Len() int { return m.n }
 
 // appendReasons keeps the reasons list bounded across many attempts.
 func appendReasons(list []string, more ...string) []string {
@@ -196,8 +206,7 @@ func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*st
 	if err := json.Unmarshal(envb, &env); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	// Opened where it lies: the loaded row is not used sealed again.
-	raw, err := keys.Data.OpenInPlace(msg.Content, "message/"+msg.ID+"/content")
+	raw, err := pipeline.OpenContent(ctx, w.db, keys.Data, msg)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("open content: %w", err)
 	}

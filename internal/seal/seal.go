@@ -124,17 +124,16 @@ func (k *DataKey) SealInPlace(buf []byte, binding string) []byte {
 	return k.aead.Seal(buf[:1+ns], buf[1:1+ns], buf[1+ns:], []byte(binding))
 }
 
-// OpenInPlace is Open decrypting into sealed's own storage, which it overwrites: the
-// plaintext it returns shares that storage.
-func (k *DataKey) OpenInPlace(sealed []byte, binding string) ([]byte, error) {
+// OpenAppend is Open appending the plaintext to dst, so pieces of one value can be
+// opened into a single buffer sized for the whole.
+func (k *DataKey) OpenAppend(dst, sealed []byte, binding string) ([]byte, error) {
 	ns := k.aead.NonceSize()
 	if len(sealed) < 1+ns+k.aead.Overhead() || sealed[0] != version {
-		return nil, ErrOpen
+		return dst, ErrOpen
 	}
-	ct := sealed[1+ns:]
-	pt, err := k.aead.Open(ct[:0], sealed[1:1+ns], ct, []byte(binding))
+	out, err := k.aead.Open(dst, sealed[1:1+ns], sealed[1+ns:], []byte(binding))
 	if err != nil {
-		return nil, ErrOpen
+		return dst, ErrOpen
 	}
-	return pt, nil
+	return out, nil
 }

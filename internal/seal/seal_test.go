@@ -84,8 +84,8 @@ func TestKeyFile(t *testing.T) {
 	}
 }
 
-// TestSealInPlace: values sealed and opened in their own storage are the same format
-// as Seal's, keep their binding, and really reuse the buffer.
+// TestSealInPlace: a value sealed in its own storage is in Seal's format, keeps its
+// binding and really reuses the buffer; OpenAppend opens pieces into one buffer.
 func TestSealInPlace(t *testing.T) {
 	k, err := NewDataKey(NewDataKeyBytes())
 	if err != nil {
@@ -105,15 +105,16 @@ func TestSealInPlace(t *testing.T) {
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("Open of an in-place seal: %v", err)
 	}
-	if _, err := k.OpenInPlace(bytes.Clone(sealed), "message/2/content"); err != ErrOpen {
+	if _, err := k.OpenAppend(nil, sealed, "message/2/content"); err != ErrOpen {
 		t.Errorf("wrong binding opened: %v", err)
 	}
-	other := k.Seal(plain, "message/1/content")
-	pt, err := k.OpenInPlace(other, "message/1/content")
-	if err != nil || !bytes.Equal(pt, plain) {
-		t.Fatalf("OpenInPlace of Seal's value: %v", err)
+	// Pieces open one after another into one buffer.
+	a, b := k.Seal(plain[:100], "piece/0"), k.Seal(plain[100:], "piece/1")
+	out := make([]byte, 0, len(plain))
+	if out, err = k.OpenAppend(out, a, "piece/0"); err != nil {
+		t.Fatal(err)
 	}
-	if &pt[0] != &other[InPlacePrefix] {
-		t.Error("OpenInPlace allocated a new buffer")
+	if out, err = k.OpenAppend(out, b, "piece/1"); err != nil || !bytes.Equal(out, plain) {
+		t.Fatalf("OpenAppend of two pieces: %v", err)
 	}
 }
