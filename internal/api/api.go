@@ -165,11 +165,11 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 // about once), so concurrent large sends queue here instead of exhausting memory.
 func (s *Server) reserve(w http.ResponseWriter, r *http.Request) (func(), error) {
 	n := r.ContentLength
-	if n == 0 || s.Memory == nil {
-		return func() {}, nil
-	}
 	if n > s.MaxBodyBytes {
 		return nil, problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", s.MaxBodyBytes))
+	}
+	if n == 0 || s.Memory == nil {
+		return func() {}, nil
 	}
 	if n < 0 {
 		n = s.MaxBodyBytes // chunked: the most it may turn out to be

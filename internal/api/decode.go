@@ -2,11 +2,9 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -25,52 +23,13 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// hashingBody reads a request body once, hashing what it reads (for Idempotency-Key
-// conflicts) and marking read failures so they are not mistaken for bad JSON.
-type hashingBody struct {
-	r io.Reader
-	h hash.Hash
-}
-
-type readError struct{ err error }
-
-func (e *readError) Error() string { return "read request body: " + e.err.Error() }
-func (e *readError) Unwrap() error { return e.err }
-
-func newHashingBody(r io.Reader) *hashingBody { return &hashingBody{r: r, h: sha256.New()} }
-
-func (b *hashingBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.h.Write(p[:n])
-	var mbe *http.MaxBytesError
-	if err != nil && err != io.EOF && !errors.As(err, &mbe) {
-		err = &readError{err}
-	}
-	return n, err
-}
-
-// sum reads what is left of the body (nothing but whitespace once a value has been
-// decoded without trailing data) and returns the hash of all of it.
-func (b *hashingBody) sum() ([]byte, error) {
-	if _, err := io.Copy(io.Discard, b); err != nil {
-		return nil, problem(400, "Invalid request", "the request body could not be read")
-	}
-	return b.h.Sum(nil), nil
-}
-
 // decodeJSON decodes strictly: unknown fields and trailing data are errors, and a
 // type error names the field's path.
 func decodeJSON(body []byte, v any) error {
 	if ct := bytes.TrimSpace(body); len(ct) == 0 {
 		return problem(400, "Invalid request", "the request body is empty; send JSON")
 	}
-	return decodeJSONFrom(bytes.NewReader(body), v)
-}
-
-// decodeJSONFrom decodes strictly from a stream, such as a request body read once
-// with no copy of it kept: for a large message the decoder's buffer is the only one.
-func decodeJSONFrom(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -78,17 +37,6 @@ func decodeJSONFrom(r io.Reader, v any) error {
 	}
 	if err == nil {
 		return nil
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit))
-	}
-	if errors.Is(err, io.EOF) {
-		return problem(400, "Invalid request", "the request body is empty; send JSON")
-	}
-	var re *readError
-	if errors.As(err, &re) {
-		return problem(400, "Invalid request", "the request body could not be read")
 	}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError

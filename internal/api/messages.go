@@ -203,14 +203,15 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, p *tenant.P
 			return err
 		}
 	} else {
-		// The body is decoded as it is read: no copy of it outlives the decoder's buffer.
-		body := newHashingBody(r.Body)
-		if err := decodeJSONFrom(body, &req); err != nil {
+		body, err := readSized(r)
+		if err != nil {
 			return err
 		}
-		if sum, err = body.sum(); err != nil {
+		if err := decodeLargeJSON(body, &req); err != nil {
 			return err
 		}
+		h := sha256.Sum256(body)
+		sum = h[:]
 	}
 	if fp := attachFiles(&req, files); len(fp) > 0 {
 		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)

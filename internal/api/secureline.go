@@ -58,8 +58,12 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 // previewPolicy answers what would happen to a draft — per recipient, the method and
 // why — storing and sending nothing.
 func (s *Server) previewPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	body, err := readSized(r)
+	if err != nil {
+		return err
+	}
 	var req SendRequest
-	if err := decodeJSONFrom(newHashingBody(r.Body), &req); err != nil {
+	if err := decodeLargeJSON(body, &req); err != nil {
 		return err
 	}
 	if fp := attachFiles(&req, nil); len(fp) > 0 {
