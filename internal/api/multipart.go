@@ -58,7 +58,7 @@ func readMultipart(r *http.Request, req *SendRequest) (map[string]*filePart, []b
 		}
 		name := p.FormName()
 		switch {
-		case name == "message" && p.FileName() == "":
+		case name == "message": // a field, or a file such as curl's -F message=@msg.json
 			if sawMessage {
 				fp = append(fp, FieldProblem{"message", "only one message part"})
 				continue
