@@ -216,12 +216,10 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, p *tenant.P
 	if fp := attachFiles(&req, files); len(fp) > 0 {
 		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
 	}
-	files = nil
 	sub, err := s.submission(r, p, &req, sum, key)
 	if err != nil {
 		return err
 	}
-	req = SendRequest{} // the draft holds what is still needed
 	return s.submit(w, r, p, sub)
 }
 
@@ -249,12 +247,12 @@ func (s *Server) sendBatch(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
+	body, err := readSized(r)
 	if err != nil {
 		return err
 	}
 	var req BatchRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeLargeJSON(body, &req); err != nil {
 		return err
 	}
 	if len(req.Messages) == 0 {
@@ -292,7 +290,7 @@ func (s *Server) batchOne(r *http.Request, p *tenant.Principal, i int, raw []byt
 	}
 	res, err := func() (*pipeline.Result, error) {
 		var req SendRequest
-		if err := decodeJSON(raw, &req); err != nil {
+		if err := decodeLargeJSON(raw, &req); err != nil {
 			return nil, err
 		}
 		if fp := attachFiles(&req, nil); len(fp) > 0 {

@@ -144,7 +144,6 @@ func runLarge(t *testing.T, p *procEnv, cmd *exec.Cmd, base string, send largeSe
 		}()
 	}
 	wg.Wait()
-	contents = nil
 	accepted, _ = procStats(t, cmd.Process.Pid)
 	// Wait until every attachment has arrived; a slow delivery retried after its
 	// lease could make the count reach n with one message twice and another missing.
