@@ -260,11 +260,18 @@ func (c *Client) do(ctx context.Context, method, path string, in any, hdr http.H
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Accept", "application/json, application/problem+json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.roundTrip(req, out)
+}
+
+// roundTrip sends a prepared request with credentials and decodes a 2xx JSON answer
+// into out (if not nil). A non-2xx answer becomes *Error.
+func (c *Client) roundTrip(req *http.Request, out any) error {
+	method, path := req.Method, req.URL.Path
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Accept", "application/json, application/problem+json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("sealpost: %s %s: %w", method, path, err)

@@ -64,12 +64,14 @@ type Revoked struct {
 	Outcome     string `json:"outcome"`
 }
 
-// Attachment is one attached file. Content is sent as standard base64.
+// Attachment is one attached file. Content is sent as standard base64; with
+// SendFiles, Part names the File holding the content instead.
 type Attachment struct {
 	Filename    string `json:"filename,omitempty"`
 	ContentType string `json:"content_type,omitempty"`
-	Content     []byte `json:"content"`
+	Content     []byte `json:"content,omitempty"`
 	ContentID   string `json:"content_id,omitempty"` // set to make the attachment inline
+	Part        string `json:"part,omitempty"`
 }
 
 // Header is one custom message header.

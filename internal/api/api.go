@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -120,6 +121,9 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 					return problem(403, "Forbidden", "this API key lacks the "+rt.Scope+" scope")
 				}
 			}
+			if err := s.checkLength(r); err != nil {
+				return err
+			}
 			return h(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)), p)
 		}()
 		if err != nil {
@@ -154,6 +158,16 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 			s.Observe(name, status, time.Since(start))
 		}
 	})
+}
+
+// checkLength refuses a body declared larger than any route accepts before it is read.
+// Room for the body in the memory budget is held by the server's pacing (httpx.Pace),
+// which serves every route, so the API does not count it again.
+func (s *Server) checkLength(r *http.Request) error {
+	if r.ContentLength > s.MaxBodyBytes {
+		return problem(413, "Request too large", fmt.Sprintf("the request body exceeds %d bytes", s.MaxBodyBytes))
+	}
+	return nil
 }
 
 type auditKey struct{}

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -41,10 +43,59 @@ type SendRequest struct {
 
 // AttachmentJSON is one attachment, its content in standard base64.
 type AttachmentJSON struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Content     string `json:"content"`
-	ContentID   string `json:"content_id"`
+	Filename    string        `json:"filename"`
+	ContentType string        `json:"content_type"`
+	Content     base64Content `json:"content"`
+	ContentID   string        `json:"content_id"`
+	// Part names the multipart/form-data file part holding the content, instead of
+	// Content.
+	Part string `json:"part"`
+}
+
+// base64Content is decoded straight from the request's bytes, so a large file is held
+// once, decoded, rather than also as a Go string of its base64. Bad base64 is not a
+// decoding error: draft reports it with the attachment's index.
+type base64Content struct {
+	data []byte
+	bad  bool
+}
+
+func (c *base64Content) UnmarshalJSON(raw []byte) error {
+	if string(raw) == "null" {
+		*c = base64Content{}
+		return nil
+	}
+	if len(raw) < 2 || raw[0] != '"' {
+		return &json.UnmarshalTypeError{Value: jsonKind(raw), Type: reflect.TypeFor[string]()}
+	}
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		// JSON escapes ("\/" for "/", "\n" between lines): unquote first.
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		text = []byte(s)
+	}
+	c.data = make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(c.data, text)
+	c.data, c.bad = c.data[:n], err != nil
+	if c.bad {
+		c.data = nil
+	}
+	return nil
+}
+
+func jsonKind(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 // HeaderJSON is one custom header.
@@ -93,12 +144,11 @@ func (req *SendRequest) draft() (*message.Draft, []FieldProblem) {
 	}
 	d.To, d.Cc, d.Bcc, d.ReplyTo = parse("to", req.To), parse("cc", req.Cc), parse("bcc", req.Bcc), parse("reply_to", req.ReplyTo)
 	for i, a := range req.Attachments {
-		content, err := base64.StdEncoding.DecodeString(a.Content)
-		if err != nil {
+		if a.Content.bad {
 			fp = append(fp, FieldProblem{fmt.Sprintf("attachments[%d].content", i), "must be standard base64"})
 			continue
 		}
-		d.Attachments = append(d.Attachments, message.Attachment{Filename: a.Filename, ContentType: a.ContentType, Content: content, ContentID: a.ContentID, Inline: a.ContentID != ""})
+		d.Attachments = append(d.Attachments, message.Attachment{Filename: a.Filename, ContentType: a.ContentType, Content: a.Content.data, ContentID: a.ContentID, Inline: a.ContentID != ""})
 	}
 	for _, h := range req.Headers {
 		d.Headers = append(d.Headers, message.Header{Name: h.Name, Value: h.Value})
@@ -106,11 +156,9 @@ func (req *SendRequest) draft() (*message.Draft, []FieldProblem) {
 	return d, fp
 }
 
-func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, idemKey string) (*pipeline.Submission, error) {
-	var req SendRequest
-	if err := decodeJSON(body, &req); err != nil {
-		return nil, err
-	}
+// submission turns a decoded request into a pipeline submission; sum is the hash of
+// the request as sent, for Idempotency-Key conflicts.
+func (s *Server) submission(r *http.Request, p *tenant.Principal, req *SendRequest, sum []byte, idemKey string) (*pipeline.Submission, error) {
 	d, fp := req.draft()
 	if len(fp) > 0 {
 		return nil, problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
@@ -126,13 +174,12 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, body []byte, i
 			pr.ExpiresIn = d
 		}
 	}
-	sum := sha256.Sum256(body)
 	via := "HTTP"
 	if r.TLS != nil {
 		via = "HTTPS"
 	}
 	return &pipeline.Submission{Principal: p, Draft: d, TemplateID: req.TemplateID, TemplateData: req.TemplateData,
-		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, Security: req.Security, IdempotencyKey: idemKey, RequestHash: sum[:],
+		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, Security: req.Security, IdempotencyKey: idemKey, RequestHash: sum,
 		Via: via, ClientAddr: clientIP(r), TLS: r.TLS, Portal: pr}, nil
 }
 
@@ -149,14 +196,37 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, p *tenant.P
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
+	var req SendRequest
+	var files map[string]*filePart
+	var sum []byte
+	if isMultipart(r) {
+		if files, sum, err = readMultipart(r, &req); err != nil {
+			return err
+		}
+	} else {
+		body, err := readSized(r)
+		if err != nil {
+			return err
+		}
+		if err := decodeLargeJSON(body, &req); err != nil {
+			return err
+		}
+		h := sha256.Sum256(body)
+		sum = h[:]
+	}
+	if fp := attachFiles(&req, files); len(fp) > 0 {
+		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
+	}
+	sub, err := s.submission(r, p, &req, sum, key)
 	if err != nil {
 		return err
 	}
-	sub, err := s.submission(r, p, body, key)
-	if err != nil {
-		return err
-	}
+	return s.submit(w, r, p, sub)
+}
+
+// submit runs a submission through the pipeline and answers 202, the audit entry
+// committed with the message.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *tenant.Principal, sub *pipeline.Submission) error {
 	var committed func()
 	sub.Audit, committed = s.inlineAudit(r, p, "POST /v1/messages", http.StatusAccepted)
 	res, err := s.Pipeline.Submit(r.Context(), sub)
@@ -178,12 +248,12 @@ func (s *Server) sendBatch(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
+	body, err := readSized(r)
 	if err != nil {
 		return err
 	}
 	var req BatchRequest
-	if err := decodeJSON(body, &req); err != nil {
+	if err := decodeLargeJSON(body, &req); err != nil {
 		return err
 	}
 	if len(req.Messages) == 0 {
@@ -220,7 +290,15 @@ func (s *Server) batchOne(r *http.Request, p *tenant.Principal, i int, raw []byt
 		k = fmt.Sprintf("batch\x00%s\x00%d", key, i)
 	}
 	res, err := func() (*pipeline.Result, error) {
-		sub, err := s.submission(r, p, raw, k)
+		var req SendRequest
+		if err := decodeLargeJSON(raw, &req); err != nil {
+			return nil, err
+		}
+		if fp := attachFiles(&req, nil); len(fp) > 0 {
+			return nil, problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
+		}
+		sum := sha256.Sum256(raw)
+		sub, err := s.submission(r, p, &req, sum[:], k)
 		if err != nil {
 			return nil, err
 		}

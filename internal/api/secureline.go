@@ -62,11 +62,18 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 // previewPolicy answers what would happen to a draft — per recipient, the method and
 // why — storing and sending nothing.
 func (s *Server) previewPolicy(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	body, err := readBody(r)
+	body, err := readSized(r)
 	if err != nil {
 		return err
 	}
-	sub, err := s.submission(r, p, body, "")
+	var req SendRequest
+	if err := decodeLargeJSON(body, &req); err != nil {
+		return err
+	}
+	if fp := attachFiles(&req, nil); len(fp) > 0 {
+		return problem(400, "Invalid message", fp[0].Field+": "+fp[0].Detail, fp...)
+	}
+	sub, err := s.submission(r, p, &req, nil, "")
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	AuditEvery    string `toml:"audit_checkpoint_every" help:"how often the audit log head is signed into a checkpoint"`
 
 	API      API      `toml:"api"`
+	Message  Message  `toml:"message"`
 	Delivery Delivery `toml:"delivery"`
 	Secure   Secure   `toml:"secure"`
 	Portal   Portal   `toml:"portal"`
@@ -88,7 +89,16 @@ type API struct {
 	MaxConnections    int    `toml:"max_connections" help:"open connections at most; lowered to fit the open-file limit minus reserved_fds"`
 	MaxClientConns    int    `toml:"max_client_connections" help:"open connections at most from one client address (IPv6: one /64)"`
 	ReservedFDs       int    `toml:"reserved_fds" help:"file descriptors kept free of connections, for the database, logs and outbound SMTP"`
-	MaxInflightBytes  int64  `toml:"max_inflight_bytes" help:"request body bytes held by all requests in flight at once; beyond it requests wait, then get 503"`
+	// Memory follows the bytes being worked on, so this caps the server's memory: a
+	// request body or a delivery that would go past it waits, then (a request) gets 503.
+	MaxInflightBytes int64  `toml:"max_inflight_bytes" help:"request bodies and messages under delivery held in memory at once, in bytes; peak memory stays within about twice this"`
+	InflightWait     string `toml:"inflight_wait" help:"how long a request waits for room under max_inflight_bytes before a 503 with Retry-After"`
+}
+
+// Message bounds what one message may carry.
+type Message struct {
+	MaxBytes           int `toml:"max_bytes" help:"largest message: text, HTML and decoded attachments together"`
+	MaxAttachmentBytes int `toml:"max_attachment_bytes" help:"largest single attachment, decoded"`
 }
 
 // Delivery is the outbound SMTP side and the queue.
@@ -123,9 +133,13 @@ func Default() Config {
 		Hostname:   hostname(),
 		Roles:      "api,worker",
 		AuditEvery: "1h",
-		API: API{Listen: "127.0.0.1:8080", MaxBodyBytes: 40 << 20,
+		// 50 MiB messages, 40 MiB attachments (a scanned report); the JSON body is a third
+		// larger for base64, so it gets 70 MiB. The in-flight cap admits three such
+		// requests at once.
+		API: API{Listen: "127.0.0.1:8080", MaxBodyBytes: 70 << 20,
 			ReadHeaderTimeout: "10s", BodyTimeout: "20s", WriteTimeout: "60s", IdleTimeout: "60s", MinRate: 1024,
-			MaxConnections: 4096, MaxClientConns: 128, ReservedFDs: 256, MaxInflightBytes: 256 << 20},
+			MaxConnections: 4096, MaxClientConns: 128, ReservedFDs: 256, MaxInflightBytes: 210 << 20, InflightWait: "10s"},
+		Message: Message{MaxBytes: 50 << 20, MaxAttachmentBytes: 40 << 20},
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
 			Expire: "5d", DrainTimeout: "20s", Lease: "10m"},
@@ -198,6 +212,12 @@ func (c *Config) Validate() error {
 		bad("api.max_body_bytes %d: too small", c.API.MaxBodyBytes)
 	}
 	c.validateLimits(bad)
+	if c.Message.MaxBytes < 1<<10 {
+		bad("message.max_bytes %d: too small", c.Message.MaxBytes)
+	}
+	if c.Message.MaxAttachmentBytes < 1 || c.Message.MaxAttachmentBytes > c.Message.MaxBytes {
+		bad("message.max_attachment_bytes %d: want 1 up to message.max_bytes (%d)", c.Message.MaxAttachmentBytes, c.Message.MaxBytes)
+	}
 	d := c.Delivery
 	if d.Port < 1 || d.Port > 65535 {
 		bad("delivery.port %d: want 1-65535", d.Port)
@@ -215,7 +235,7 @@ func (c *Config) Validate() error {
 	if _, err := c.RetrySchedule(); err != nil {
 		bad("delivery.retry: %v", err)
 	}
-	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery},
+	for _, dur := range []struct{ name, v string }{{"delivery.expire", d.Expire}, {"delivery.drain_timeout", d.DrainTimeout}, {"delivery.lease", d.Lease}, {"audit_checkpoint_every", c.AuditEvery}, {"api.inflight_wait", c.API.InflightWait},
 		{"secure.portal_expiry", c.Secure.PortalExpiry}, {"secure.probe_ttl", c.Secure.ProbeTTL},
 		{"portal.code_ttl", c.Portal.CodeTTL}, {"portal.lockout", c.Portal.Lockout}, {"portal.session_idle", c.Portal.SessionIdle},
 		{"portal.session_max", c.Portal.SessionMax}, {"portal.max_expiry", c.Portal.MaxExpiry}, {"portal.sweep_every", c.Portal.SweepEvery}} {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -22,10 +21,19 @@ type Pace struct {
 	// MaxBody is the largest body any handler accepts: a larger Content-Length
 	// reserves only this much, since no handler reads past it.
 	MaxBody int64
-	// Inflight caps the request body bytes held by all requests at once (nil: none).
-	Inflight *Budget
+	// Inflight caps the request body bytes held by all requests at once (nil: none):
+	// the process's one memory budget (a *membudget.Budget), shared with delivery.
+	Inflight Inflight
+	// Wait bounds how long a body waits for room in Inflight (0: up to Body).
+	Wait time.Duration
 	// RetryAfter is sent with the 503 of a request that found no room in Inflight.
 	RetryAfter time.Duration
+}
+
+// Inflight is a byte budget: Take waits for room until ctx ends; Release gives back.
+type Inflight interface {
+	Take(ctx context.Context, n int64) (int64, bool)
+	Release(n int64)
 }
 
 // ErrBusy is what reading a request body returns when Inflight had no room for it
@@ -126,9 +134,12 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 
 func (b *pacedBody) reserve(n int64) error {
 	wait := time.Until(b.start.Add(b.pace.Body))
+	if b.pace.Wait > 0 {
+		wait = min(wait, b.pace.Wait)
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, max(wait, 0))
 	defer cancel()
-	got, ok := b.pace.Inflight.Acquire(ctx, n)
+	got, ok := b.pace.Inflight.Take(ctx, n)
 	if !ok {
 		return ErrBusy
 	}
@@ -190,57 +201,3 @@ func (w *pacedWriter) finish() { w.from(time.Now()) }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Budget is a count of bytes shared by requests: a weighted semaphore whose waiters
-// give up when their context ends.
-type Budget struct {
-	mu      sync.Mutex
-	max     int64
-	used    int64
-	changed chan struct{} // closed and replaced whenever bytes are released
-}
-
-// NewBudget holds at most max bytes.
-func NewBudget(max int64) *Budget {
-	return &Budget{max: max, changed: make(chan struct{})}
-}
-
-// Acquire waits until n bytes fit, or ctx ends (false), and returns how many it took:
-// a request larger than the whole budget waits for it to be empty, then takes it all.
-func (b *Budget) Acquire(ctx context.Context, n int64) (int64, bool) {
-	n = min(n, b.max)
-	for {
-		b.mu.Lock()
-		if b.used+n <= b.max {
-			b.used += n
-			b.mu.Unlock()
-			return n, true
-		}
-		ch := b.changed
-		b.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, false
-		}
-	}
-}
-
-// Release gives n bytes back.
-func (b *Budget) Release(n int64) {
-	if n <= 0 {
-		return
-	}
-	b.mu.Lock()
-	b.used = max(b.used-n, 0)
-	close(b.changed)
-	b.changed = make(chan struct{})
-	b.mu.Unlock()
-}
-
-// Used is the number of bytes held.
-func (b *Budget) Used() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/membudget"
 )
 
 // paceServer echoes the length of each request body it read, or the read error.
@@ -110,7 +112,7 @@ func TestPaceLeavesHandlerTimeAlone(t *testing.T) {
 }
 
 func TestPaceInflightBudget(t *testing.T) {
-	budget := NewBudget(1000)
+	budget := membudget.New(1000)
 	p := Pace{Body: 500 * time.Millisecond, Write: 2 * time.Second, MinRate: 1000, MaxBody: 1 << 20, Inflight: budget, RetryAfter: 3 * time.Second}
 	hold := make(chan struct{})
 	srv := httptest.NewServer(p.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,8 @@ type Limits struct {
 }
 
 // DefaultLimits returns the limits applied when nothing else is configured.
+// Attachments may reach 40 MiB and a message 50 MiB: a scanned report or a small imaging study runs to
+// tens of megabytes, and the server bounds memory with its in-flight cap, not here.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxRecipients: 50,
@@ -76,8 +78,8 @@ func DefaultLimits() Limits {
 		MaxSubjectBytes:     998,
 		MaxBodyBytes:        10 << 20,
 		MaxAttachments:      50,
-		MaxAttachmentBytes:  10 << 20,
-		MaxTotalBytes:       25 << 20,
+		MaxAttachmentBytes:  40 << 20,
+		MaxTotalBytes:       50 << 20,
 		MaxHeaders:          50,
 		MaxHeaderValueBytes: 998,
 	}

@@ -85,7 +85,7 @@ func TestValidateFields(t *testing.T) {
 		{"content type multipart", func(d *Draft) { attach(d, Attachment{Filename: "a", ContentType: "multipart/mixed; boundary=x"}) }, "attachments[1].content_type", 422},
 		{"content type message", func(d *Draft) { attach(d, Attachment{Filename: "a", ContentType: "Message/RFC822"}) }, "attachments[1].content_type", 422},
 		{"content type charset", func(d *Draft) { attach(d, Attachment{Filename: "a", ContentType: "text/plain; charset=koi8-r"}) }, "attachments[1].content_type", 422},
-		{"attachment too large", func(d *Draft) { attach(d, Attachment{Filename: "a", Content: make([]byte, 10<<20+1)}) }, "attachments[1].content", 413},
+		{"attachment too large", func(d *Draft) { attach(d, Attachment{Filename: "a", Content: make([]byte, 40<<20+1)}) }, "attachments[1].content", 413},
 		{"content id brackets", func(d *Draft) { attach(d, Attachment{Filename: "a", ContentID: "<a@b>"}) }, "attachments[1].content_id", 400},
 		{"content id duplicate", func(d *Draft) {
 			attach(d, Attachment{Filename: "a", ContentID: "x@y"})
@@ -115,8 +115,8 @@ func TestValidateFields(t *testing.T) {
 		{"message id no at", func(d *Draft) { d.MessageID = "abc" }, "message_id", 400},
 		{"message id crlf", func(d *Draft) { d.MessageID = "a@b\r\nBcc: x" }, "message_id", 400},
 		{"total too large", func(d *Draft) {
-			for range 3 {
-				attach(d, Attachment{Filename: "a", Content: make([]byte, 9<<20)})
+			for range 2 {
+				attach(d, Attachment{Filename: "a", Content: make([]byte, 26<<20)})
 			}
 		}, "attachments", 413},
 		{"body too large", func(d *Draft) { d.HTML = strings.Repeat("x", 10<<20) }, "html", 413},

@@ -187,7 +187,7 @@ func (s *Service) thread(q *request) ([]pages.Reply, error) {
 		if m.Content == nil {
 			continue // purged with the message
 		}
-		raw, err := q.keys.Data.Open(m.Content, "message/"+m.ID+"/content")
+		raw, err := pipeline.OpenContent(q.ctx, s.db, q.keys.Data, m)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,12 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err), nil)
 		return
 	}
+	release, err := w.reserve(ctx, j)
+	if err != nil {
+		w.retryLater(ctx, j, keys, err, nil)
+		return
+	}
+	defer release()
 	msg, rcpt, env, raw, err := w.load(ctx, keys, j)
 	if err != nil {
 		w.retryLater(ctx, j, keys, err, nil)
@@ -99,8 +106,10 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		if m == policy.Portal && !w.handOffPortal(ctx, j, keys, st, raw, env) {
 			return
 		}
-		signed, dkimNote := w.sign(ctx, msg, prep.Data)
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, bytes.NewReader(signed))
+		sig, dkimNote := w.sign(ctx, msg, prep.Data)
+		// The signature goes in front of the message as it is: no signed copy.
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS},
+			&signedMessage{Reader: io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)), n: len(sig) + len(prep.Data)})
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
@@ -132,6 +141,15 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 	}
 }
 
+// signedMessage is the signature and the message read one after the other; Len
+// lets delivery declare the size (RFC 1870) as it did for one buffer.
+type signedMessage struct {
+	io.Reader
+	n int
+}
+
+func (m *signedMessage) Len() int { return m.n }
+
 // appendReasons keeps the reasons list bounded across many attempts.
 func appendReasons(list []string, more ...string) []string {
 	list = append(list, more...)
@@ -152,6 +170,23 @@ func smtpReply(de *delivery.Error) string {
 	return s + " " + de.Message
 }
 
+// reserve waits for room in the memory budget for the job's message before it is
+// loaded, so many large deliveries at once queue rather than exhaust memory.
+func (w *Worker) reserve(ctx context.Context, j *store.Job) (func(), error) {
+	if w.cfg.Memory == nil {
+		return func() {}, nil
+	}
+	size, err := w.db.MessageSize(ctx, j.MessageID)
+	if err != nil {
+		return nil, fmt.Errorf("load message size: %w", err)
+	}
+	release, err := w.cfg.Memory.Acquire(ctx, 2*int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("wait for memory: %w", err)
+	}
+	return release, nil
+}
+
 func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*store.Message, *store.Recipient, *pipeline.Envelope, []byte, error) {
 	msg, err := w.db.Message(ctx, "", j.MessageID)
 	if err != nil {
@@ -169,37 +204,37 @@ func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*st
 	if err := json.Unmarshal(envb, &env); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	raw, err := keys.Data.Open(msg.Content, "message/"+msg.ID+"/content")
+	raw, err := pipeline.OpenContent(ctx, w.db, keys.Data, msg)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("open content: %w", err)
 	}
+	msg.Content = nil
 	return msg, rcpt, &env, raw, nil
 }
 
-// sign adds a DKIM signature with the tenant's key for the sender domain, if it has one.
-func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) ([]byte, string) {
+// sign returns the DKIM-Signature header field to put in front of raw, made with the
+// tenant's key for the sender domain ("" when it has none).
+func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) (string, string) {
 	k, key, err := w.signer(ctx, msg.TenantID, msg.FromDomain)
 	if err != nil {
 		w.log.Error("load dkim key", "message", msg.ID, "err", err)
-		return raw, "none"
+		return "", "none"
 	}
 	if k == nil {
-		return raw, "none"
+		return "", "none"
 	}
-	var out bytes.Buffer
-	out.Grow(len(raw) + 1024)
 	s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
 	release := w.signing.acquire(ctx)
 	if release == nil {
-		return raw, "none" // shutting down: the delivery that follows fails and is retried
+		return "", "none" // shutting down: the delivery that follows fails and is retried
 	}
-	err = s.Sign(&out, bytes.NewReader(raw))
+	sig, err := s.SignedHeader(bytes.NewReader(raw))
 	release()
 	if err != nil {
 		w.log.Error("dkim sign", "message", msg.ID, "err", err)
-		return raw, "none"
+		return "", "none"
 	}
-	return out.Bytes(), k.Selector + "._domainkey." + k.Domain
+	return sig, k.Selector + "._domainkey." + k.Domain
 }
 
 // retryLater records a temporary failure, or expiry when the next attempt would fall

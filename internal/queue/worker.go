@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -38,6 +39,10 @@ type Config struct {
 	// APIBusy, if set, says whether API requests are in flight: CPU-heavy delivery work
 	// then leaves a core to them, so acceptance latency does not pay for delivery.
 	APIBusy func() bool
+	// Memory, if set, is the process's cap on bytes being worked on, shared with the
+	// API: a delivery holds twice its message's size (the loaded row, then the copy
+	// a method makes) while it runs.
+	Memory *membudget.Budget
 }
 
 // Observer is told of outcomes (metrics); optional.

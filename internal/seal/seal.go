@@ -99,3 +99,41 @@ func openWith(aead cipher.AEAD, sealed []byte, binding string) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+// Room SealInPlace needs around the plaintext: the version byte and the 96-bit GCM
+// nonce before it, the 128-bit tag after it.
+const (
+	InPlacePrefix = 1 + 12
+	InPlaceSuffix = 16
+)
+
+// SealInPlace seals buf[InPlacePrefix:] in its own storage and returns the sealed
+// value, in the same form Seal makes. buf needs InPlaceSuffix bytes of spare capacity
+// (or it is copied once). For a large message this halves the memory sealing needs.
+func (k *DataKey) SealInPlace(buf []byte, binding string) []byte {
+	ns := k.aead.NonceSize()
+	if ns != InPlacePrefix-1 || k.aead.Overhead() != InPlaceSuffix || len(buf) < InPlacePrefix {
+		panic("seal: SealInPlace needs a buffer starting with InPlacePrefix spare bytes")
+	}
+	buf[0] = version
+	if _, err := rand.Read(buf[1 : 1+ns]); err != nil {
+		panic("seal: no randomness: " + err.Error())
+	}
+	// GCM allows the output to overlap the input exactly: dst's free capacity starts
+	// where the plaintext does.
+	return k.aead.Seal(buf[:1+ns], buf[1:1+ns], buf[1+ns:], []byte(binding))
+}
+
+// OpenAppend is Open appending the plaintext to dst, so pieces of one value can be
+// opened into a single buffer sized for the whole.
+func (k *DataKey) OpenAppend(dst, sealed []byte, binding string) ([]byte, error) {
+	ns := k.aead.NonceSize()
+	if len(sealed) < 1+ns+k.aead.Overhead() || sealed[0] != version {
+		return dst, ErrOpen
+	}
+	out, err := k.aead.Open(dst, sealed[1:1+ns], sealed[1+ns:], []byte(binding))
+	if err != nil {
+		return dst, ErrOpen
+	}
+	return out, nil
+}

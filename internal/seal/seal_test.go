@@ -83,3 +83,38 @@ func TestKeyFile(t *testing.T) {
 		t.Fatal("bad key accepted")
 	}
 }
+
+// TestSealInPlace: a value sealed in its own storage is in Seal's format, keeps its
+// binding and really reuses the buffer; OpenAppend opens pieces into one buffer.
+func TestSealInPlace(t *testing.T) {
+	k, err := NewDataKey(NewDataKeyBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte("large message "), 1000)
+	buf := make([]byte, InPlacePrefix, InPlacePrefix+len(plain)+InPlaceSuffix)
+	buf = append(buf, plain...)
+	sealed := k.SealInPlace(buf, "message/1/content")
+	if &sealed[0] != &buf[0] {
+		t.Error("SealInPlace allocated a new buffer")
+	}
+	if bytes.Contains(sealed, []byte("large message")) {
+		t.Fatal("plaintext left in the sealed value")
+	}
+	got, err := k.Open(sealed, "message/1/content")
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open of an in-place seal: %v", err)
+	}
+	if _, err := k.OpenAppend(nil, sealed, "message/2/content"); err != ErrOpen {
+		t.Errorf("wrong binding opened: %v", err)
+	}
+	// Pieces open one after another into one buffer.
+	a, b := k.Seal(plain[:100], "piece/0"), k.Seal(plain[100:], "piece/1")
+	out := make([]byte, 0, len(plain))
+	if out, err = k.OpenAppend(out, a, "piece/0"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = k.OpenAppend(out, b, "piece/1"); err != nil || !bytes.Equal(out, plain) {
+		t.Fatalf("OpenAppend of two pieces: %v", err)
+	}
+}

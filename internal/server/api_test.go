@@ -145,8 +145,8 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 		if s, _ := e.do("POST", "/v1/messages", e.key, `{"from":"a@clinic.example","to":"p@patient.example","subject":"s","text":"`+huge+`"}`); s != 413 {
 			t.Errorf("oversize: %d", s)
 		}
-		// An attachment over its own limit.
-		att := base64.StdEncoding.EncodeToString(make([]byte, 11<<20))
+		// An attachment over its own limit (40 MiB by default).
+		att := base64.StdEncoding.EncodeToString(make([]byte, 40<<20+1))
 		if s, _ := e.do("POST", "/v1/messages", e.key, map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": "s", "text": "t",
 			"attachments": []map[string]string{{"filename": "a.bin", "content_type": "application/octet-stream", "content": att}}}); s != 413 {
 			t.Errorf("oversize attachment: %d", s)

@@ -24,6 +24,7 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -75,8 +76,8 @@ type Server struct {
 	listener     net.Listener
 	extra        map[string]http.Handler
 	webhookOwner string
-	inflight     atomic.Int64  // API requests being served
-	bodies       *httpx.Budget // request body bytes held by requests in flight
+	inflight     atomic.Int64      // API requests being served
+	memory       *membudget.Budget // the one cap on bytes being worked on: request bodies and deliveries
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -139,7 +140,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra, bodies: httpx.NewBudget(cfg.API.MaxInflightBytes)}
+	s := &Server{Config: cfg, DB: db, Log: log, listener: opt.Listener, extra: opt.Extra}
 	s.Tenants = tenant.New(db, ring)
 	if cfg.AuditKeyFile == "" {
 		cfg.AuditKeyFile = filepath.Join(cfg.DataDir, "audit.key")
@@ -163,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	tparts := TLSSecurity(cfg, resolver, roots, secureline.NewStoreCache(db), opt.HTTPClient, log)
 	s.Secure = secureline.New(db, s.Tenants, SecureConfig(cfg, tparts, opt.HTTPClient), log)
 	limits := message.DefaultLimits()
+	limits.MaxTotalBytes, limits.MaxAttachmentBytes = cfg.Message.MaxBytes, cfg.Message.MaxAttachmentBytes
 	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
 		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted, IgnoreLocalPartCase: cfg.Delivery.IgnoreLocalPartCase}, log)
 	s.Client = delivery.New(delivery.Config{
@@ -175,6 +177,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		// message.
 		MaxIdlePerHost: cfg.Delivery.PerDomain,
 	})
+	// One cap on bytes being worked on, shared by requests and deliveries.
+	s.memory = membudget.New(cfg.API.MaxInflightBytes)
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
@@ -182,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
+		Memory:  s.memory,
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -263,7 +268,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.API)
 	api := s.Config.API
 	pace := httpx.Pace{Body: config.Duration(api.BodyTimeout), Write: config.Duration(api.WriteTimeout), MinRate: api.MinRate,
-		MaxBody: max(api.MaxBodyBytes, s.Config.Portal.MaxUploadBytes), Inflight: s.bodies, RetryAfter: 5 * time.Second}
+		MaxBody: max(api.MaxBodyBytes, s.Config.Portal.MaxUploadBytes), Inflight: s.memory, Wait: config.Duration(api.InflightWait), RetryAfter: 5 * time.Second}
 	return pace.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
@@ -309,7 +314,7 @@ func (s *Server) Run(ctx context.Context) error {
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: config.Duration(s.Config.API.ReadHeaderTimeout),
 			IdleTimeout: config.Duration(s.Config.API.IdleTimeout), MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
-		s.Metrics.Listener(limited.Open, limited.Refused, s.bodies.Used)
+		s.Metrics.Listener(limited.Open, limited.Refused, s.memory.Used)
 		s.Log.Info("api connection limits", "max_connections", maxConns, "per_client", min(s.Config.API.MaxClientConns, maxConns), "open_file_limit", fdLimit)
 		ln = limited
 		go func() {

@@ -18,9 +18,10 @@ type Message struct {
 	Tags         []string // keyed hashes of the caller's tags; the tags are sealed in Envelope
 	Size         int
 	Envelope     []byte
-	Content      []byte
-	DLP          []byte // JSON findings: categories and counts, never matched text
-	Quarantined  bool   // held by policy until an administrator releases or deletes it
+	Content      []byte   // the first sealed piece of the built message; nil once purged
+	Chunks       [][]byte // for InsertMessage: the sealed pieces after Content, in order
+	DLP          []byte   // JSON findings: categories and counts, never matched text
+	Quarantined  bool     // held by policy until an administrator releases or deletes it
 }
 
 // Recipient is one recipient of a message and its current status.
@@ -74,6 +75,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 		m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content, string(dlp), b2i(m.Quarantined)); err != nil {
 		return err
 	}
+	for i, c := range m.Chunks {
+		if _, err := tx.exec(ctx, "INSERT INTO message_chunks (message_id, seq, data) VALUES ($1, $2, $3)", m.ID, i+1, c); err != nil {
+			return err
+		}
+	}
 	for _, r := range rcpts {
 		if _, err := tx.exec(ctx, "INSERT INTO recipients ("+recipientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail, r.Method, r.Security); err != nil {
@@ -121,6 +127,37 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(created), sandbox == 1, []byte(dlp), quarantined == 1
 	_ = json.Unmarshal([]byte(tags), &m.Tags)
 	return &m, nil
+}
+
+// MessageSize returns the size of a message's built content, so the worker can wait for
+// room in memory before it loads a large one.
+func (db *DB) MessageSize(ctx context.Context, id string) (int, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT size FROM messages WHERE id = $1", id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return n, err
+}
+
+// ContentChunks calls fn with each sealed piece of a message's content after the
+// first (Message.Content), in order, holding one piece at a time.
+func (db *DB) ContentChunks(ctx context.Context, messageID string, fn func(sealed []byte) error) error {
+	rows, err := db.sql.QueryContext(ctx, "SELECT data FROM message_chunks WHERE message_id = $1 ORDER BY seq", messageID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Message loads a tenant's message. tenantID "" is for internal callers (the worker).

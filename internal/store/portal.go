@@ -208,6 +208,16 @@ func (tx *Tx) purgeContentIfDone(ctx context.Context, messageID string) error {
 	_, err := tx.exec(ctx, "UPDATE messages SET content = NULL WHERE id = $1"+
 		" AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $1)"+
 		" AND NOT EXISTS (SELECT 1 FROM portal_messages WHERE message_id = $1 AND destroyed_at IS NULL)", messageID)
+	if err != nil {
+		return err
+	}
+	return tx.purgeChunks(ctx, messageID)
+}
+
+// purgeChunks deletes the rest of a message's content once its first piece is gone.
+func (tx *Tx) purgeChunks(ctx context.Context, messageID string) error {
+	_, err := tx.exec(ctx, "DELETE FROM message_chunks WHERE message_id = $1"+
+		" AND EXISTS (SELECT 1 FROM messages WHERE id = $1 AND content IS NULL)", messageID)
 	return err
 }
 

@@ -154,6 +154,9 @@ func (db *DB) DeleteQuarantined(ctx context.Context, tenantID, messageID string,
 		if err := oneRow(res, err); err != nil {
 			return err
 		}
+		if err := tx.purgeChunks(ctx, messageID); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error)"+
 			" SELECT id, recipient_id, message_id, tenant_id, domain, created_at, attempts, 'deleted', $1, '' FROM deliveries WHERE message_id = $2", ms(now), messageID); err != nil {
 			return err
