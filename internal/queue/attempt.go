@@ -32,7 +32,11 @@ type Outcome struct {
 	DKIM          string            `json:"dkim,omitempty"`
 	Stage         string            `json:"stage,omitempty"`
 	Reused        bool              `json:"connection_reused,omitempty"`
-	Extra         map[string]any    `json:"extra,omitempty"`
+	// UnconfirmedAttempt is an earlier attempt that reached DATA with no outcome
+	// recorded (the process died or its database refused the write): the remote
+	// server may hold a copy, so this delivery may be a duplicate.
+	UnconfirmedAttempt int            `json:"unconfirmed_attempt,omitempty"`
+	Extra              map[string]any `json:"extra,omitempty"`
 }
 
 // deliver makes one attempt and records its outcome.
@@ -264,28 +268,66 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		detail = keys.Data.Seal(b, "recipient/"+j.RecipientID+"/detail")
 		ev.Data = keys.Data.Seal(b, "event/"+j.RecipientID)
 	}
-	// The outcome must be recorded even while shutting down.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	// The outcome and its audit entry commit together.
 	entry := &store.AuditEntry{At: ev.At, TenantID: j.TenantID, Principal: "worker:" + w.cfg.Owner, Action: "delivery." + evType,
 		Object: j.RecipientID, Result: evType, Detail: "message " + j.MessageID + ", attempt " + strconv.Itoa(j.Attempts)}
-	if err := w.db.Write(wctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := fn(ctx, tx, detail, ev); err != nil {
-			return err
-		}
-		if st != nil && keys != nil {
-			if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+	record := func() error {
+		// The outcome must be recorded even while shutting down.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		// Ahead of queued writes: the remote server has answered, and until this
+		// commits a crash would send the message again.
+		return w.db.WritePriority(wctx, func(ctx context.Context, tx *store.Tx) error {
+			if err := fn(ctx, tx, detail, ev); err != nil {
 				return err
 			}
+			if st != nil && keys != nil {
+				if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+					return err
+				}
+			}
+			return tx.AppendAudit(ctx, entry)
+		})
+	}
+	paused := false
+	for wait := outcomeRetryMin; ; wait = min(2*wait, outcomeRetryMax) {
+		err := record()
+		if err == nil {
+			break
 		}
-		return tx.AppendAudit(ctx, entry)
-	}); err != nil {
-		// The job stays claimed until its next attempt time, then runs again: at worst
-		// a duplicate delivery, never a lost one.
-		w.log.Error("record delivery outcome", "message", j.MessageID, "recipient", j.RecipientID, "err", err)
+		if errors.Is(err, store.ErrNotFound) {
+			// The job is gone: revoked or dropped while this attempt ran.
+			w.log.Warn("delivery outcome not recorded: job no longer queued", "message", j.MessageID, "recipient", j.RecipientID)
+			break
+		}
+		// Kept in memory and retried, with nothing new claimed meanwhile: given up,
+		// the job would only be sent again once its lease ends.
+		if !paused {
+			paused = true
+			w.pauseFor(ctx, 1)
+		}
+		w.log.Error("record delivery outcome; new deliveries wait until it is written", "message", j.MessageID, "recipient", j.RecipientID,
+			"outcome", evType, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			// Drain deadline: the job stays claimed and runs again after its lease.
+			w.log.Error("delivery outcome not recorded before shutdown; the job is retried after its lease", "message", j.MessageID, "recipient", j.RecipientID)
+			w.pauseFor(ctx, -1)
+			return
+		case <-time.After(wait):
+		}
+	}
+	if paused {
+		w.log.Info("delivery outcome recorded after retries; claiming resumes", "message", j.MessageID, "recipient", j.RecipientID)
+		w.pauseFor(ctx, -1)
 	}
 }
+
+// How long to wait between attempts to record an outcome the database refused.
+const (
+	outcomeRetryMin = 100 * time.Millisecond
+	outcomeRetryMax = 5 * time.Second
+)
 
 // setRecipient records a recipient's status and last outcome and, with a security
 // state, the state and (once delivered) the method — one UPDATE.

@@ -66,8 +66,12 @@ type Worker struct {
 	waiting  map[string][]*store.Job
 	running  sync.WaitGroup
 	stopped  bool
-	signers  signerCache
-	signing  *signingSlots
+	// unrecorded counts outcomes the database refused and that are being retried.
+	// While any are, nothing new is claimed or started: a delivery whose outcome
+	// cannot be written would only be sent again once its lease ends.
+	unrecorded int
+	signers    signerCache
+	signing    *signingSlots
 }
 
 // New builds a worker.
@@ -143,9 +147,10 @@ func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
 	for _, q := range w.waiting {
 		free -= len(q)
 	}
+	paused := w.unrecorded > 0
 	w.mu.Unlock()
-	if free <= 0 {
-		// Wait for a slot; finishing deliveries wake us.
+	if free <= 0 || paused {
+		// Wait for a slot, or for outcomes to be written again; either wakes us.
 		return 0, nil
 	}
 	jobs, err := w.db.ClaimJobs(ctx, w.cfg.Owner, w.now(), free, w.cfg.Lease)
@@ -163,7 +168,7 @@ func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
 
 // dispatchLocked starts waiting jobs while global and per-domain slots allow.
 func (w *Worker) dispatchLocked(dctx context.Context) {
-	if w.stopped {
+	if w.stopped || w.unrecorded > 0 {
 		return
 	}
 	for domain, q := range w.waiting {
@@ -195,6 +200,27 @@ func (w *Worker) run(dctx context.Context, j *store.Job) {
 	w.dispatchLocked(dctx)
 	w.mu.Unlock()
 	w.Notify()
+}
+
+// pauseFor marks one more (or one fewer) outcome that cannot be written; when the last
+// is written, waiting jobs start and claiming resumes.
+func (w *Worker) pauseFor(dctx context.Context, delta int) {
+	w.mu.Lock()
+	w.unrecorded += delta
+	if w.unrecorded == 0 {
+		w.dispatchLocked(dctx)
+	}
+	w.mu.Unlock()
+	if delta < 0 {
+		w.Notify()
+	}
+}
+
+// Paused reports whether claiming is paused because outcomes cannot be written.
+func (w *Worker) Paused() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.unrecorded > 0
 }
 
 func (w *Worker) drain(cancel context.CancelFunc) error {

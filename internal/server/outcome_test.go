@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/store/storetest"
+)
+
+// refuseOutcomes makes the database refuse every retired delivery, the write that
+// records a delivered outcome, as a full disk would; allowOutcomes lifts it.
+func refuseOutcomes(t *testing.T, db *store.DB) {
+	t.Helper()
+	stmts := []string{`CREATE TRIGGER refuse_outcomes BEFORE INSERT ON delivery_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`}
+	if db.Dialect() == store.Postgres {
+		stmts = []string{
+			`CREATE FUNCTION refuse_outcomes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$`,
+			`CREATE TRIGGER refuse_outcomes BEFORE INSERT ON delivery_history FOR EACH ROW EXECUTE FUNCTION refuse_outcomes()`,
+		}
+	}
+	for _, s := range stmts {
+		if _, err := db.SQL().Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func allowOutcomes(t *testing.T, db *store.DB) {
+	t.Helper()
+	q := "DROP TRIGGER refuse_outcomes"
+	if db.Dialect() == store.Postgres {
+		q += " ON delivery_history"
+	}
+	if _, err := db.SQL().Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnwritableOutcomesStopClaims delivers while the database refuses to record
+// outcomes. The delivery already running reaches the receiver; nothing further is
+// claimed or sent while its outcome cannot be written, though slots are free; once the database takes
+// writes again, the held outcomes are recorded, the rest is delivered, and — even
+// after the lease has run out — nothing is sent twice.
+func TestUnwritableOutcomesStopClaims(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		const concurrency, total = 4, 24
+		e := newEnv(t, dbURL, envOptions{configure: func(c *config.Config) {
+			c.Delivery.Concurrency, c.Delivery.PerDomain = concurrency, concurrency
+			c.Delivery.Lease = "2s"
+		}})
+		db := e.srv.DB
+		refuseOutcomes(t, db)
+		send := func(i int) {
+			t.Helper()
+			if status, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": fmt.Sprintf("p%d@patient.example", i),
+				"subject": "s", "text": "t"}); status != 202 {
+				t.Fatalf("send: %d %v", status, res)
+			}
+		}
+		// One delivery whose outcome the database refuses; then more work, with free
+		// delivery slots to run it.
+		send(0)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := e.rcv.WaitCount(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		for i := 1; i < total; i++ {
+			send(i)
+		}
+		// Longer than the lease: jobs whose outcome is held must not be claimed again.
+		time.Sleep(3 * time.Second)
+		sent := e.rcv.Count()
+		if sent != 1 {
+			t.Fatalf("%d messages sent while an outcome could not be recorded; 1 was in flight", sent)
+		}
+		if !e.srv.Worker.Paused() {
+			t.Fatal("worker not paused while outcomes cannot be written")
+		}
+		var unclaimed int
+		if err := db.SQL().QueryRow("SELECT COUNT(*) FROM deliveries WHERE claimed_by = ''").Scan(&unclaimed); err != nil {
+			t.Fatal(err)
+		}
+		if unclaimed != total-1 {
+			t.Fatalf("%d jobs left unclaimed, want %d", unclaimed, total-1)
+		}
+
+		allowOutcomes(t, db)
+		if err := e.rcv.WaitCount(ctx, total); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var left int
+			if err := db.SQL().QueryRow("SELECT COUNT(*) FROM deliveries").Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d outcomes still unrecorded after the database recovered", left)
+			}
+		}
+		time.Sleep(2500 * time.Millisecond) // past any lease
+		if n := e.rcv.Count(); n != total {
+			t.Fatalf("receiver got %d messages for %d recipients: %d duplicates (%d were in flight when writes failed)", n, total, n-total, sent)
+		}
+		if e.srv.Worker.Paused() {
+			t.Fatal("worker still paused after outcomes were recorded")
+		}
+		t.Logf("%d deliveries in flight when outcomes failed; all %d delivered once after recovery", sent, total)
+	})
+}
