@@ -79,6 +79,13 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.simulate(ctx, j, to, keys, st)
 		return
 	}
+	if j.UnconfirmedAttempt > 0 {
+		w.log.Warn("sending again after an attempt with no recorded outcome; the recipient may get a duplicate",
+			"message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "unconfirmed_attempt", j.UnconfirmedAttempt)
+	}
+	// Marked durably before DATA: if this attempt's outcome is lost, the next claim
+	// knows whether the message may have left.
+	markData := func() error { return w.db.MarkData(ctx, j, w.cfg.Owner) }
 	rc := w.secure.Recipient(ctx, keys, j.TenantID, to, j.Domain)
 	for {
 		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, rc.Available)
@@ -100,7 +107,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			return
 		}
 		signed, dkimNote := w.sign(ctx, msg, prep.Data)
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS}, bytes.NewReader(signed))
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS, BeforeData: markData}, bytes.NewReader(signed))
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
@@ -261,6 +268,7 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 }
 
 func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
+	o.UnconfirmedAttempt = j.UnconfirmedAttempt
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}
 	if keys != nil {
@@ -310,7 +318,8 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 			"outcome", evType, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			// Drain deadline: the job stays claimed and runs again after its lease.
+			// Drain deadline: the job stays claimed and runs again after its lease,
+			// its resend flagged as a possible duplicate by the mark made before DATA.
 			w.log.Error("delivery outcome not recorded before shutdown; the job is retried after its lease", "message", j.MessageID, "recipient", j.RecipientID)
 			w.pauseFor(ctx, -1)
 			return

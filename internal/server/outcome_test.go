@@ -2,7 +2,13 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,4 +121,73 @@ func TestUnwritableOutcomesStopClaims(t *testing.T) {
 		}
 		t.Logf("%d deliveries in flight when outcomes failed; all %d delivered once after recovery", sent, total)
 	})
+}
+
+// TestResendAfterLostOutcomeIsFlagged kills the real server after the receiver took a
+// message whose outcome the database refused. After a restart the job runs again once
+// its lease ends — at-least-once — and its delivered event says that an earlier
+// attempt reached DATA with no recorded outcome, so the resend may be a duplicate.
+func TestResendAfterLostOutcomeIsFlagged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		p := newProcEnv(t, dbURL)
+		ctx := context.Background()
+		db, err := store.Open(ctx, dbURL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		cmd, base := p.start("first")
+		refuseOutcomes(t, db)
+		status, res := apiCall(t, "POST", base+"/v1/messages", p.key, `{"from":"a@clinic.example","to":"p1@patient.example","subject":"m-1","text":"t"}`)
+		if status != 202 {
+			t.Fatalf("send: %d %v", status, res)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := p.rcv.WaitCount(wctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		allowOutcomes(t, db)
+		_, base = p.start("second")
+		if err := p.rcv.WaitCount(wctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			_, out := apiCall(t, "GET", base+"/v1/events?type=delivered", p.key, "")
+			evs, _ := out["events"].([]any)
+			if len(evs) == 1 {
+				data, _ := evs[0].(map[string]any)["data"].(map[string]any)
+				if data["unconfirmed_attempt"] != 1.0 || data["attempt"] != 2.0 {
+					t.Fatalf("delivered event of the resend: %v", data)
+				}
+				break
+			}
+			if len(evs) > 1 || time.Now().After(deadline) {
+				t.Fatalf("delivered events: %v", evs)
+			}
+		}
+		log, _ := os.ReadFile(filepath.Join(p.dir, "second.log"))
+		if !strings.Contains(string(log), "sending again after an attempt with no recorded outcome") {
+			t.Error("resend of an unconfirmed attempt not logged")
+		}
+	})
+}
+
+func apiCall(t *testing.T, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
