@@ -35,8 +35,11 @@ type Outcome struct {
 	// UnconfirmedAttempt is an earlier attempt that reached DATA with no outcome
 	// recorded (the process died or its database refused the write): the remote
 	// server may hold a copy, so this delivery may be a duplicate.
-	UnconfirmedAttempt int            `json:"unconfirmed_attempt,omitempty"`
-	Extra              map[string]any `json:"extra,omitempty"`
+	UnconfirmedAttempt int `json:"unconfirmed_attempt,omitempty"`
+	// Recovered: the remote server's acceptance survived a crash only in the local
+	// log written the moment it answered; its reply and TLS details were lost.
+	Recovered bool           `json:"recovered_after_crash,omitempty"`
+	Extra     map[string]any `json:"extra,omitempty"`
 }
 
 // deliver makes one attempt and records its outcome.
@@ -122,7 +125,10 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 					st.PortalPassphrase = env.Portal.PassphraseHash
 				}
 			}
-			w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st)
+			logged := w.logAccepted(j)
+			if w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st) && logged {
+				w.accepted.recorded(j.ID)
+			}
 			return
 		}
 		var de *delivery.Error
@@ -253,10 +259,10 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 	}, "deferred", o, keys, st)
 }
 
-// finish retires a job with a final outcome.
-func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
+// finish retires a job with a final outcome and reports whether it was recorded.
+func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
-	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
+	return w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
 		if err := tx.RetireJob(ctx, j, status, w.now(), truncate(o.Reply, 200)); err != nil {
 			return err
 		}
@@ -267,7 +273,7 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 	}, status, o, keys, st)
 }
 
-func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
+func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	o.UnconfirmedAttempt = j.UnconfirmedAttempt
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}
@@ -322,7 +328,7 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 			// its resend flagged as a possible duplicate by the mark made before DATA.
 			w.log.Error("delivery outcome not recorded before shutdown; the job is retried after its lease", "message", j.MessageID, "recipient", j.RecipientID)
 			w.pauseFor(ctx, -1)
-			return
+			return false
 		case <-time.After(wait):
 		}
 	}
@@ -330,6 +336,7 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		w.log.Info("delivery outcome recorded after retries; claiming resumes", "message", j.MessageID, "recipient", j.RecipientID)
 		w.pauseFor(ctx, -1)
 	}
+	return true
 }
 
 // How long to wait between attempts to record an outcome the database refused.

@@ -35,6 +35,9 @@ type Config struct {
 	Lease        time.Duration   // how long a claimed job is ours before it may be retried (crash recovery)
 	PollInterval time.Duration   // how often to look for due jobs when idle
 	DrainTimeout time.Duration   // on stop: how long in-flight deliveries may finish
+	// LogDir, if set, holds the local log of deliveries accepted by the remote server
+	// whose outcome is not yet committed (the data directory).
+	LogDir string
 	// APIBusy, if set, says whether API requests are in flight: CPU-heavy delivery work
 	// then leaves a core to them, so acceptance latency does not pay for delivery.
 	APIBusy func() bool
@@ -72,6 +75,7 @@ type Worker struct {
 	unrecorded int
 	signers    signerCache
 	signing    *signingSlots
+	accepted   *acceptLog // nil without Config.LogDir
 }
 
 // New builds a worker.
@@ -114,6 +118,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	// drain deadline cuts off deliveries still talking to a server.
 	dctx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDeliveries()
+	if w.cfg.LogDir != "" {
+		l, err := openAcceptLog(w.cfg.LogDir, w.cfg.Owner)
+		if err != nil {
+			// Delivery still works; a crash just resends more.
+			w.log.Error("open the local log of accepted deliveries", "err", err)
+		} else {
+			w.accepted = l
+			defer l.close()
+		}
+		w.recoverOrphans(dctx)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -123,11 +123,23 @@ func TestUnwritableOutcomesStopClaims(t *testing.T) {
 	})
 }
 
-// TestResendAfterLostOutcomeIsFlagged kills the real server after the receiver took a
-// message whose outcome the database refused. After a restart the job runs again once
-// its lease ends — at-least-once — and its delivered event says that an earlier
-// attempt reached DATA with no recorded outcome, so the resend may be a duplicate.
+// TestAcceptedBeforeCrashIsNotSentAgain kills the real server after the receiver took
+// a message whose outcome the database refused. The local log written the moment the
+// receiver answered 250 survives the kill: after a restart the delivery is recorded
+// from it and the message is not sent again, even after the lease has run out.
+func TestAcceptedBeforeCrashIsNotSentAgain(t *testing.T) {
+	crashAfterAccept(t, false)
+}
+
+// TestResendAfterLostOutcomeIsFlagged is the same crash with the local log lost too
+// (the process ran on a machine that is gone). The job runs again once its lease ends
+// — at-least-once — and its delivered event says that an earlier attempt reached DATA
+// with no recorded outcome, so the resend may be a duplicate.
 func TestResendAfterLostOutcomeIsFlagged(t *testing.T) {
+	crashAfterAccept(t, true)
+}
+
+func crashAfterAccept(t *testing.T, loseLog bool) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -150,20 +162,37 @@ func TestResendAfterLostOutcomeIsFlagged(t *testing.T) {
 		if err := p.rcv.WaitCount(wctx, 1); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(200 * time.Millisecond) // the outcome write has failed by now
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		allowOutcomes(t, db)
+		logs, _ := filepath.Glob(filepath.Join(p.dir, "accepted-*.log"))
+		if len(logs) != 1 {
+			t.Fatalf("local logs of accepted deliveries: %v", logs)
+		}
+		if b, _ := os.ReadFile(logs[0]); !strings.Contains(string(b), `"attempt":1`) || strings.Contains(string(b), "patient") {
+			t.Fatalf("local log holds %q", b)
+		}
+		if loseLog {
+			os.Remove(logs[0])
+		}
 		_, base = p.start("second")
-		if err := p.rcv.WaitCount(wctx, 2); err != nil {
-			t.Fatal(err)
+		want := map[string]any{"attempt": 1.0, "recovered_after_crash": true}
+		if loseLog {
+			if err := p.rcv.WaitCount(wctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			want = map[string]any{"attempt": 2.0, "unconfirmed_attempt": 1.0}
 		}
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			_, out := apiCall(t, "GET", base+"/v1/events?type=delivered", p.key, "")
 			evs, _ := out["events"].([]any)
 			if len(evs) == 1 {
 				data, _ := evs[0].(map[string]any)["data"].(map[string]any)
-				if data["unconfirmed_attempt"] != 1.0 || data["attempt"] != 2.0 {
-					t.Fatalf("delivered event of the resend: %v", data)
+				for k, v := range want {
+					if data[k] != v {
+						t.Fatalf("delivered event: %s = %v, want %v (%v)", k, data[k], v, data)
+					}
 				}
 				break
 			}
@@ -172,8 +201,17 @@ func TestResendAfterLostOutcomeIsFlagged(t *testing.T) {
 			}
 		}
 		log, _ := os.ReadFile(filepath.Join(p.dir, "second.log"))
-		if !strings.Contains(string(log), "sending again after an attempt with no recorded outcome") {
+		if loseLog && !strings.Contains(string(log), "sending again after an attempt with no recorded outcome") {
 			t.Error("resend of an unconfirmed attempt not logged")
+		}
+		if !loseLog {
+			time.Sleep(6 * time.Second) // past the 5 s lease
+			if n := p.rcv.Count(); n != 1 {
+				t.Fatalf("message sent %d times", n)
+			}
+			if _, err := os.Stat(logs[0]); !os.IsNotExist(err) {
+				t.Errorf("the dead process's log was not removed after recovery: %v", err)
+			}
 		}
 	})
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,6 +57,40 @@ func (db *DB) MarkData(ctx context.Context, j *Job, owner string) error {
 		res, err := tx.exec(ctx, "UPDATE deliveries SET data_attempt = $1 WHERE id = $2 AND claimed_by = $3", j.Attempts, j.ID, owner)
 		return oneRow(res, err)
 	})
+}
+
+// UnrecordedJob returns a job whose attempt reached DATA and whose outcome is not
+// recorded, if that attempt is still its latest; ErrNotFound otherwise (recorded, or
+// claimed again since).
+func (db *DB) UnrecordedJob(ctx context.Context, id int64, attempt int) (*Job, error) {
+	var j Job
+	var sandbox int
+	var created, expires, next int64
+	err := db.queryRow(ctx, "SELECT id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error FROM deliveries WHERE id = $1 AND data_attempt = $2 AND attempts = $2", id, attempt).
+		Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
+	return &j, nil
+}
+
+// StillUnrecorded fails with ErrNotFound unless UnrecordedJob would still return the
+// job: part of the write that records it, so a claim in between is never overridden.
+func (tx *Tx) StillUnrecorded(ctx context.Context, id int64, attempt int) error {
+	lock := ""
+	if tx.dialect == Postgres {
+		lock = " FOR UPDATE" // a claim racing this write waits, then finds the row gone
+	}
+	var one int
+	err := tx.queryRow(ctx, "SELECT 1 FROM deliveries WHERE id = $1 AND data_attempt = $2 AND attempts = $2"+lock, id, attempt).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
 }
 
 // RetireJob ends a job: it moves to history with its outcome. Part of the caller's write
