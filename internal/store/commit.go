@@ -76,18 +76,24 @@ func (c *committer) run() {
 	for {
 		var first *writeReq
 		select {
-		case first = <-c.first:
-		case first = <-c.queue:
-		case <-c.closing:
-			// Drain what was queued before close, then stop.
-			for {
-				select {
-				case r := <-c.first:
-					c.commit([]*writeReq{r})
-				case r := <-c.queue:
-					c.commit([]*writeReq{r})
-				default:
-					return
+		case first = <-c.first: // a priority write never waits for a coin toss
+		default:
+		}
+		if first == nil {
+			select {
+			case first = <-c.first:
+			case first = <-c.queue:
+			case <-c.closing:
+				// Drain what was queued before close, then stop.
+				for {
+					select {
+					case r := <-c.first:
+						c.commit([]*writeReq{r})
+					case r := <-c.queue:
+						c.commit([]*writeReq{r})
+					default:
+						return
+					}
 				}
 			}
 		}
