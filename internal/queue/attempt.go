@@ -88,7 +88,12 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 	}
 	// Marked durably before DATA: if this attempt's outcome is lost, the next claim
 	// knows whether the message may have left.
-	markData := func() error { return w.db.MarkData(ctx, j, w.cfg.Owner) }
+	lost := false
+	markData := func() error {
+		err := w.db.MarkData(ctx, j, w.cfg.Owner)
+		lost = errors.Is(err, store.ErrNotFound)
+		return err
+	}
 	rc := w.secure.Recipient(ctx, keys, j.TenantID, to, j.Domain)
 	for {
 		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, rc.Available)
@@ -111,6 +116,12 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		}
 		signed, dkimNote := w.sign(ctx, msg, prep.Data)
 		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS, BeforeData: markData}, bytes.NewReader(signed))
+		if lost {
+			// The lease ran out and another process holds the job (or it was revoked):
+			// nothing was sent, and the outcome is the new owner's to record.
+			w.log.Warn("delivery abandoned before DATA: job no longer held", "message", j.MessageID, "recipient", j.RecipientID, "attempt", j.Attempts)
+			return
+		}
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
