@@ -145,8 +145,8 @@ func (l *acceptLog) close() {
 }
 
 // orphanLogs returns the entries of logs in dir left by processes that have died, and
-// a function that deletes those logs once their entries are recorded.
-func orphanLogs(dir, self string) ([]logEntry, func(), error) {
+// a function that lets go of those logs, deleting them once their entries are recorded.
+func orphanLogs(dir, self string) ([]logEntry, func(remove bool), error) {
 	locks, err := filepath.Glob(filepath.Join(dir, logPrefix+"*.lock"))
 	if err != nil {
 		return nil, nil, err
@@ -181,9 +181,11 @@ func orphanLogs(dir, self string) ([]logEntry, func(), error) {
 		entries = append(entries, es...)
 		files = append(files, base+".log", lp)
 	}
-	return entries, func() {
+	return entries, func(remove bool) {
 		for _, f := range files {
-			os.Remove(f)
+			if remove {
+				os.Remove(f)
+			}
 		}
 		release()
 	}, nil
@@ -235,6 +237,7 @@ func (w *Worker) recoverOrphans(ctx context.Context) {
 		return
 	}
 	recovered, complete := 0, true
+	defer func() { w.orphans = !complete }()
 	for _, e := range entries {
 		ok, wrote := w.recoverAccepted(ctx, e)
 		complete = complete && ok
@@ -242,8 +245,9 @@ func (w *Worker) recoverOrphans(ctx context.Context) {
 			recovered++
 		}
 	}
-	if complete {
-		done()
+	done(complete)
+	if !complete {
+		w.log.Warn("local log of accepted deliveries kept; recording retried before the next claim")
 	}
 	if len(entries) > 0 {
 		w.log.Info("recorded deliveries accepted before a crash", "entries", len(entries), "recorded", recovered)

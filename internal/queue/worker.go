@@ -76,6 +76,7 @@ type Worker struct {
 	signers    signerCache
 	signing    *signingSlots
 	accepted   *acceptLog // nil without Config.LogDir
+	orphans    bool       // a dead process's log is not yet fully recorded
 }
 
 // New builds a worker.
@@ -137,6 +138,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			return w.drain(cancelDeliveries)
 		case <-timer.C:
 		case <-w.wake:
+		}
+		if w.orphans {
+			// Recorded before claiming: those jobs must not be sent again.
+			w.recoverOrphans(dctx)
 		}
 		n, err := w.claim(ctx, dctx)
 		if err != nil && ctx.Err() == nil {
