@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -228,4 +230,76 @@ func apiCall(t *testing.T, method, url, key, body string) (int, map[string]any) 
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// TestLostLeaseSendsNothing takes a job over, as another process would once the lease
+// ran out, while this process is connecting to deliver it. The DATA mark finds the job
+// no longer this process's: nothing is sent, and the new owner's claim is left alone.
+func TestLostLeaseSendsNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		// A gate in front of the receiver holds every connection until the takeover.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		connected, open := make(chan struct{}, 16), make(chan struct{})
+		var rcvAddr string
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				connected <- struct{}{}
+				go func() {
+					defer c.Close()
+					<-open
+					up, err := net.Dial("tcp", rcvAddr)
+					if err != nil {
+						return
+					}
+					defer up.Close()
+					go io.Copy(up, c)
+					io.Copy(c, up)
+				}()
+			}
+		}()
+		port := ln.Addr().(*net.TCPAddr).Port
+		e := newEnv(t, dbURL, envOptions{configure: func(c *config.Config) { c.Delivery.Port = port }})
+		rcvAddr = e.rcv.Addr()
+		db := e.srv.DB
+		if status, res := e.send(e.key, map[string]any{"from": "a@clinic.example", "to": "p1@patient.example", "subject": "s", "text": "t"}); status != 202 {
+			t.Fatalf("send: %d %v", status, res)
+		}
+		select {
+		case <-connected:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no connection to the receiver")
+		}
+		if _, err := db.SQL().Exec("UPDATE deliveries SET claimed_by = 'elsewhere/1/x'"); err != nil {
+			t.Fatal(err)
+		}
+		close(open)
+		// Wait for the attempt to end: abandoned, or (wrongly) recorded.
+		var owner string
+		var mark int
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if err := db.SQL().QueryRow("SELECT claimed_by, data_attempt FROM deliveries").Scan(&owner, &mark); err != nil {
+				t.Fatal(err)
+			}
+			if owner != "elsewhere/1/x" || strings.Contains(e.logs.String(), "delivery abandoned before DATA") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("attempt did not end")
+			}
+		}
+		if owner != "elsewhere/1/x" || mark != 0 {
+			t.Errorf("new owner's claim changed: claimed_by %q, data_attempt %d", owner, mark)
+		}
+		if n, a := e.rcv.Count(), e.rcv.Attempts("p1@patient.example"); n != 0 || a != 0 {
+			t.Errorf("sent after losing the lease: %d accepted, %d DATA phases", n, a)
+		}
+	})
 }
