@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -90,6 +93,31 @@ func inFlight(t *testing.T, db *store.DB, pid int) []string {
 	return ids
 }
 
+// waitStopped returns once every thread of pid is stopped: SIGSTOP is delivered
+// asynchronously, and a thread still running could commit a DATA mark after the
+// in-flight deliveries were read.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(tasks) > 0
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			// The state follows the command name in parentheses: T is stopped.
+			if i := bytes.LastIndexByte(b, ')'); err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped", pid)
+		}
+	}
+}
+
 // TestCrashSoak kills a server with SIGKILL, round after round, while messages are
 // accepted and delivered — one process on SQLite, two sharing PostgreSQL — and
 // restarts it. Every acknowledged message must arrive, and every duplicate must be a
@@ -135,6 +163,7 @@ func TestCrashSoak(t *testing.T) {
 			time.Sleep(time.Duration(rnd.IntN(300)) * time.Millisecond)
 			v := round % procs
 			cmds[v].Process.Signal(syscall.SIGSTOP)
+			waitStopped(t, cmds[v].Process.Pid)
 			ids := inFlight(t, db, cmds[v].Process.Pid)
 			cmds[v].Process.Signal(syscall.SIGKILL)
 			cmds[v].Wait()
