@@ -61,6 +61,10 @@ type Envelope struct {
 	// encrypted and the server authenticated: by a certificate that
 	// verifies against the MX name, or by DANE.
 	RequireTLS bool
+	// BeforeData, if set, runs once the recipient is accepted and just before DATA,
+	// the last moment at which the message certainly has not left. An error abandons
+	// the transaction as a temporary failure without sending.
+	BeforeData func() error
 }
 
 // Result describes a successful delivery.

@@ -222,6 +222,34 @@ func TestDeliverRcptRefused(t *testing.T) {
 	}
 }
 
+// TestBeforeDataGuardsTheMessage checks the hook runs once the recipient is accepted
+// and before anything of the message leaves: a refusing hook sends nothing and
+// leaves the connection usable; an accepting one is followed by the message.
+func TestBeforeDataGuardsTheMessage(t *testing.T) {
+	t.Parallel()
+	n := newNet(t)
+	n.dns.AddZoneMX("mark.test", "mx.mark.test", net.ParseIP(localhost))
+	r := n.receiver("", devnet.ReceiverOptions{Domains: []string{"mark.test"}})
+	c := n.client(r.Port(), delivery.Config{})
+	calls := 0
+	_, err := c.Deliver(ctxFor(t), delivery.Envelope{To: "x@mark.test", BeforeData: func() error { calls++; return errors.New("mark refused") }}, strings.NewReader("m\r\n"))
+	if de := wantError(t, err, true, delivery.StageData, 0); !strings.Contains(de.Message, "mark refused") {
+		t.Errorf("message %q", de.Message)
+	}
+	if calls != 1 || r.Count() != 0 || r.Attempts("x@mark.test") != 0 {
+		t.Fatalf("refused hook: %d calls, %d accepted, %d DATA phases", calls, r.Count(), r.Attempts("x@mark.test"))
+	}
+	// Refused at RCPT: the hook never runs.
+	_, err = c.Deliver(ctxFor(t), delivery.Envelope{To: "x@other.test", BeforeData: func() error { calls++; return nil }}, strings.NewReader("m\r\n"))
+	if err == nil || calls != 1 {
+		t.Fatalf("hook ran for a refused recipient: %v, %d calls", err, calls)
+	}
+	res, err := c.Deliver(ctxFor(t), delivery.Envelope{To: "x@mark.test", BeforeData: func() error { calls++; return nil }}, strings.NewReader("m\r\n"))
+	if err != nil || calls != 2 || r.Count() != 1 || !res.Reused {
+		t.Fatalf("accepting hook: %+v, %v, %d calls, %d accepted", res, err, calls, r.Count())
+	}
+}
+
 func TestTLSVersionNames(t *testing.T) {
 	t.Parallel()
 	n := newNet(t)

@@ -194,6 +194,12 @@ func (c *Client) transact(cn *conn, env Envelope, msg io.Reader) (reply string, 
 	if err := cl.Rcpt(env.To, nil); err != nil {
 		return "", smtpError(StageRcpt, cn.mx, err), true, isReply(err)
 	}
+	if env.BeforeData != nil {
+		if err := env.BeforeData(); err != nil {
+			// Nothing has left: the caller resets the transaction and may retry.
+			return "", &Error{Temporary: true, Stage: StageData, MX: cn.mx, Enhanced: "4.3.0", Message: "not sent: " + oneLine(err.Error()), Err: err}, true, true
+		}
+	}
 	w, err := cl.Data()
 	if err != nil {
 		return "", smtpError(StageData, cn.mx, err), true, isReply(err)

@@ -34,7 +34,14 @@ type Outcome struct {
 	DKIM          string            `json:"dkim,omitempty"`
 	Stage         string            `json:"stage,omitempty"`
 	Reused        bool              `json:"connection_reused,omitempty"`
-	Extra         map[string]any    `json:"extra,omitempty"`
+	// UnconfirmedAttempt is an earlier attempt that reached DATA with no outcome
+	// recorded (the process died or its database refused the write): the remote
+	// server may hold a copy, so this delivery may be a duplicate.
+	UnconfirmedAttempt int `json:"unconfirmed_attempt,omitempty"`
+	// Recovered: the remote server's acceptance survived a crash only in the local
+	// log written the moment it answered; its reply and TLS details were lost.
+	Recovered bool           `json:"recovered_after_crash,omitempty"`
+	Extra     map[string]any `json:"extra,omitempty"`
 }
 
 // deliver makes one attempt and records its outcome.
@@ -83,6 +90,18 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.simulate(ctx, j, to, keys, st)
 		return
 	}
+	if j.UnconfirmedAttempt > 0 {
+		w.log.Warn("sending again after an attempt with no recorded outcome; the recipient may get a duplicate",
+			"message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "unconfirmed_attempt", j.UnconfirmedAttempt)
+	}
+	// Marked durably before DATA: if this attempt's outcome is lost, the next claim
+	// knows whether the message may have left.
+	lost := false
+	markData := func() error {
+		err := w.db.MarkData(ctx, j, w.cfg.Owner)
+		lost = errors.Is(err, store.ErrNotFound)
+		return err
+	}
 	rc := w.secure.Recipient(ctx, keys, j.TenantID, to, j.Domain)
 	for {
 		m, i, why, ok := policy.Choose(st.Plan.Candidates, st.Index, rc.Available)
@@ -108,8 +127,14 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		}
 		sig, dkimNote := w.sign(ctx, msg, prep.Data)
 		// The signature goes in front of the message as it is: no signed copy.
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS},
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS, BeforeData: markData},
 			&signedMessage{Reader: io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)), n: len(sig) + len(prep.Data)})
+		if lost {
+			// The lease ran out and another process holds the job (or it was revoked):
+			// nothing was sent, and the outcome is the new owner's to record.
+			w.log.Warn("delivery abandoned before DATA: job no longer held", "message", j.MessageID, "recipient", j.RecipientID, "attempt", j.Attempts)
+			return
+		}
 		if err == nil {
 			if w.obs != nil {
 				w.obs.Delivered(w.now().Sub(start))
@@ -118,7 +143,10 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			ev.TLS, ev.MX = res.TLS, res.MX
 			ev.Reasons = append(slices.Clone(st.Plan.Reasons), st.Reasons...)
 			st.Evidence = ev
-			w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st)
+			logged := w.logAccepted(j)
+			if w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st) && logged {
+				w.accepted.recorded(j.ID)
+			}
 			return
 		}
 		var de *delivery.Error
@@ -275,10 +303,10 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 	}, "deferred", o, keys, st)
 }
 
-// finish retires a job with a final outcome.
-func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
+// finish retires a job with a final outcome and reports whether it was recorded.
+func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
-	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
+	return w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
 		if err := tx.RetireJob(ctx, j, status, w.now(), lastError(o.Reply)); err != nil {
 			return err
 		}
@@ -295,7 +323,8 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 	}, status, o, keys, st)
 }
 
-func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) {
+func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
+	o.UnconfirmedAttempt = j.UnconfirmedAttempt
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}
 	if keys != nil {
@@ -303,28 +332,68 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		detail = keys.Data.Seal(b, "recipient/"+j.RecipientID+"/detail")
 		ev.Data = keys.Data.Seal(b, "event/"+j.RecipientID)
 	}
-	// The outcome must be recorded even while shutting down.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	// The outcome and its audit entry commit together.
 	entry := &store.AuditEntry{At: ev.At, TenantID: j.TenantID, Principal: "worker:" + w.cfg.Owner, Action: "delivery." + evType,
 		Object: j.RecipientID, Result: evType, Detail: "message " + j.MessageID + ", attempt " + strconv.Itoa(j.Attempts)}
-	if err := w.db.Write(wctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := fn(ctx, tx, detail, ev); err != nil {
-			return err
-		}
-		if st != nil && keys != nil {
-			if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+	record := func() error {
+		// The outcome must be recorded even while shutting down.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		// Ahead of queued writes: the remote server has answered, and until this
+		// commits a crash would send the message again.
+		return w.db.WritePriority(wctx, func(ctx context.Context, tx *store.Tx) error {
+			if err := fn(ctx, tx, detail, ev); err != nil {
 				return err
 			}
-		}
-		return tx.AppendAudit(ctx, entry)
-	}); err != nil {
-		// The job stays claimed until its next attempt time, then runs again: at worst
-		// a duplicate delivery, never a lost one.
-		w.log.Error("record delivery outcome", "message", j.MessageID, "recipient", j.RecipientID, "err", err)
+			if st != nil && keys != nil {
+				if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+					return err
+				}
+			}
+			return tx.AppendAudit(ctx, entry)
+		})
 	}
+	paused := false
+	for wait := outcomeRetryMin; ; wait = min(2*wait, outcomeRetryMax) {
+		err := record()
+		if err == nil {
+			break
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			// The job is gone: revoked or dropped while this attempt ran.
+			w.log.Warn("delivery outcome not recorded: job no longer queued", "message", j.MessageID, "recipient", j.RecipientID)
+			break
+		}
+		// Kept in memory and retried, with nothing new claimed meanwhile: given up,
+		// the job would only be sent again once its lease ends.
+		if !paused {
+			paused = true
+			w.pauseFor(ctx, 1)
+		}
+		w.log.Error("record delivery outcome; new deliveries wait until it is written", "message", j.MessageID, "recipient", j.RecipientID,
+			"outcome", evType, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			// Drain deadline: the job stays claimed and runs again after its lease,
+			// its resend flagged as a possible duplicate by the mark made before DATA.
+			w.log.Error("delivery outcome not recorded before shutdown; the job is retried after its lease", "message", j.MessageID, "recipient", j.RecipientID)
+			w.pauseFor(ctx, -1)
+			return false
+		case <-time.After(wait):
+		}
+	}
+	if paused {
+		w.log.Info("delivery outcome recorded after retries; claiming resumes", "message", j.MessageID, "recipient", j.RecipientID)
+		w.pauseFor(ctx, -1)
+	}
+	return true
 }
+
+// How long to wait between attempts to record an outcome the database refused.
+const (
+	outcomeRetryMin = 100 * time.Millisecond
+	outcomeRetryMax = 5 * time.Second
+)
 
 // setRecipient records a recipient's status and last outcome and, with a security
 // state, the state and (once delivered) the method — one UPDATE.

@@ -36,6 +36,9 @@ type Config struct {
 	Lease        time.Duration   // how long a claimed job is ours before it may be retried (crash recovery)
 	PollInterval time.Duration   // how often to look for due jobs when idle
 	DrainTimeout time.Duration   // on stop: how long in-flight deliveries may finish
+	// LogDir, if set, holds the local log of deliveries accepted by the remote server
+	// whose outcome is not yet committed (the data directory).
+	LogDir string
 	// APIBusy, if set, says whether API requests are in flight: CPU-heavy delivery work
 	// then leaves a core to them, so acceptance latency does not pay for delivery.
 	APIBusy func() bool
@@ -71,8 +74,14 @@ type Worker struct {
 	waiting  map[string][]*store.Job
 	running  sync.WaitGroup
 	stopped  bool
-	signers  signerCache
-	signing  *signingSlots
+	// unrecorded counts outcomes the database refused and that are being retried.
+	// While any are, nothing new is claimed or started: a delivery whose outcome
+	// cannot be written would only be sent again once its lease ends.
+	unrecorded int
+	signers    signerCache
+	signing    *signingSlots
+	accepted   *acceptLog // nil without Config.LogDir
+	orphans    bool       // a dead process's log is not yet fully recorded
 }
 
 // New builds a worker.
@@ -115,6 +124,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	// drain deadline cuts off deliveries still talking to a server.
 	dctx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDeliveries()
+	if w.cfg.LogDir != "" {
+		l, err := openAcceptLog(w.cfg.LogDir, w.cfg.Owner)
+		if err != nil {
+			// Delivery still works; a crash just resends more.
+			w.log.Error("open the local log of accepted deliveries", "err", err)
+		} else {
+			w.accepted = l
+			defer l.close()
+		}
+		w.recoverOrphans(dctx)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -123,6 +143,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			return w.drain(cancelDeliveries)
 		case <-timer.C:
 		case <-w.wake:
+		}
+		if w.orphans {
+			// Recorded before claiming: those jobs must not be sent again.
+			w.recoverOrphans(dctx)
 		}
 		n, err := w.claim(ctx, dctx)
 		if err != nil && ctx.Err() == nil {
@@ -148,9 +172,10 @@ func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
 	for _, q := range w.waiting {
 		free -= len(q)
 	}
+	paused := w.unrecorded > 0
 	w.mu.Unlock()
-	if free <= 0 {
-		// Wait for a slot; finishing deliveries wake us.
+	if free <= 0 || paused {
+		// Wait for a slot, or for outcomes to be written again; either wakes us.
 		return 0, nil
 	}
 	jobs, err := w.db.ClaimJobs(ctx, w.cfg.Owner, w.now(), free, w.cfg.Lease)
@@ -168,7 +193,7 @@ func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
 
 // dispatchLocked starts waiting jobs while global and per-domain slots allow.
 func (w *Worker) dispatchLocked(dctx context.Context) {
-	if w.stopped {
+	if w.stopped || w.unrecorded > 0 {
 		return
 	}
 	for domain, q := range w.waiting {
@@ -200,6 +225,27 @@ func (w *Worker) run(dctx context.Context, j *store.Job) {
 	w.dispatchLocked(dctx)
 	w.mu.Unlock()
 	w.Notify()
+}
+
+// pauseFor marks one more (or one fewer) outcome that cannot be written; when the last
+// is written, waiting jobs start and claiming resumes.
+func (w *Worker) pauseFor(dctx context.Context, delta int) {
+	w.mu.Lock()
+	w.unrecorded += delta
+	if w.unrecorded == 0 {
+		w.dispatchLocked(dctx)
+	}
+	w.mu.Unlock()
+	if delta < 0 {
+		w.Notify()
+	}
+}
+
+// Paused reports whether claiming is paused because outcomes cannot be written.
+func (w *Worker) Paused() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.unrecorded > 0
 }
 
 func (w *Worker) drain(cancel context.CancelFunc) error {

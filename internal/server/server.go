@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
 	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
-		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease),
+		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
 		Memory:  s.memory,
 	}, log.With("part", "queue"), s.Metrics)

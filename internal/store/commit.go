@@ -14,9 +14,14 @@ type committer struct {
 	db       *DB
 	maxBatch int
 	queue    chan *writeReq
-	wg       sync.WaitGroup
-	closing  chan struct{}
-	once     sync.Once
+	// first holds writes that something outside the database already depends on — a
+	// delivery's outcome after the remote server said 250. They join the next batch
+	// ahead of everything queued, so a burst of acceptances cannot stretch the time
+	// in which a crash would lose them.
+	first   chan *writeReq
+	wg      sync.WaitGroup
+	closing chan struct{}
+	once    sync.Once
 }
 
 type writeReq struct {
@@ -26,7 +31,8 @@ type writeReq struct {
 }
 
 func newCommitter(db *DB, maxBatch, workers int) *committer {
-	c := &committer{db: db, maxBatch: maxBatch, queue: make(chan *writeReq, maxBatch*workers), closing: make(chan struct{})}
+	c := &committer{db: db, maxBatch: maxBatch, queue: make(chan *writeReq, maxBatch*workers), first: make(chan *writeReq, maxBatch*workers),
+		closing: make(chan struct{})}
 	for range workers {
 		c.wg.Add(1)
 		go c.run()
@@ -36,15 +42,19 @@ func newCommitter(db *DB, maxBatch, workers int) *committer {
 
 var errClosed = errors.New("store is closed")
 
-func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) error) error {
+func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) error, first bool) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case <-c.closing:
 		return errClosed
 	default:
 	}
+	q := c.queue
+	if first {
+		q = c.first
+	}
 	select {
-	case c.queue <- r:
+	case q <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.closing:
@@ -66,30 +76,45 @@ func (c *committer) run() {
 	for {
 		var first *writeReq
 		select {
-		case first = <-c.queue:
-		case <-c.closing:
-			// Drain what was queued before close, then stop.
-			for {
-				select {
-				case r := <-c.queue:
-					c.commit([]*writeReq{r})
-				default:
-					return
+		case first = <-c.first: // a priority write never waits for a coin toss
+		default:
+		}
+		if first == nil {
+			select {
+			case first = <-c.first:
+			case first = <-c.queue:
+			case <-c.closing:
+				// Drain what was queued before close, then stop.
+				for {
+					select {
+					case r := <-c.first:
+						c.commit([]*writeReq{r})
+					case r := <-c.queue:
+						c.commit([]*writeReq{r})
+					default:
+						return
+					}
 				}
 			}
 		}
 		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < c.maxBatch {
-			select {
-			case r := <-c.queue:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = c.fill(batch, c.first)
+		batch = c.fill(batch, c.queue)
 		c.commit(batch)
 	}
+}
+
+// fill adds what q holds now to batch, up to maxBatch, without waiting.
+func (c *committer) fill(batch []*writeReq, q chan *writeReq) []*writeReq {
+	for len(batch) < c.maxBatch {
+		select {
+		case r := <-q:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (c *committer) commit(batch []*writeReq) {

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,4 +71,63 @@ func TestCancelledWriterLeavesItsBatchAlone(t *testing.T) {
 			t.Fatalf("the other write of the batch was not stored: %v", err)
 		}
 	})
+}
+
+// TestPriorityWriteGoesFirst queues writes behind a held committer, then a priority
+// write: it must commit in the next batch ahead of all of them, so a delivery's outcome
+// never waits behind a burst of acceptances.
+func TestPriorityWriteGoesFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := Open(ctx, url, Options{Committers: 1, MaxBatch: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		hold, held := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		release := func() { once.Do(func() { close(hold) }) }
+		defer release()
+		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
+		<-held
+
+		var mu sync.Mutex
+		var order []string
+		note := func(s string) func(context.Context, *Tx) error {
+			return func(ctx context.Context, tx *Tx) error {
+				mu.Lock()
+				order = append(order, s)
+				mu.Unlock()
+				_, err := tx.exec(ctx, "UPDATE tenants SET name = name WHERE id = $1", s)
+				return err
+			}
+		}
+		queued := cap(db.commit.queue) // a full queue: more than one batch
+		var wg sync.WaitGroup
+		for i := range queued {
+			wg.Add(1)
+			go func() { defer wg.Done(); db.Write(ctx, note(fmt.Sprint("normal-", i))) }()
+		}
+		waitFor(t, func() bool { return len(db.commit.queue) == queued })
+		wg.Add(1)
+		go func() { defer wg.Done(); db.WritePriority(ctx, note("priority")) }()
+		waitFor(t, func() bool { return len(db.commit.first) == 1 })
+		release()
+		wg.Wait()
+		if len(order) != queued+1 || order[0] != "priority" {
+			t.Fatalf("priority write ran at position %d of %d: %v", slices.Index(order, "priority"), len(order), order)
+		}
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+	}
 }

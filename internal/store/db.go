@@ -225,7 +225,15 @@ func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
 // only fn's changes (a savepoint), not the others'. fn must not block on anything but
 // the database: it holds the writer.
 func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return db.commit.submit(ctx, fn)
+	return db.commit.submit(ctx, fn, false)
+}
+
+// WritePriority is Write for a write that a fact outside the database already waits on
+// (the remote server accepted a message): it joins the next shared transaction ahead
+// of writes queued with Write, so the time in which a crash could lose it is one
+// commit, not a queue of them.
+func (db *DB) WritePriority(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	return db.commit.submit(ctx, fn, true)
 }
 
 // now is the store's clock in the unit every table uses.

@@ -58,6 +58,9 @@ type Job struct {
 	ClaimedAt                           time.Time // set by ClaimJobs
 	Attempts                            int
 	LastError                           string
+	// UnconfirmedAttempt, set by ClaimJobs, is an earlier attempt that reached DATA
+	// and never had its outcome recorded: the remote server may hold the message.
+	UnconfirmedAttempt int
 }
 
 // InsertMessage stores a message, its recipients, one delivery job per recipient that

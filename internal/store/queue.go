@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,7 +22,7 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 	}
 	q := "UPDATE deliveries SET attempts = attempts + 1, claimed_by = $1, next_attempt_at = $4" +
 		" WHERE id IN (SELECT id FROM deliveries WHERE held = 0 AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3" + lock + ")" +
-		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error"
+		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error, data_attempt"
 	var jobs []*Job
 	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		jobs = jobs[:0]
@@ -33,7 +35,7 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 			var j Job
 			var sandbox int
 			var created, expires, next int64
-			if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError); err != nil {
+			if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError, &j.UnconfirmedAttempt); err != nil {
 				return err
 			}
 			j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
@@ -43,6 +45,52 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 		return rows.Err()
 	})
 	return jobs, err
+}
+
+// MarkData records, before DATA is sent, that this attempt may leave: should its
+// outcome never be recorded, the next claim knows the resend may be a duplicate. It
+// fails if the job is no longer this owner's (its lease ran out and another process
+// claimed it), and then the message must not be sent. Written ahead of queued writes:
+// a delivery waits on it.
+func (db *DB) MarkData(ctx context.Context, j *Job, owner string) error {
+	return db.WritePriority(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE deliveries SET data_attempt = $1 WHERE id = $2 AND claimed_by = $3", j.Attempts, j.ID, owner)
+		return oneRow(res, err)
+	})
+}
+
+// UnrecordedJob returns a job whose attempt reached DATA and whose outcome is not
+// recorded, if that attempt is still its latest; ErrNotFound otherwise (recorded, or
+// claimed again since).
+func (db *DB) UnrecordedJob(ctx context.Context, id int64, attempt int) (*Job, error) {
+	var j Job
+	var sandbox int
+	var created, expires, next int64
+	err := db.queryRow(ctx, "SELECT id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error FROM deliveries WHERE id = $1 AND data_attempt = $2 AND attempts = $2", id, attempt).
+		Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
+	return &j, nil
+}
+
+// StillUnrecorded fails with ErrNotFound unless UnrecordedJob would still return the
+// job: part of the write that records it, so a claim in between is never overridden.
+func (tx *Tx) StillUnrecorded(ctx context.Context, id int64, attempt int) error {
+	lock := ""
+	if tx.dialect == Postgres {
+		lock = " FOR UPDATE" // a claim racing this write waits, then finds the row gone
+	}
+	var one int
+	err := tx.queryRow(ctx, "SELECT 1 FROM deliveries WHERE id = $1 AND data_attempt = $2 AND attempts = $2"+lock, id, attempt).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
 }
 
 // RetireJob ends a job: it moves to history with its outcome. Part of the caller's write
@@ -60,7 +108,7 @@ func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Tim
 // DeferJob records a temporary failure and when to try next.
 func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.Time) error {
 	// No row: the delivery was cancelled (revoked) while this attempt ran.
-	res, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = '', last_error = $1, next_attempt_at = $2 WHERE id = $3", lastError, ms(next), j.ID)
+	res, err := tx.exec(ctx, "UPDATE deliveries SET claimed_by = '', data_attempt = 0, last_error = $1, next_attempt_at = $2 WHERE id = $3", lastError, ms(next), j.ID)
 	return oneRow(res, err)
 }
 
@@ -70,7 +118,9 @@ func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.
 func (db *DB) ReleaseJobs(ctx context.Context, owner string, now time.Time, ids ...int64) (int, error) {
 	var n int64
 	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		q := "UPDATE deliveries SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE claimed_by <> '' AND ($2 = '' OR claimed_by = $2)"
+		// The claim's attempt is given back unless it reached DATA: that one happened,
+		// and may have been accepted.
+		q := "UPDATE deliveries SET claimed_by = '', next_attempt_at = $1, attempts = CASE WHEN attempts > 0 AND data_attempt <> attempts THEN attempts - 1 ELSE attempts END WHERE claimed_by <> '' AND ($2 = '' OR claimed_by = $2)"
 		args := []any{ms(now), owner}
 		if len(ids) > 0 {
 			ph := make([]string, len(ids))

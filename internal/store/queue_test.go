@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/store/storetest"
+)
+
+// TestDataMarkSurvivesALostOutcome follows the evidence a lost outcome leaves: an
+// attempt marked before DATA whose lease runs out is claimed again with that attempt
+// reported as unconfirmed; an attempt that never reached DATA, or whose outcome was
+// recorded, is not; a process whose lease was taken over may not mark (so must not
+// send); and releasing a marked claim keeps its attempt counted.
+func TestDataMarkSurvivesALostOutcome(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := open(t, url)
+		seedTenant(t, db, "t1")
+		ctx := context.Background()
+		now := time.Now()
+		err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			var jobs []*store.Job
+			for i := range 2 {
+				jobs = append(jobs, &store.Job{RecipientID: fmt.Sprintf("r%d", i), MessageID: "m", TenantID: "t1", Domain: "d.example", CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now})
+			}
+			return tx.InsertMessage(ctx, &store.Message{ID: "m", TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}}, nil, jobs, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease := time.Minute
+		claim := func(owner string, at time.Time) map[string]*store.Job {
+			t.Helper()
+			jobs, err := db.ClaimJobs(ctx, owner, at, 10, lease)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]*store.Job{}
+			for _, j := range jobs {
+				out[j.RecipientID] = j
+			}
+			return out
+		}
+		first := claim("a", now)
+		if len(first) != 2 || first["r0"].UnconfirmedAttempt != 0 {
+			t.Fatalf("first claim: %+v", first)
+		}
+		// r0 reaches DATA; r1 dies before it. Neither outcome is recorded.
+		if err := db.MarkData(ctx, first["r0"], "a"); err != nil {
+			t.Fatal(err)
+		}
+		// The lease ends; another process takes both over.
+		second := claim("b", now.Add(lease+time.Second))
+		if len(second) != 2 {
+			t.Fatalf("second claim got %d jobs", len(second))
+		}
+		if got := second["r0"].UnconfirmedAttempt; got != 1 {
+			t.Errorf("r0 reclaimed with unconfirmed attempt %d, want 1", got)
+		}
+		if got := second["r1"].UnconfirmedAttempt; got != 0 {
+			t.Errorf("r1 never reached DATA but is reported unconfirmed (%d)", got)
+		}
+		// The first process, late, may no longer send.
+		if err := db.MarkData(ctx, first["r0"], "a"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("mark by the process that lost the lease: %v", err)
+		}
+		// A recorded outcome clears the mark.
+		if err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			return tx.DeferJob(ctx, second["r0"], "451 try later", now.Add(lease+2*time.Second))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		third := claim("c", now.Add(3*lease))
+		if got := third["r0"].UnconfirmedAttempt; got != 0 || third["r0"].Attempts != 3 {
+			t.Errorf("after a recorded outcome: unconfirmed %d, attempts %d", got, third["r0"].Attempts)
+		}
+		// A release (a stop, or the start after a crash) gives back the claim's attempt
+		// unless it reached DATA.
+		if err := db.MarkData(ctx, third["r0"], "c"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.ReleaseJobs(ctx, "c", now.Add(3*lease)); err != nil || n != 2 {
+			t.Fatalf("release: %d, %v", n, err)
+		}
+		fourth := claim("d", now.Add(3*lease))
+		if r0, r1 := fourth["r0"], fourth["r1"]; r0.Attempts != 4 || r0.UnconfirmedAttempt != 3 || r1.Attempts != 3 || r1.UnconfirmedAttempt != 0 {
+			t.Errorf("after release: r0 attempts %d unconfirmed %d; r1 attempts %d unconfirmed %d", r0.Attempts, r0.UnconfirmedAttempt, r1.Attempts, r1.UnconfirmedAttempt)
+		}
+	})
+}
