@@ -219,7 +219,17 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 				time.Sleep(6 * time.Second) // past the 5 s key cache: every request needs the database
 				log.everyRoute(t, hc, base, p.key)
 			} else {
-				time.Sleep(12 * time.Second) // past SQLite's 10 s busy timeout
+				// Past SQLite's 10 s busy timeout, the writes queued behind the lock fail:
+				// wait for the first 503 (longer when the machine is busy), 30 s at most.
+				time.Sleep(10 * time.Second)
+				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					log.mu.Lock()
+					n := log.statuses[503]
+					log.mu.Unlock()
+					if n > 0 {
+						break
+					}
+				}
 			}
 			stop()
 			wg.Wait()
