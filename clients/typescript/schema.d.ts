@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message
-         * @description Scope: send. Validates, builds, seals and queues the message in one transaction; delivery is asynchronous. A repeated request with the same Idempotency-Key and body answers the first result again.
+         * @description Scope: send. Validates, builds, seals and queues the message in one transaction; delivery is asynchronous. A repeated request with the same Idempotency-Key and body answers the first result again. Large files can be sent as multipart/form-data: a part named message holds the JSON, and each attachment names its file part with part instead of giving base64 content; the message goes through the same validation, DLP, policy and sealing. Every request with a body holds its length against the server's in-flight byte cap (api.max_inflight_bytes) until answered; past it the request waits up to api.inflight_wait, then gets a 503 with Retry-After.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -1319,14 +1319,17 @@ export interface components {
             security?: components["schemas"]["SecurityFlags"];
             portal?: components["schemas"]["PortalOptions"];
         };
+        /** @description Give content (base64), or in a multipart/form-data request part. */
         Attachment: {
             /** @description Required unless content_id is set. */
             filename?: string;
             content_type?: string;
             /** @description Standard base64. */
-            content: string;
+            content?: string;
             /** @description Set to make the attachment inline, referenced as cid:<content_id>. */
             content_id?: string;
+            /** @description multipart/form-data only: the name of the file part holding the content. filename and content_type default to the part's. */
+            part?: string;
         };
         Header: {
             name: string;
@@ -2066,6 +2069,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SendRequest"];
+                "multipart/form-data": {
+                    message: components["schemas"]["SendRequest"];
+                } & {
+                    [key: string]: string;
+                };
             };
         };
         responses: {
