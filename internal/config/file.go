@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sealpost/sealpost/internal/suggest"
 	"reflect"
 	"sort"
 	"strings"
@@ -56,7 +57,7 @@ func checkTable(t reflect.Type, table map[string]any, prefix string) []string {
 		name := prefix + k
 		f, ok := fields[k]
 		if !ok {
-			out = append(out, fmt.Sprintf("unknown setting %s%s", name, suggest(fields, k, prefix)))
+			out = append(out, fmt.Sprintf("unknown setting %s%s", name, didYouMean(fields, k, prefix)))
 			delete(table, k)
 			continue
 		}
@@ -126,11 +127,11 @@ func tomlKind(v any) string {
 	return "a date or time"
 }
 
-// suggest names the setting an unknown key was probably meant to be.
-func suggest(fields map[string]reflect.StructField, key, prefix string) string {
+// didYouMean names the setting an unknown key was probably meant to be.
+func didYouMean(fields map[string]reflect.StructField, key, prefix string) string {
 	best, bestD := "", 3
 	for name := range fields {
-		if d := editDistance(strings.ToLower(key), name); d < bestD || d == bestD && name < best {
+		if d := suggest.Distance(strings.ToLower(key), name); d < bestD || d == bestD && name < best {
 			best, bestD = name, d
 		}
 	}
@@ -138,24 +139,4 @@ func suggest(fields map[string]reflect.StructField, key, prefix string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %s%s?)", prefix, best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

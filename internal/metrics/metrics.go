@@ -18,6 +18,19 @@ import (
 // QueueStats reports the live queue's depth and the age of its oldest job.
 type QueueStats func(ctx context.Context) (depth int, oldest time.Duration, err error)
 
+// read makes a gauge's value from the stats, read at each scrape (-1 when they fail).
+func (stats QueueStats) read(pick func(int, time.Duration) float64) func() float64 {
+	return func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		d, age, err := stats(ctx)
+		if err != nil {
+			return -1
+		}
+		return pick(d, age)
+	}
+}
+
 // Metrics holds every collector of one process.
 type Metrics struct {
 	reg          *prometheus.Registry
@@ -47,17 +60,7 @@ func New(stats QueueStats) *Metrics {
 	for _, o := range []string{"delivered", "deferred", "bounced", "expired"} {
 		m.outcomes.WithLabelValues(o)
 	}
-	depth := func(pick func(int, time.Duration) float64) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			d, age, err := stats(ctx)
-			if err != nil {
-				return -1
-			}
-			return pick(d, age)
-		}
-	}
+	depth := stats.read
 	m.reg.MustRegister(m.accepted, m.outcomes, m.deliveryTime, m.apiTime, m.dbErrors, m.portal,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_queue_depth", Help: "Delivery jobs waiting or in flight."},
 			depth(func(n int, _ time.Duration) float64 { return float64(n) })),

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,17 +27,7 @@ func (m *Metrics) Webhooks(stats QueueStats) *WebhookObserver {
 	for _, oc := range WebhookOutcomes {
 		o.attempts.WithLabelValues(oc)
 	}
-	read := func(pick func(int, time.Duration) float64) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			d, age, err := stats(ctx)
-			if err != nil {
-				return -1
-			}
-			return pick(d, age)
-		}
-	}
+	read := stats.read
 	m.reg.MustRegister(o.attempts, o.latency,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sealpost_webhook_queue_depth", Help: "Webhook deliveries waiting or in flight."},
 			read(func(n int, _ time.Duration) float64 { return float64(n) })),

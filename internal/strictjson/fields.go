@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"github.com/sealpost/sealpost/internal/suggest"
 	"reflect"
 	"strings"
 )
@@ -63,30 +64,9 @@ func lookup(fields []field, key string) (field, bool) {
 func nearest(fields []field, key string) string {
 	best, bestD := "", 3
 	for _, f := range fields {
-		if d := distance(strings.ToLower(key), strings.ToLower(f.name)); d < bestD {
+		if d := suggest.Distance(strings.ToLower(key), strings.ToLower(f.name)); d < bestD {
 			best, bestD = f.name, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
