@@ -168,6 +168,17 @@ func (db *DB) Message(ctx context.Context, tenantID, id string) (*Message, error
 	return scanMessage(db.queryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1 AND ($2 = '' OR tenant_id = $2)", id, tenantID))
 }
 
+// MessageEnvelope loads only a message's sealed envelope: what event consumers need,
+// without its content (which may be many megabytes). ErrNotFound once deleted.
+func (db *DB) MessageEnvelope(ctx context.Context, tenantID, id string) ([]byte, error) {
+	var env []byte
+	err := db.queryRow(ctx, "SELECT envelope FROM messages WHERE id = $1 AND tenant_id = $2", id, tenantID).Scan(&env)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return env, err
+}
+
 const recipientCols = "id, message_id, tenant_id, kind, address, address_hash, domain, status, updated_at, detail, method, security"
 
 // Recipients lists a message's recipients.

@@ -136,7 +136,7 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 	if ev.MessageID == "" {
 		return p, nil
 	}
-	m, err := s.DB.Message(ctx, ev.TenantID, ev.MessageID)
+	sealedEnv, err := s.DB.MessageEnvelope(ctx, ev.TenantID, ev.MessageID)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, nil // deleted since: the ids are all there is to say
 	}
@@ -144,13 +144,10 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		return nil, err
 	}
 	// Tags and campaign live sealed in the envelope; the row holds only their hashes.
-	if len(m.Envelope) > 0 {
-		b, err := k.Data.Open(m.Envelope, "message/"+m.ID+"/envelope")
-		if err == nil {
-			var env pipeline.Envelope
-			if json.Unmarshal(b, &env) == nil {
-				p.Data.Metadata, p.Data.Tags, p.Data.Campaign = env.Metadata, env.Tags, env.Campaign
-			}
+	if b, err := k.Data.Open(sealedEnv, "message/"+ev.MessageID+"/envelope"); err == nil {
+		var env pipeline.Envelope
+		if json.Unmarshal(b, &env) == nil {
+			p.Data.Metadata, p.Data.Tags, p.Data.Campaign = env.Metadata, env.Tags, env.Campaign
 		}
 	}
 	if includeAddress && ev.RecipientID != "" {
