@@ -63,7 +63,17 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	return nil
 }
 
+// owned answers 404 for an endpoint that is not the caller's before anything in the
+// request's body is looked at, so no body reveals whether another tenant's id exists.
+func (s *Server) owned(r *http.Request, p *tenant.Principal) error {
+	_, err := s.Webhooks.Get(r.Context(), p.TenantID, r.PathValue("id"))
+	return err
+}
+
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	if err := s.owned(r, p); err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -92,6 +102,9 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *tenant
 }
 
 func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	if err := s.owned(r, p); err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -177,6 +190,9 @@ func (s *Server) webhookAttempts(w http.ResponseWriter, r *http.Request, p *tena
 }
 
 func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	if err := s.owned(r, p); err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err

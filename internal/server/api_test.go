@@ -218,6 +218,8 @@ func TestTenantIsolation(t *testing.T) {
 		certPEM, _ := smimeRecipient(t, "pat@patient.example")
 		_, rk := e.do("POST", "/v1/recipient-keys", e.key, map[string]any{"email": "pat@patient.example", "type": "smime", "key": string(certPEM)})
 		rkID, _ := rk["id"].(string)
+		_, wh := e.do("POST", "/v1/webhooks", e.key, map[string]any{"url": "https://hooks.clinic.example/sealpost"})
+		whID, _ := wh["id"].(string)
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
@@ -235,6 +237,8 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = keyID
 			case strings.HasPrefix(path, "/v1/recipient-keys/"):
 				ids["{id}"] = rkID
+			case strings.HasPrefix(path, "/v1/webhooks/"):
+				ids["{id}"] = whID
 			case strings.HasPrefix(path, "/v1/signing-keys/"):
 				// {type} names the caller's own key, not another tenant's object; a
 				// caller only ever reaches its own (checked in TestSigningKeys).

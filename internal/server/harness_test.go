@@ -130,6 +130,9 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 		t.Fatal(err)
 	}
 	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
+	// Every test client comes from 127.0.0.1; the race tests open up to 200 connections
+	// at once. The cap itself is tested against the server process (flood_test.go).
+	cfg.API.MaxClientConns = 1024
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
