@@ -214,20 +214,31 @@ func (tx *Tx) EnqueueWebhookReplay(ctx context.Context, tenantID, endpointID str
 	return res.RowsAffected()
 }
 
-// ClaimWebhookJobs takes up to limit due jobs of enabled endpoints, pushing each a lease
-// ahead before anything is sent (as ClaimJobs does for mail).
-func (db *DB) ClaimWebhookJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]*WebhookJob, error) {
+// ClaimWebhookJobs takes up to limit due jobs, except those of the endpoints in skip
+// (busy in this process), pushing each a lease ahead before anything is sent (as
+// ClaimJobs does for mail).
+func (db *DB) ClaimWebhookJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration, skip ...string) ([]*WebhookJob, error) {
 	lock := ""
 	if db.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	args := []any{owner, ms(now), limit, ms(now.Add(lease))}
+	except := ""
+	if len(skip) > 0 {
+		ph := make([]string, len(skip))
+		for i, id := range skip {
+			args = append(args, id)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		except = " AND endpoint_id NOT IN (" + strings.Join(ph, ", ") + ")"
+	}
 	q := "UPDATE webhook_jobs SET attempts = attempts + 1, claimed_by = $1, next_attempt_at = $4" +
-		" WHERE id IN (SELECT id FROM webhook_jobs WHERE next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3" + lock + ")" +
+		" WHERE id IN (SELECT id FROM webhook_jobs WHERE next_attempt_at <= $2" + except + " ORDER BY next_attempt_at, id LIMIT $3" + lock + ")" +
 		" RETURNING id, endpoint_id, tenant_id, event_id, attempts, next_attempt_at, created_at"
 	var jobs []*WebhookJob
 	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		jobs = jobs[:0]
-		rows, err := tx.query(ctx, q, owner, ms(now), limit, ms(now.Add(lease)))
+		rows, err := tx.query(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -107,6 +107,13 @@ func TestWebhookJobsFollowEvents(t *testing.T) {
 		if pending, oldest, err := db.WebhookQueueStats(ctx); err != nil || pending < 3 || oldest.IsZero() {
 			t.Fatalf("stats %d %v %v", pending, oldest, err)
 		}
+		// A busy endpoint's jobs are left out of a claim and stay due.
+		if got, err := db.ClaimWebhookJobs(ctx, "p3", now, 100, time.Minute, "whk_all"); err != nil || len(got) != 0 {
+			t.Fatalf("claim skipping whk_all: %d jobs, %v", len(got), err)
+		}
+		if got, _ := db.ClaimWebhookJobs(ctx, "p3", now, 100, time.Minute); len(got) != 3 {
+			t.Fatalf("claim after: %d jobs, want the 3 replayed", len(got))
+		}
 	})
 }
 

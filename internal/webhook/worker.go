@@ -43,16 +43,30 @@ func (s *Service) Run(ctx context.Context, o WorkerOptions) {
 	o.defaults()
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, o.Concurrency)
+	freed := make(chan struct{}, 1) // an attempt ended: a slot, and maybe an endpoint, is free
 	var mu sync.Mutex
 	busy := map[string]int{} // attempts in flight per endpoint
 	tick := time.NewTicker(o.Poll)
 	defer tick.Stop()
 	for {
-		free := o.Concurrency - len(slots)
-		if free > 0 {
+		started := 0
+		if free := o.Concurrency - len(slots); free > 0 {
+			// Endpoints at their limit are left out of the claim, so their jobs stay
+			// where they are instead of being claimed and handed back.
+			mu.Lock()
+			var full []string
+			for id, n := range busy {
+				if n >= o.PerEndpoint {
+					full = append(full, id)
+				}
+			}
+			mu.Unlock()
 			due, err := s.DB.HasDueWebhookJobs(ctx, s.now())
 			if err == nil && due {
-				jobs, err := s.DB.ClaimWebhookJobs(ctx, o.Owner, s.now(), free, o.Lease)
+				// A small batch: jobs of one endpoint beyond its limit go back, and a
+				// batch of twice the limit keeps that churn small.
+				batch := min(free, 2*o.PerEndpoint)
+				jobs, err := s.DB.ClaimWebhookJobs(ctx, o.Owner, s.now(), batch, o.Lease, full...)
 				if err != nil && ctx.Err() == nil {
 					s.Log.Error("claim webhook jobs", "err", err)
 				}
@@ -64,22 +78,30 @@ func (s *Service) Run(ctx context.Context, o WorkerOptions) {
 					}
 					mu.Unlock()
 					if over {
-						// This endpoint has enough in flight: give the job back, due now.
+						// More of this endpoint's jobs came in one claim than it may
+						// run at once: give the rest back, due now.
 						s.putBack(ctx, j)
 						continue
 					}
+					started++
 					slots <- struct{}{}
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
 						s.deliver(ctx, j)
 						mu.Lock()
-						busy[j.EndpointID]--
+						if busy[j.EndpointID]--; busy[j.EndpointID] <= 0 {
+							delete(busy, j.EndpointID)
+						}
 						mu.Unlock()
 						<-slots
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
 					}()
 				}
-				if len(jobs) == free {
+				if started > 0 && len(jobs) == batch {
 					continue // more may be due: look again at once
 				}
 			}
@@ -94,6 +116,7 @@ func (s *Service) Run(ctx context.Context, o WorkerOptions) {
 			}
 			return
 		case <-tick.C:
+		case <-freed:
 		}
 	}
 }
