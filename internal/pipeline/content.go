@@ -16,6 +16,9 @@ import (
 // way out; in pieces, those copies are a piece each.
 const chunkSize = 1 << 20
 
+// firstPiece is the first piece's starting capacity.
+const firstPiece = 32 << 10
+
 // Bindings: a message of one piece keeps the binding it always had; the pieces of a
 // longer one are numbered and the last says so, so a piece moved, reordered or
 // dropped (the message cut short) fails to open.
@@ -60,7 +63,13 @@ func (w *contentWriter) Write(p []byte) (int, error) {
 			w.cur = nil
 		}
 		if w.cur == nil {
-			w.cur = make([]byte, seal.InPlacePrefix, seal.InPlacePrefix+chunkSize+seal.InPlaceSuffix)
+			// Most messages are a few kilobytes: the first piece starts small and grows
+			// as written, so a small message does not cost a whole piece's buffer.
+			size := chunkSize
+			if len(w.sealed) == 0 {
+				size = firstPiece
+			}
+			w.cur = make([]byte, seal.InPlacePrefix, seal.InPlacePrefix+size+seal.InPlaceSuffix)
 		}
 		k := min(len(p), seal.InPlacePrefix+chunkSize-len(w.cur))
 		w.cur = append(w.cur, p[:k]...)
