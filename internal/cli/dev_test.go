@@ -72,6 +72,10 @@ func TestCommandsFindDevData(t *testing.T) {
 	if code != 0 || len(strings.TrimSpace(out)) < 20 || !strings.Contains(errOut, "using the data of `sealpost dev` in ./sealpost-dev") {
 		t.Fatalf("key create beside dev: exit %d, %q, %q", code, out, errOut)
 	}
+	// dev allows webhook endpoints on loopback, and so do commands beside it.
+	if code, out, errOut := run(t, "webhook", "add", "--tenant", "dev", "http://127.0.0.1:9/hook"); code != 0 || !strings.HasPrefix(out, "whsec_") {
+		t.Errorf("webhook add beside dev: exit %d, %q, %q", code, out, errOut)
+	}
 	if code, _, errOut := run(t, "serve"); code != 1 || strings.Contains(errOut, "sealpost-dev") || !strings.Contains(errOut, "no master key") {
 		t.Errorf("serve adopted dev data: %d %q", code, errOut)
 	}

@@ -32,5 +32,6 @@ func devDataEnviron(e *env, path string) []string {
 		return e.environ
 	}
 	fmt.Fprintf(e.stderr, "sealpost: using the data of `sealpost dev` in %s (set SEALPOST_DATA_DIR or --config for another)\n", devDataDir)
-	return append(append([]string(nil), e.environ...), "SEALPOST_DATA_DIR="+devDataDir)
+	// Beside dev, webhook endpoints on this machine are allowed, as dev allows them.
+	return append(append([]string(nil), e.environ...), "SEALPOST_DATA_DIR="+devDataDir, "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true")
 }
