@@ -27,6 +27,8 @@ const (
 	// defaultTimeout bounds every single browser call; a page that hangs
 	// fails the test instead of stalling the whole run.
 	defaultTimeout = 20 * time.Second
+	// launchTimeout bounds one start of the browser.
+	launchTimeout = 60 * time.Second
 	// closeTimeout bounds the graceful shutdown at cleanup.
 	closeTimeout = 5 * time.Second
 	// defaultWidth and defaultHeight are the window size of a fresh browser,
@@ -69,7 +71,39 @@ func Start(t testing.TB) *Browser {
 	if !haveBrowser(t, path) {
 		return nil
 	}
+	// Chromium's start is heavy: while `go test ./...` compiles other packages on a
+	// small machine it can take tens of seconds, and now and then it hangs. A start
+	// gets launchTimeout, and a second try with a fresh profile.
+	for try := 1; ; try++ {
+		ctx, cancelTab, cancelAlloc := launch(t, path)
+		b := &Browser{t: t, ctx: ctx}
+		// The first call launches the process and binds its life to ctx, so it
+		// must not carry a deadline; a timer tears the browser down instead if
+		// it never comes up.
+		hung := time.AfterFunc(launchTimeout, cancelTab)
+		err := chromedp.Do(ctx)
+		hung.Stop()
+		if err == nil {
+			b.DownloadDir, b.rec = t.TempDir(), newRecorder()
+			// Registered after the profile's TempDir, so it runs before that is
+			// removed: Chromium must be gone before its profile directory is.
+			t.Cleanup(func() { b.close(cancelTab, cancelAlloc) })
+			if err := chromedp.Listen(ctx, b.onEvent); err != nil {
+				t.Fatalf("browsertest: listening to the tab: %v", err)
+			}
+			return b
+		}
+		cancelTab()
+		cancelAlloc()
+		if try == 2 {
+			t.Fatalf("browsertest: launching %s (twice, limit %v each): %v", path, launchTimeout, err)
+		}
+		t.Logf("browsertest: launching %s: %v; trying once more", path, err)
+	}
+}
 
+// launch prepares a browser with a fresh profile; the first chromedp call starts it.
+func launch(t testing.TB, path string) (ctx context.Context, cancelTab, cancelAlloc context.CancelFunc) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),
@@ -83,32 +117,9 @@ func Start(t testing.TB) *Browser {
 		}
 		opts = append(opts, chromedp.Flag(name, true))
 	}
-
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	b := &Browser{
-		DownloadDir: t.TempDir(),
-		t:           t,
-		ctx:         ctx,
-		rec:         newRecorder(),
-	}
-	// Registered after the TempDirs above, so it runs before they are
-	// removed: Chromium must be gone before its profile directory is.
-	t.Cleanup(func() { b.close(cancelTab, cancelAlloc) })
-
-	// The first call launches the process and binds its life to ctx, so it
-	// must not carry a deadline; a timer tears the browser down instead if
-	// it never comes up.
-	hung := time.AfterFunc(defaultTimeout, cancelTab)
-	err := chromedp.Do(ctx)
-	hung.Stop()
-	if err != nil {
-		t.Fatalf("browsertest: launching %s (limit %v): %v", path, defaultTimeout, err)
-	}
-	if err := chromedp.Listen(ctx, b.onEvent); err != nil {
-		t.Fatalf("browsertest: listening to the tab: %v", err)
-	}
-	return b
+	ctx, cancelTab = chromedp.NewContext(allocCtx)
+	return ctx, cancelTab, cancelAlloc
 }
 
 // close shuts the browser down gracefully, then releases the allocator, which
