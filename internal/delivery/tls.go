@@ -138,24 +138,8 @@ func verifyPeer(cs tls.ConnectionState, serverName string, roots *x509.CertPool)
 // finishTLSInfo fills in the negotiated parameters once the handshake is
 // done.
 func finishTLSInfo(info *TLSInfo, cs tls.ConnectionState) {
-	info.Version = tlsVersionName(cs.Version)
+	info.Version = tlssec.VersionName(cs.Version)
 	info.Cipher = tls.CipherSuiteName(cs.CipherSuite)
-}
-
-// tlsVersionName uses the "TLSv1.3" spelling of Received headers and
-// TLS-RPT rather than crypto/tls's "TLS 1.3".
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1.0"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return fmt.Sprintf("TLS(0x%04x)", v)
 }
 
 // checkRequireTLS enforces Envelope.RequireTLS: a verified TLS session or a

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
 // traceLine is the Received field this server adds to a message it accepts
@@ -23,7 +25,7 @@ func traceLine(m *Received, by string) string {
 		b.WriteString(" (" + addressLiteral(m.Client) + ")")
 	}
 	if m.TLS != nil {
-		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", tlsVersionName(m.TLS.Version), tls.CipherSuiteName(m.TLS.CipherSuite))
+		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", tlssec.VersionName(m.TLS.Version), tls.CipherSuiteName(m.TLS.CipherSuite))
 	}
 	fmt.Fprintf(&b, "\r\n\tby %s (Sealpost devnet) with %s id %d", by, withProtocol(m), m.ID)
 	// Only a single recipient is named: listing several would disclose the
@@ -48,21 +50,6 @@ func withProtocol(m *Received) string {
 		p += "A"
 	}
 	return p
-}
-
-// tlsVersionName spells a version as Postfix does ("TLSv1.3").
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS10:
-		return "TLSv1"
-	}
-	return fmt.Sprintf("TLS-0x%04x", v)
 }
 
 // heloName is the client's greeting name made safe for a header: the name is

@@ -23,6 +23,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tlssec"
 )
 
 // collectAbove is the built size from which Submit collects garbage once the message
@@ -379,24 +380,10 @@ func (p *Pipeline) receivedHeader(sub *Submission, id string, now time.Time) str
 	}
 	tlsNote := ""
 	if sub.TLS != nil {
-		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tlsVersionName(sub.TLS.Version), tls.CipherSuiteName(sub.TLS.CipherSuite))
+		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tlssec.VersionName(sub.TLS.Version), tls.CipherSuiteName(sub.TLS.CipherSuite))
 	}
 	return fmt.Sprintf("Received: from %s\r\n\tby %s (Sealpost) with %s id %s%s;\r\n\t%s\r\n",
 		from, p.cfg.Hostname, via, id, tlsNote, now.UTC().Format(time.RFC1123Z))
-}
-
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS10:
-		return "TLSv1"
-	}
-	return "TLS"
 }
 
 func fieldErrors(fe []*message.FieldError) *Error {

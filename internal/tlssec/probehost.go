@@ -59,7 +59,7 @@ func (p *Prober) probeHost(ctx context.Context, host string, secure bool, secErr
 	if st == nil {
 		return h
 	}
-	h.Version, h.Cipher = versionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+	h.Version, h.Cipher = VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
 	if err := VerifyWebPKI(st.PeerCertificates, host, p.RootCAs); err != nil {
 		h.CertError = err.Error()
 	} else {
@@ -181,8 +181,9 @@ func VerifyWebPKI(chain []*x509.Certificate, host string, roots *x509.CertPool) 
 	return err
 }
 
-// versionName spells TLS versions as Received headers and TLS-RPT do.
-func versionName(v uint16) string {
+// VersionName spells a TLS version as Received headers and TLS-RPT do ("TLSv1.3",
+// not crypto/tls's "TLS 1.3"): the one spelling every part of Sealpost writes.
+func VersionName(v uint16) string {
 	switch v {
 	case tls.VersionTLS10:
 		return "TLSv1.0"
