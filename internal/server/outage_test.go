@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,8 +14,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/api"
-	"github.com/sealpost/sealpost/internal/devnet"
-	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
@@ -26,45 +21,12 @@ import (
 // set, so acknowledged messages stay queued until the test lets them through.
 func newRefusingProcEnv(t *testing.T, dbURL string, refuse *atomic.Bool) *procEnv {
 	t.Helper()
-	ca, _ := devnet.NewCA()
-	cert, _ := ca.Issue("mx." + patientDomain)
-	rcv, err := devnet.StartReceiver(devnet.ReceiverOptions{Hostname: "mx." + patientDomain, TLSCert: &cert, MaxStored: 100000,
-		Respond: func(string, int) *smtp.SMTPError {
-			if refuse.Load() {
-				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "not now"}
-			}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rcv.Close() })
-	dns, err := devnet.StartDNS("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dns.Close() })
-	dns.AddZoneMX(patientDomain, "mx."+patientDomain, net.IPv4(127, 0, 0, 1))
-	p := &procEnv{t: t, bin: sealpostBinary(t), dir: t.TempDir(), rcv: rcv}
-	os.WriteFile(filepath.Join(p.dir, "ca.pem"), ca.CertPEM(), 0o600)
-	p.cfgPath = filepath.Join(p.dir, "sealpost.toml")
-	cfg := fmt.Sprintf(`data_dir = %q
-database_url = %q
-hostname = "sealpost.test"
-[delivery]
-port = %d
-dns_server = %q
-ca_file = %q
-retry = ["500ms", "1s"]
-drain_timeout = "5s"
-lease = "5s"
-`, p.dir, dbURL, rcv.Port(), dns.Addr(), filepath.Join(p.dir, "ca.pem"))
-	os.WriteFile(p.cfgPath, []byte(cfg), 0o600)
-	p.environ = append(os.Environ(), "SEALPOST_MASTER_KEY="+seal.EncodeKey(seal.GenerateMasterKey()))
-	p.run("tenant", "create", "clinic")
-	p.run("domain", "add", "--tenant", "clinic", "--verified", "clinic.example")
-	p.key = strings.TrimSpace(p.run("key", "create", "--tenant", "clinic", "--scopes", "send,read"))
-	return p
+	return newProcEnvWith(t, dbURL, procOptions{retry: `["500ms", "1s"]`, respond: func(string, int) *smtp.SMTPError {
+		if refuse.Load() {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "not now"}
+		}
+		return nil
+	}})
 }
 
 // outageLog records every answer a client got, and which sends were acknowledged.

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/sealpost/sealpost/internal/devnet"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store/storetest"
@@ -62,9 +64,23 @@ type procEnv struct {
 
 func newProcEnv(t *testing.T, dbURL string) *procEnv {
 	t.Helper()
+	return newProcEnvWith(t, dbURL, procOptions{})
+}
+
+// procOptions change the world newProcEnv makes.
+type procOptions struct {
+	respond func(rcpt string, attempt int) *smtp.SMTPError // the receiver's answer; nil accepts
+	retry   string                                         // delivery.retry as TOML; default ["1s", "2s"]
+}
+
+func newProcEnvWith(t *testing.T, dbURL string, o procOptions) *procEnv {
+	t.Helper()
+	if o.retry == "" {
+		o.retry = `["1s", "2s"]`
+	}
 	ca, _ := devnet.NewCA()
 	cert, _ := ca.Issue("mx." + patientDomain)
-	rcv, err := devnet.StartReceiver(devnet.ReceiverOptions{Hostname: "mx." + patientDomain, TLSCert: &cert, MaxStored: 100000})
+	rcv, err := devnet.StartReceiver(devnet.ReceiverOptions{Hostname: "mx." + patientDomain, TLSCert: &cert, MaxStored: 100000, Respond: o.respond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +101,12 @@ hostname = "sealpost.test"
 port = %d
 dns_server = %q
 ca_file = %q
-retry = ["1s", "2s"]
+retry = %s
 drain_timeout = "5s"
 lease = "5s"
 [log]
 level = "info"
-`, p.dir, dbURL, rcv.Port(), dns.Addr(), filepath.Join(p.dir, "ca.pem"))
+`, p.dir, dbURL, rcv.Port(), dns.Addr(), filepath.Join(p.dir, "ca.pem"), o.retry)
 	os.WriteFile(p.cfgPath, []byte(cfg), 0o600)
 	p.environ = append(os.Environ(), "SEALPOST_MASTER_KEY="+seal.EncodeKey(seal.GenerateMasterKey()))
 	p.run("tenant", "create", "clinic")
