@@ -63,23 +63,26 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	return nil
 }
 
-// owned answers 404 for an endpoint that is not the caller's before anything in the
-// request's body is looked at, so no body reveals whether another tenant's id exists.
-func (s *Server) owned(r *http.Request, p *tenant.Principal) error {
-	_, err := s.Webhooks.Get(r.Context(), p.TenantID, r.PathValue("id"))
-	return err
-}
-
-func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	if err := s.owned(r, p); err != nil {
+// decodeOwned answers 404 for an endpoint that is not the caller's before anything in
+// the request's body is looked at, so no body reveals whether another tenant's id
+// exists; then it decodes the body strictly into v (an empty one when optional).
+func (s *Server) decodeOwned(r *http.Request, p *tenant.Principal, v any, optional bool) error {
+	if _, err := s.Webhooks.Get(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
 		return err
 	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
+	if optional && len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	return decodeJSON(body, v)
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
 	var sp webhook.Spec
-	if err := decodeJSON(body, &sp); err != nil {
+	if err := s.decodeOwned(r, p, &sp, false); err != nil {
 		return err
 	}
 	e, fe, err := s.Webhooks.Update(r.Context(), p.TenantID, r.PathValue("id"), &sp, nil)
@@ -102,22 +105,14 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *tenant
 }
 
 func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	if err := s.owned(r, p); err != nil {
-		return err
-	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Overlap string `json:"overlap"`
 	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decodeJSON(body, &req); err != nil {
-			return err
-		}
+	if err := s.decodeOwned(r, p, &req, true); err != nil {
+		return err
 	}
 	var overlap time.Duration
+	var err error
 	if req.Overlap != "" {
 		if overlap, err = duration.Parse(req.Overlap); err != nil {
 			return badField("overlap", "want a duration such as 24h or 7d")
@@ -190,21 +185,15 @@ func (s *Server) webhookAttempts(w http.ResponseWriter, r *http.Request, p *tena
 }
 
 func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	if err := s.owned(r, p); err != nil {
-		return err
-	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		EventID string     `json:"event_id"`
 		Since   *time.Time `json:"since"`
 		Until   *time.Time `json:"until"`
 	}
-	if err := decodeJSON(body, &req); err != nil {
+	if err := s.decodeOwned(r, p, &req, false); err != nil {
 		return err
 	}
+	var err error
 	var id int64
 	var since, until time.Time
 	switch {
