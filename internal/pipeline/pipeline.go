@@ -20,6 +20,7 @@ import (
 	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -241,6 +242,9 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		Content:  content, Chunks: chunks,
 		DLP: dlpJSON, Quarantined: held,
 	}
+	// The groups its statistics are split by: keyed hashes, with sealed labels.
+	m.Report = report.MessageDims(keys, report.Labels{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata,
+		Campaign: sub.Campaign, CampaignHash: campaignHash, Tags: sub.Tags, TagHashes: tagHashes})
 	res := &Result{MessageID: id, Status: "accepted", DLP: findings}
 	status, firstEvents := StatusQueued, []string{"accepted", "queued"}
 	if held {
