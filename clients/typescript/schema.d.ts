@@ -31,7 +31,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Search messages, newest first
+         * @description Scope: read. Filters combine; recipient and from match by keyed hash, so nothing searched for is stored in the clear. A sandbox key sees sandbox messages, a live key live ones. Pass next_cursor back as cursor for the next page; pages stay stable while new messages arrive.
+         */
+        get: operations["listMessages"];
         put?: never;
         /**
          * Send a message
@@ -801,6 +805,26 @@ export interface paths {
          * @description Scope: admin. One event (`event_id`) or every event in [`since`, `until`) is queued again for this endpoint, with its original `webhook-id`.
          */
         post: operations["replayWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery, engagement and security statistics
+         * @description Scope: read. Counts from rollups written in the same transaction as the events, by hour; sandbox traffic is never counted (a sandbox key gets 403). Opened and clicked count each recipient once and only people; proxy and machine opens and clicks are counted beside them. in_queue is the count now, whatever the range. Rates are fractions: delivery = delivered/accepted, open = opened/delivered, click_through = clicked/delivered, click_to_open = clicked/opened. Grouping by subject, from, campaign, tag or metadata groups by keyed hashes; the label is the sealed text opened for display. format=csv (or Accept: text/csv) returns the same numbers as CSV: one row per group's totals, then one per step.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1937,6 +1961,113 @@ export interface components {
                 };
             };
         };
+        StatsCounts: {
+            /** Format: int64 */
+            accepted: number;
+            /**
+             * Format: int64
+             * @description Waiting now; in totals only.
+             */
+            in_queue?: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            deferred: number;
+            /** Format: int64 */
+            bounced: number;
+            /** Format: int64 */
+            expired: number;
+            /**
+             * Format: int64
+             * @description Dropped or failed.
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Recipients who opened, people only.
+             */
+            opened: number;
+            /** Format: int64 */
+            opened_proxy: number;
+            /** Format: int64 */
+            opened_machine: number;
+            /**
+             * Format: int64
+             * @description Recipients who clicked, people only.
+             */
+            clicked: number;
+            /** Format: int64 */
+            clicked_proxy: number;
+            /** Format: int64 */
+            clicked_machine: number;
+            /** Format: int64 */
+            unsubscribed: number;
+            /** Format: int64 */
+            complained: number;
+            secured: {
+                /** Format: int64 */
+                tls?: number;
+                /** Format: int64 */
+                pgp?: number;
+                /** Format: int64 */
+                smime?: number;
+                /** Format: int64 */
+                portal?: number;
+                /** Format: int64 */
+                none?: number;
+            };
+            rates: {
+                delivery?: number;
+                open?: number;
+                click_through?: number;
+                click_to_open?: number;
+            };
+        };
+        StatsGroup: {
+            /** @description The domain or method, or an opaque keyed hash. */
+            key: string;
+            label: string;
+            totals: components["schemas"]["StatsCounts"];
+            series?: {
+                /** Format: date-time */
+                start?: string;
+                counts?: components["schemas"]["StatsCounts"];
+            }[];
+        };
+        StatsResult: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            interval?: string;
+            group_by?: string;
+            groups: components["schemas"]["StatsGroup"][];
+        };
+        MessageSummary: {
+            id?: string;
+            /** Format: date-time */
+            created_at?: string;
+            from?: string;
+            subject?: string;
+            tags?: string[];
+            campaign?: string;
+            metadata?: {
+                [key: string]: string;
+            };
+            sandbox?: boolean;
+            quarantined?: boolean;
+            recipients?: {
+                id?: string;
+                email?: string;
+                status?: string;
+                method?: string;
+            }[];
+        };
+        MessageList: {
+            messages: components["schemas"]["MessageSummary"][];
+            next_cursor?: string;
+            has_more: boolean;
+        };
     };
     responses: {
         /** @description The request is malformed or a field is invalid; errors names each field. */
@@ -2054,6 +2185,61 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Comma-separated recipient statuses: a message matches when any recipient has one.
+                 * @example delivered,bounced
+                 */
+                status?: string;
+                /** @description Comma-separated security methods (tls, pgp, smime, portal, none). */
+                method?: string;
+                /** @description A recipient address. */
+                recipient?: string;
+                /** @description The from address. */
+                from?: string;
+                /** @description A campaign name. */
+                campaign?: string;
+                /** @description A tag. */
+                tag?: string;
+                /** @description metadata.KEY=VALUE: messages whose metadata KEY holds VALUE (repeatable with other keys). */
+                metadata?: {
+                    [key: string]: string;
+                };
+                /** @description Only quarantined (true) or not quarantined (false) messages. */
+                quarantined?: boolean;
+                /** @description Accepted at or after this RFC 3339 time. */
+                since?: string;
+                /** @description Accepted before this RFC 3339 time. */
+                until?: string;
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     sendMessage: {
@@ -3568,6 +3754,46 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339), rounded down to the hour. */
+                from?: string;
+                /** @description End (RFC 3339), exclusive; at most 400 days after from. */
+                to?: string;
+                /** @description Adds a series per group, by hour, day or week (weeks start on Monday, UTC). */
+                interval?: "hour" | "day" | "week";
+                /**
+                 * @description Split by recipient domain, campaign, tag, from address, subject, security method, or one metadata key's values (metadata.KEY).
+                 * @example domain
+                 */
+                group_by?: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsResult"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];
         };

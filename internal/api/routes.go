@@ -78,5 +78,9 @@ func Routes() []Route {
 		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
+
+		// Reports: statistics, message search, compliance.
+		{"GET", "/v1/stats", tenant.ScopeRead, (*Server).getStats},
+		{"GET", "/v1/messages", tenant.ScopeRead, (*Server).listMessages},
 	}
 }

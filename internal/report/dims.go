@@ -60,3 +60,14 @@ func metadataDim(keys *tenant.Keys, key string) string {
 }
 
 func labelBinding(dim, value string) string { return "report/" + dim + "/" + value }
+
+// FromDim is the report group of messages sent from addr, for search.
+func FromDim(keys *tenant.Keys, addr string) store.ReportDim {
+	return store.ReportDim{Dim: "from", Value: valueHash(keys, "from", strings.ToLower(addr))}
+}
+
+// MetadataDim is the report group of messages whose metadata key holds value.
+func MetadataDim(keys *tenant.Keys, key, value string) store.ReportDim {
+	dim := metadataDim(keys, key)
+	return store.ReportDim{Dim: dim, Value: valueHash(keys, dim, value)}
+}
