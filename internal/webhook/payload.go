@@ -42,6 +42,9 @@ type Data struct {
 	Security      *Security         `json:"security,omitempty"`
 	Portal        *Portal           `json:"portal,omitempty"`
 	Endpoint      *EndpointNote     `json:"endpoint,omitempty"`
+	// Tracking: who opened or clicked (human, proxy, machine) and why it was so judged.
+	Class       string `json:"class,omitempty"`
+	ClassReason string `json:"class_reason,omitempty"`
 }
 
 // Security is the evidence of a "secured" event.
@@ -91,6 +94,7 @@ type sealed struct {
 	Reasons          []string   `json:"reasons"`
 	EndpointID       string     `json:"endpoint_id"`
 	Reason           string     `json:"reason"`
+	Class            string     `json:"class"` // opened, clicked
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -129,6 +133,8 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Security = sec
 	case "webhook.disabled":
 		p.Data.Endpoint = &EndpointNote{ID: d.EndpointID, Reason: d.Reason}
+	case "opened", "clicked":
+		p.Data.Class, p.Data.ClassReason = d.Class, d.Reason
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

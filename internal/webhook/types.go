@@ -28,6 +28,9 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// Tracking: opens and clicks, each with a class of human, proxy or machine.
+	{"opened", "the tracking pixel was fetched; data.class says by a person (human), a privacy or image proxy (proxy) or a scanner (machine)"},
+	{"clicked", "a tracked link was followed; data.class says by a person (human), a proxy (proxy) or a scanner (machine)"},
 }
 
 // Types lists the catalogue's types.
