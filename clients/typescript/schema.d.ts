@@ -1342,6 +1342,11 @@ export interface components {
             };
             security?: components["schemas"]["SecurityFlags"];
             portal?: components["schemas"]["PortalOptions"];
+            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
         };
         /** @description Give content (base64), or in a multipart/form-data request part. */
         Attachment: {

@@ -37,6 +37,13 @@ type Config struct {
 	Portal   Portal   `toml:"portal"`
 	Webhooks Webhooks `toml:"webhooks"`
 	Log      Log      `toml:"log"`
+	// Tracking: opens and clicks.
+	Tracking Tracking `toml:"tracking"`
+}
+
+// Tracking is where tracked links and the open pixel point.
+type Tracking struct {
+	BaseURL string `toml:"base_url" help:"base URL of tracked links and the open pixel (served under /t/ on the API listener); default the portal URL"`
 }
 
 // Webhooks is how events are pushed to tenants' endpoints.

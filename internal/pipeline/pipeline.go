@@ -92,6 +92,14 @@ type Submission struct {
 	// Also, if set, runs in the message's transaction with its id: records that must
 	// exist exactly when the message does (a portal reply's link to its thread).
 	Also func(ctx context.Context, tx *store.Tx, messageID string) error
+	// Track asks for open and click tracking of the copies the policy allows it in.
+	Track *Track
+}
+
+// Track is what to track in a message's copies.
+type Track struct {
+	Opens  bool `json:"opens"`
+	Clicks bool `json:"clicks"`
 }
 
 // PortalRequest is a sender's choice for portal copies of one message.
@@ -158,6 +166,7 @@ type Envelope struct {
 	// keyed hashes of them (LabelHash) for grouping and filtering.
 	Tags     []string `json:"tags,omitempty"`
 	Campaign string   `json:"campaign,omitempty"`
+	Track    *Track   `json:"track,omitempty"`
 }
 
 // LabelHash is the keyed hash stored in place of a tag or campaign name: equal labels
@@ -217,7 +226,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		runtime.GC()
 	}
 	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
-		Tags: sub.Tags, Campaign: sub.Campaign}
+		Tags: sub.Tags, Campaign: sub.Campaign, Track: sub.Track}
 	var tagHashes []string
 	for _, t := range sub.Tags {
 		tagHashes = append(tagHashes, LabelHash(keys, "tag", t))

@@ -117,7 +117,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		if m == policy.Portal && st.PortalExpires.IsZero() {
 			st.PortalExpires = w.portalExpiry(ctx, j.TenantID, env)
 		}
-		prep, err := rc.Prepare(m, raw, st, env.From)
+		prep, err := rc.Prepare(m, w.tracked(ctx, keys, msg, env, j, m, raw), st, env.From)
 		if err != nil {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
 			return

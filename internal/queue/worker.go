@@ -46,6 +46,8 @@ type Config struct {
 	// API: a delivery holds twice its message's size (the loaded row, then the copy
 	// a method makes) while it runs.
 	Memory *membudget.Budget
+	// Tracker, if set, adds open and click tracking to copies that asked for it.
+	Tracker Tracker
 }
 
 // Observer is told of outcomes (metrics); optional.

@@ -34,6 +34,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tracking"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -72,6 +73,7 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	Tracking *tracking.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -182,11 +184,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
+	s.Tracking = tracking.New(db, s.Tenants, TrackingURL(cfg), PortalURL(cfg)+"/p/", log.With("part", "tracking"))
 	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
-		Memory:  s.memory,
+		Memory:  s.memory, Tracker: s.Tracking,
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -262,6 +265,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
+	mux.Handle("/t/", s.Tracking.Handler())
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}

@@ -30,17 +30,20 @@ type Service struct {
 	db   *store.DB
 	keys KeySource
 	base string // e.g. https://track.example.org (no trailing slash)
+	// portal is the portal's base URL: links to it are never rewritten.
+	portal string
 	log  *slog.Logger
 	now  func() time.Time
 }
 
 // New builds a Service. base is the tracking base URL that links and the pixel point to;
-// the Handler must be reachable there under /t/.
-func New(db *store.DB, keys KeySource, base string, log *slog.Logger) *Service {
+// the Handler must be reachable there under /t/. Links to portal (the portal's base
+// URL) are never rewritten.
+func New(db *store.DB, keys KeySource, base, portal string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, keys: keys, base: strings.TrimRight(base, "/"), log: log, now: time.Now}
+	return &Service{db: db, keys: keys, base: strings.TrimRight(base, "/"), portal: portal, log: log, now: time.Now}
 }
 
 // Options say what to track in one copy.

@@ -34,6 +34,8 @@ type world struct {
 
 const landing = "Results are ready"
 
+func (w *world) now() time.Time { return time.Now() }
+
 func newWorld(t *testing.T, dbURL string) *world {
 	t.Helper()
 	ctx := context.Background()
@@ -57,7 +59,7 @@ func newWorld(t *testing.T, dbURL string) *world {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
-	w.svc = tracking.New(db, ts, srv.URL, slog.New(slog.DiscardHandler))
+	w.svc = tracking.New(db, ts, srv.URL, srv.URL+"/p/", slog.New(slog.DiscardHandler))
 	mux.Handle("/t/", w.svc.Handler())
 	mux.HandleFunc("/mail/{id}", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
