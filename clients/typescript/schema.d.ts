@@ -831,6 +831,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/disclosures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounting of disclosures for one address
+         * @description Scope: admin. Every live message with DLP findings sent to the address (matched by keyed hash) accepted in the range, with its categories (never the values found) and how the copy was secured. format=csv (or Accept: text/csv) returns one row per copy.
+         */
+        get: operations["getDisclosures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/dlp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * DLP findings by category and action, and quarantines
+         * @description Scope: admin. Live messages accepted in the range with DLP findings, per category: how many were quarantined and how many were sent secured; and how many quarantined, released and deleted events there were.
+         */
+        get: operations["getDLPReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -2072,6 +2112,47 @@ export interface components {
             messages: components["schemas"]["MessageSummary"][];
             next_cursor?: string;
             has_more: boolean;
+        };
+        Accounting: {
+            address: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            disclosures: {
+                message_id?: string;
+                /** Format: date-time */
+                accepted_at?: string;
+                from?: string;
+                subject?: string;
+                categories?: string[];
+                status?: string;
+                /** Format: date-time */
+                updated_at?: string;
+                method?: string;
+                tls_version?: string;
+                tls_verified?: boolean;
+                mx?: string;
+                reasons?: string[];
+            }[];
+        };
+        DLPSummary: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            categories: {
+                category?: string;
+                /** Format: int64 */
+                messages?: number;
+                /** Format: int64 */
+                quarantined?: number;
+                /** Format: int64 */
+                sent?: number;
+            }[];
+            quarantine: {
+                [key: string]: number;
+            };
         };
     };
     responses: {
@@ -3794,6 +3875,71 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["StatsResult"];
                     "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDisclosures: {
+        parameters: {
+            query: {
+                /** @description The recipient address. */
+                address: string;
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accounting. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accounting"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDLPReport: {
+        parameters: {
+            query: {
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DLPSummary"];
                 };
             };
             400: components["responses"]["BadRequest"];

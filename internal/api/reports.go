@@ -97,3 +97,65 @@ func writeExport(w http.ResponseWriter, format, name string, v any, csv func(htt
 	writeJSON(w, 200, v)
 	return nil
 }
+
+// getDisclosures serves GET /v1/reports/disclosures: the accounting of disclosures for
+// one address (HIPAA §164.528), as JSON or CSV.
+func (s *Server) getDisclosures(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	from, to, fields := reportRange(r)
+	format, err := exportFormat(r)
+	if err != nil {
+		fields = append(fields, FieldProblem{Field: "format", Detail: err.Error()})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields)
+	}
+	res, err := s.reports().Disclosures(r.Context(), p.TenantID, r.URL.Query().Get("address"), from, to)
+	if err := reportProblem(err); err != nil {
+		return err
+	}
+	return writeExport(w, format, "disclosures", res, func(w http.ResponseWriter) error { return report.WriteDisclosuresCSV(w, res) })
+}
+
+// getDLPReport serves GET /v1/reports/dlp: DLP findings by category and action, and
+// quarantines.
+func (s *Server) getDLPReport(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	from, to, fields := reportRange(r)
+	if len(fields) > 0 {
+		return invalidFields(fields)
+	}
+	res, err := s.reports().DLP(r.Context(), p.TenantID, from, to)
+	if err := reportProblem(err); err != nil {
+		return err
+	}
+	writeJSON(w, 200, res)
+	return nil
+}
+
+func reportRange(r *http.Request) (from, to time.Time, fields []FieldProblem) {
+	q := r.URL.Query()
+	for _, tf := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		t, err := time.Parse(time.RFC3339, q.Get(tf.name))
+		if err != nil {
+			fields = append(fields, FieldProblem{Field: tf.name, Detail: "required: an RFC 3339 time such as 2026-01-02T15:04:05Z"})
+			continue
+		}
+		*tf.dst = t
+	}
+	return from, to, fields
+}
+
+// reportProblem turns a report's invalid query into a problem naming its fields.
+func reportProblem(err error) error {
+	var inv *report.InvalidError
+	if errors.As(err, &inv) {
+		var fields []FieldProblem
+		for f, d := range inv.Fields {
+			fields = append(fields, FieldProblem{Field: f, Detail: d})
+		}
+		return invalidFields(fields)
+	}
+	return err
+}

@@ -82,5 +82,7 @@ func Routes() []Route {
 		// Reports: statistics, message search, compliance.
 		{"GET", "/v1/stats", tenant.ScopeRead, (*Server).getStats},
 		{"GET", "/v1/messages", tenant.ScopeRead, (*Server).listMessages},
+		{"GET", "/v1/reports/disclosures", tenant.ScopeAdmin, (*Server).getDisclosures},
+		{"GET", "/v1/reports/dlp", tenant.ScopeAdmin, (*Server).getDLPReport},
 	}
 }
