@@ -32,8 +32,8 @@ type Service struct {
 	base string // e.g. https://track.example.org (no trailing slash)
 	// portal is the portal's base URL: links to it are never rewritten.
 	portal string
-	log  *slog.Logger
-	now  func() time.Time
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // New builds a Service. base is the tracking base URL that links and the pixel point to;
