@@ -27,7 +27,7 @@ type world struct {
 	svc     *report.Service
 }
 
-func newWorld(t *testing.T, dbURL string) *world {
+func newWorld(t testing.TB, dbURL string) *world {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL, store.Options{})
@@ -43,7 +43,7 @@ func newWorld(t *testing.T, dbURL string) *world {
 	return &world{db: db, tenants: ts, svc: report.New(db, ts)}
 }
 
-func (w *world) tenant(t *testing.T, name string) (string, *tenant.Keys) {
+func (w *world) tenant(t testing.TB, name string) (string, *tenant.Keys) {
 	t.Helper()
 	tn, err := w.tenants.Create(context.Background(), name)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 )
 
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	tenants  *tenant.Service
 	svc      *tracking.Service
@@ -36,7 +36,7 @@ const landing = "Results are ready"
 
 func (w *world) now() time.Time { return time.Now() }
 
-func newWorld(t *testing.T, dbURL string) *world {
+func newWorld(t testing.TB, dbURL string) *world {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbURL, store.Options{})
