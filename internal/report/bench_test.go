@@ -62,11 +62,15 @@ func benchStats(b *testing.B, dbURL string) {
 	}
 	for i := 0; i < len(rows); i += 5000 {
 		chunk := rows[i:min(i+5000, len(rows))]
-		if err := w.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertRollups(ctx, tenantID, chunk, store.DimDomain) }); err != nil {
+		if err := w.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			return tx.InsertRollups(ctx, tenantID, chunk, store.DimDomain)
+		}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if err := w.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertRollups(ctx, tenantID, totals, store.DimTotal) }); err != nil {
+	if err := w.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		return tx.InsertRollups(ctx, tenantID, totals, store.DimTotal)
+	}); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("%d rollup rows for the domain grouping", len(rows))
