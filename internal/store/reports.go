@@ -57,6 +57,7 @@ type rollupDelta struct {
 	bucket               int64
 	counter              int
 	label                []byte
+	first                string // for a once-per-recipient counter: the recipient
 }
 
 const hourMS = int64(time.Hour / time.Millisecond)
@@ -126,20 +127,17 @@ func (tx *Tx) rollup(ctx context.Context, events []*Event, known map[string]*rcp
 			known[e.RecipientID] = g
 		}
 		c, unique := counterFor(e, g.method)
-		if unique {
-			res, err := tx.exec(ctx, "INSERT INTO report_firsts (recipient_id, counter) VALUES ($1, $2) ON CONFLICT DO NOTHING", e.RecipientID, c)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue
-			}
-		}
 		idx := counterIndex[c]
 		at := ms(e.At)
 		bucket := at - at%hourMS
+		first := ""
+		if unique {
+			// Counted only if this recipient has not counted here before: decided at
+			// commit (flushRollups), in the same sorted pass as the rollups.
+			first = e.RecipientID
+		}
 		add := func(dim, value string) {
-			tx.rollups = append(tx.rollups, rollupDelta{tenantID: e.TenantID, dim: dim, value: value, bucket: bucket, counter: idx})
+			tx.rollups = append(tx.rollups, rollupDelta{tenantID: e.TenantID, dim: dim, value: value, bucket: bucket, counter: idx, first: first})
 		}
 		add(DimTotal, "")
 		add(DimDomain, g.domain)
@@ -182,9 +180,49 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 		bucket               int64
 	}
 	var less func(a, b key) bool
+	// Once-per-recipient counters: the recipients that have not counted yet count now.
+	type firstKey struct {
+		recipientID string
+		counter     int
+	}
+	firsts := map[firstKey]bool{}
+	for _, d := range tx.rollups {
+		if d.first != "" {
+			firsts[firstKey{d.first, d.counter}] = false
+		}
+	}
+	fkeys := make([]firstKey, 0, len(firsts))
+	for k := range firsts {
+		fkeys = append(fkeys, k)
+	}
+	sort.Slice(fkeys, func(i, j int) bool {
+		if fkeys[i].recipientID != fkeys[j].recipientID {
+			return fkeys[i].recipientID < fkeys[j].recipientID
+		}
+		return fkeys[i].counter < fkeys[j].counter
+	})
+	for _, k := range fkeys {
+		res, err := tx.exec(ctx, "INSERT INTO report_firsts (recipient_id, counter) VALUES ($1, $2) ON CONFLICT DO NOTHING", k.recipientID, Counters[k.counter])
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		firsts[k] = n == 1
+	}
+	counted := map[key]bool{} // a recipient's first counts once per group, however many events
 	sums := map[key][]int64{}
 	labels := map[key][]byte{}
 	for _, d := range tx.rollups {
+		if d.first != "" {
+			if !firsts[firstKey{d.first, d.counter}] {
+				continue
+			}
+			ck := key{d.first + "\x00" + d.tenantID + "\x00" + Counters[d.counter], d.dim, d.value, 0}
+			if counted[ck] {
+				continue
+			}
+			counted[ck] = true
+		}
 		k := key{d.tenantID, d.dim, d.value, d.bucket}
 		if d.counter < 0 {
 			labels[k] = d.label

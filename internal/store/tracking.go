@@ -43,11 +43,12 @@ func (db *DB) TrackingLink(ctx context.Context, id string) (*TrackingLink, error
 type TrackingHit struct {
 	DeliveredAt  time.Time // zero until delivered
 	Sandbox      bool
-	RecentClicks int // the recipient's other links clicked within the window
+	RecentClicks int // the recipient's clicks within the window
 }
 
-// HitTrackingLink marks a link hit at now and reports the recipient's delivery time and
-// how many of its other links were hit since now-window (a scanner opens them all).
+// HitTrackingLink reports, for a hit on a link at now, the recipient's delivery time and
+// how many clicks the recipient made since now-window (a scanner follows every link at
+// once). It only reads: concurrent hits on one copy never wait for each other.
 func (tx *Tx) HitTrackingLink(ctx context.Context, l *TrackingLink, now time.Time, window time.Duration) (*TrackingHit, error) {
 	var h TrackingHit
 	var status string
@@ -63,10 +64,7 @@ func (tx *Tx) HitTrackingLink(ctx context.Context, l *TrackingLink, now time.Tim
 	if status == "delivered" {
 		h.DeliveredAt = fromMS(upd)
 	}
-	if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM tracking_links WHERE recipient_id = $1 AND id <> $2 AND kind <> 'open' AND last_hit_at >= $3",
-		l.RecipientID, l.ID, ms(now.Add(-window))).Scan(&h.RecentClicks); err != nil {
-		return nil, err
-	}
-	_, err = tx.exec(ctx, "UPDATE tracking_links SET last_hit_at = $1 WHERE id = $2", ms(now), l.ID)
+	err = tx.queryRow(ctx, "SELECT COUNT(*) FROM events WHERE message_id = $1 AND recipient_id = $2 AND type = 'clicked' AND at >= $3",
+		l.MessageID, l.RecipientID, ms(now.Add(-window))).Scan(&h.RecentClicks)
 	return &h, err
 }

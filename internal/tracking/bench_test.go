@@ -2,6 +2,8 @@ package tracking_test
 
 import (
 	"net/http"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func benchRedirect(b *testing.B, dbURL string) {
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.SetParallelism(8) // 16 clients on 2 cores
+	b.SetParallelism(parallelism()) // clients per core
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -46,4 +48,12 @@ func benchRedirect(b *testing.B, dbURL string) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "redirects/s")
+}
+
+// parallelism is BENCH_PARALLELISM, default 8 (16 clients on 2 cores).
+func parallelism() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PARALLELISM")); err == nil && n > 0 {
+		return n
+	}
+	return 8
 }

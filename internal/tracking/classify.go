@@ -20,7 +20,7 @@ type Request struct {
 	UserAgent    string
 	At           time.Time
 	DeliveredAt  time.Time // zero if not (yet) recorded as delivered
-	RecentClicks int       // the recipient's other links hit within burstWindow
+	RecentClicks int       // the recipient's clicks within burstWindow
 }
 
 // scannerWindow: a click this soon after delivery is a scanner's, not a person's.

@@ -7,7 +7,6 @@ CREATE TABLE tracking_links (
     recipient_id TEXT NOT NULL,
     kind TEXT NOT NULL,          -- open (the pixel), click, decoy (a hidden link only machines follow)
     target BLOB,                 -- sealed; clicks only
-    created_at INTEGER NOT NULL,
-    last_hit_at INTEGER
+    created_at INTEGER NOT NULL
 );
 CREATE INDEX tracking_links_recipient ON tracking_links(recipient_id);
