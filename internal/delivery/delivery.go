@@ -9,6 +9,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log/slog"
@@ -89,6 +90,7 @@ type Client struct {
 	resolver *net.Resolver
 	log      *slog.Logger
 	pool     *pool
+	sessions tls.ClientSessionCache // TLS sessions to resume, by server name
 }
 
 // New returns a Client for cfg.
@@ -126,6 +128,7 @@ func New(cfg Config) *Client {
 	}
 	c.log = c.log.With("component", "delivery")
 	c.pool = newPool(cfg.MaxIdlePerHost, cfg.IdleTimeout)
+	c.sessions = tls.NewLRUClientSessionCache(1024)
 	return c
 }
 
