@@ -68,6 +68,9 @@ type Result struct {
 	// CPUPerMessageMs is the server's CPU time (for Postfix: all its processes and
 	// the OpenDKIM milter) per delivered message.
 	CPUPerMessageMs float64 `json:"cpu_ms_per_message"`
+	// Connections is how many SMTP connections the receiver saw: fewer than
+	// Delivered means connections were reused.
+	Connections int `json:"receiver_connections"`
 	Webhook         bool    `json:"webhook"`
 	Webhooks        int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
 	WebhooksPerS    float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
@@ -172,7 +175,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	werr := rcv.WaitCount(wctx, len(lat))
-	r.Delivered = rcv.Count()
+	r.Delivered, r.Connections = rcv.Count(), rcv.Connections()
 	r.DeliveredPerS = float64(r.Delivered) / time.Since(start).Seconds()
 	if hooks != nil {
 		r.Webhooks, r.WebhooksPerS = hooks.settle(wctx, start)
@@ -342,14 +345,14 @@ func pct(sorted []time.Duration, p int) float64 {
 // WriteTable prints results as a table.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tpeak MiB\terrors\t")
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tconns\tpeak MiB\terrors\t")
 	for _, r := range rs {
 		rate := "closed"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
-			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, float64(r.ServerMaxRSS)/1024, r.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
+			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
 	}
 	return tw.Flush()
 }

@@ -125,7 +125,7 @@ func RunPostfix(ctx context.Context, o Options, progress io.Writer) (*Result, er
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	werr := rcv.WaitCount(wctx, o.Messages)
-	r.Delivered = rcv.Count()
+	r.Delivered, r.Connections = rcv.Count(), rcv.Connections()
 	r.DeliveredPerS = float64(r.Delivered) / time.Since(start).Seconds()
 	r.ServerCPUs = (treeCPU(master) + milterCPU(milter) - cpu0).Seconds()
 	r.CPUPerMessageMs = cpuPerMessage(r)
