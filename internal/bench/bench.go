@@ -70,10 +70,10 @@ type Result struct {
 	CPUPerMessageMs float64 `json:"cpu_ms_per_message"`
 	// Connections is how many SMTP connections the receiver saw: fewer than
 	// Delivered means connections were reused.
-	Connections int `json:"receiver_connections"`
-	Webhook         bool    `json:"webhook"`
-	Webhooks        int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
-	WebhooksPerS    float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
+	Connections  int     `json:"receiver_connections"`
+	Webhook      bool    `json:"webhook"`
+	Webhooks     int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
+	WebhooksPerS float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
 }
 
 // Run performs one benchmark run.
