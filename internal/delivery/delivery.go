@@ -49,6 +49,12 @@ type Config struct {
 	IdleTimeout        time.Duration // 0: 30s, well under the 5m servers wait (RFC 5321 4.5.3.2.7)
 	MaxMessagesPerConn int           // 0: 100
 
+	// MXCacheTTL keeps a domain's MX answer this long (0: ask every time). The
+	// resolver does not tell record TTLs; a few seconds spare a burst of mail to one
+	// domain a lookup per message and stay well inside any TTL in practice. Only
+	// answers with records are kept: a failure or NXDOMAIN is asked again.
+	MXCacheTTL time.Duration
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -91,6 +97,7 @@ type Client struct {
 	log      *slog.Logger
 	pool     *pool
 	sessions tls.ClientSessionCache // TLS sessions to resume, by server name
+	mx       mxCache
 }
 
 // New returns a Client for cfg.
