@@ -251,18 +251,26 @@ func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) (stri
 	if k == nil {
 		return "", "none"
 	}
-	s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
-	release := w.signing.acquire(ctx)
-	if release == nil {
-		return "", "none" // shutting down: the delivery that follows fails and is retried
-	}
-	sig, err := s.SignedHeader(bytes.NewReader(raw))
-	release()
-	if err != nil {
-		w.log.Error("dkim sign", "message", msg.ID, "err", err)
+	note := k.Selector + "._domainkey." + k.Domain
+	// Copies of this message with the same bytes share one signature.
+	sig, ok := w.signed.get(ctx, w.now(), msg.ID, k.ID+" "+note, raw, func() (string, bool) {
+		s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
+		release := w.signing.acquire(ctx)
+		if release == nil {
+			return "", false // shutting down: the delivery that follows fails and is retried
+		}
+		sig, err := s.SignedHeader(bytes.NewReader(raw))
+		release()
+		if err != nil {
+			w.log.Error("dkim sign", "message", msg.ID, "err", err)
+			return "", false
+		}
+		return sig, true
+	})
+	if !ok {
 		return "", "none"
 	}
-	return sig, k.Selector + "._domainkey." + k.Domain
+	return sig, note
 }
 
 // retryLater records a temporary failure, or expiry when the next attempt would fall

@@ -82,6 +82,7 @@ type Worker struct {
 	unrecorded int
 	signers    signerCache
 	signing    *signingSlots
+	signed     signOnce   // signatures shared by copies with identical bytes
 	accepted   *acceptLog // nil without Config.LogDir
 	orphans    bool       // a dead process's log is not yet fully recorded
 }

@@ -178,6 +178,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		// steady stream then pays for TCP, TLS and EHLO once per connection, not per
 		// message.
 		MaxIdlePerHost: cfg.Delivery.PerDomain,
+		// A burst to one domain looks its MX up once, not per message.
+		MXCacheTTL: 10 * time.Second,
 	})
 	// One cap on bytes being worked on, shared by requests and deliveries.
 	s.memory = membudget.New(cfg.API.MaxInflightBytes)
