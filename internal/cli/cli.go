@@ -54,6 +54,8 @@ func commands() []command {
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
+		// The dashboard's people.
+		{"user", "invite, list, disable people who sign in to the dashboard, and reset their second factor", userCmd},
 	}
 }
 
