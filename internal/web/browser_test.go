@@ -40,11 +40,13 @@ func TestDashboardInBrowser(t *testing.T) {
 			return
 		}
 		w := watchBrowser(t, b)
+		axe := axeSource(t)
 		dir := shots(t)
 		visit := func(path, name string) {
 			t.Helper()
 			b.Navigate(e.base + path)
 			w.check(t, b, e.base, path)
+			checkAxe(t, b, axe, path)
 			if name != "" {
 				shot(t, b, dir, name)
 			}
@@ -54,6 +56,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		link := e.invite(ten, "owner@clinic.example", people.RoleOwner)
 		b.Navigate(link)
 		w.check(t, b, e.base, "invite")
+		checkAxe(t, b, axe, "invite")
 		shot(t, b, dir, "invite")
 		b.Fill("#password", "Password123!")
 		b.Fill("#confirm", "Password123!")
@@ -68,6 +71,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatalf("after the password: %s\n%s", b.Location(), b.Text("main"))
 		}
 		w.check(t, b, e.base, "enrol")
+		checkAxe(t, b, axe, "enrol")
 		shot(t, b, dir, "enrol")
 		secret := strings.TrimSpace(b.Text("code.secret"))
 		b.Fill("#code", e.code(secret))
@@ -146,6 +150,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if !strings.Contains(b.Text("main"), "signed out") {
 			t.Fatalf("sign out:\n%s", b.Text("main"))
 		}
+		checkAxe(t, b, axe, "signin")
 		shot(t, b, dir, "signin")
 		signIn := func(email, pw string) {
 			t.Helper()
@@ -155,6 +160,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			b.Click(`button[type=submit]`)
 		}
 		signIn("owner@clinic.example", "violet kettle harbour")
+		checkAxe(t, b, axe, "code")
 		shot(t, b, dir, "code")
 		b.Fill("#code", "12345x")
 		b.Click(`button[type=submit]`)
@@ -255,6 +261,34 @@ func TestDashboardInBrowser(t *testing.T) {
 		shot(t, b, dir, "locked")
 		if n := auditCount(t, e, ten, "user.locked"); n != 1 {
 			t.Errorf("%d lock entries in the audit trail", n)
+		}
+
+		// A keyboard-only walk: sign in, find a message by id, open it and revoke it.
+		kmsg := send(key, "lab@clinic.example")
+		b.Navigate(e.base + "/app/signin")
+		tabTo(t, b, "email", 5)
+		typeText(t, b, "owner@clinic.example")
+		tabTo(t, b, "password", 2)
+		typeText(t, b, "violet kettle harbour")
+		enter(t, b)
+		tabTo(t, b, "code", 5)
+		typeText(t, b, e.code(secret))
+		enter(t, b)
+		if !strings.HasSuffix(b.Location(), "/app/overview") {
+			t.Fatalf("keyboard sign-in ended at %s:\n%s", b.Location(), b.Text("main"))
+		}
+		tabTo(t, b, "a:Messages", 10)
+		enter(t, b)
+		tabTo(t, b, "id", 15)
+		typeText(t, b, kmsg)
+		enter(t, b)
+		if !strings.HasSuffix(b.Location(), "/app/messages/"+kmsg) {
+			t.Fatalf("keyboard search ended at %s", b.Location())
+		}
+		tabTo(t, b, "button:Revoke message", 30)
+		enter(t, b)
+		if !strings.Contains(b.Text("main"), "withdrawn") {
+			t.Fatalf("keyboard revoke:\n%s", b.Text("main"))
 		}
 	})
 }
