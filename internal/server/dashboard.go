@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -17,9 +18,12 @@ import (
 // out through the tenant's own pipeline, in the transaction that stores them.
 func (s *Server) buildDashboard(cfg *config.Config) error {
 	s.People = people.New(s.DB, s.Tenants, people.Config{BaseURL: PortalURL(cfg)}, s.sendSystemMail)
-	var err error
+	signer, err := audit.LoadOrCreateSigner(cfg.AuditKeyFile)
+	if err != nil {
+		return err
+	}
 	s.Web, err = web.New(web.Deps{DB: s.DB, Tenants: s.Tenants, People: s.People, Portal: s.Portal, Audit: s.Audit,
-		Log: s.Log.With("part", "web"), Scope: api.RouteScope})
+		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public()})
 	return err
 }
 

@@ -21,6 +21,7 @@ import (
 // page loads with no console message, no CSP violation and no request elsewhere.
 func TestDashboardInBrowser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
+		t.Parallel() // the two databases' walks share nothing
 		e := newEnv(t, dbURL)
 		ten, key := e.addTenant("northside", "clinic.example")
 		_, otherKey := e.addTenant("southside", "south.example")
@@ -94,6 +95,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		visit("/app/overview", "")
 		if got := b.Text(`tr[data-type="accepted"] td`); got != strconv.Itoa(accepted) {
 			t.Errorf("overview shows %q accepted in 24 h; the API lists %d", got, accepted)
+		}
+
+		// The audit trail verifies from its page.
+		visit("/app/audit", "")
+		b.Click(`form[action="/app/audit/verify"] button`)
+		if !strings.Contains(b.Text("main"), "audit trail is intact") {
+			t.Fatalf("verify:\n%s", b.Text("main"))
 		}
 
 		// A message's page, then revoke it.
@@ -236,6 +244,11 @@ func TestDashboardInBrowser(t *testing.T) {
 			{"/app/keys", url.Values{"csrf": {csrf}, "name": {"forged"}, "scopes": {"admin"}}},
 			{"/app/messages/" + msg + "/revoke", url.Values{"csrf": {csrf}}},
 			{"/app/people/invite", url.Values{"csrf": {csrf}, "email": {"x@clinic.example"}, "role": {"owner"}}},
+			{"/app/keys/" + keyID(t, e, ten) + "/revoke", url.Values{"csrf": {csrf}}},
+			{"/app/audit/verify", url.Values{"csrf": {csrf}}},
+			{"/app/audit/checkpoint", url.Values{"csrf": {csrf}}},
+			{"/app/people/" + ownerID(t, e, ten) + "/disable", url.Values{"csrf": {csrf}}},
+			{"/app/people/" + ownerID(t, e, ten) + "/reset-mfa", url.Values{"csrf": {csrf}}},
 		} {
 			if s, body := e.form(cookie, f.path, f.v); s != 403 {
 				t.Errorf("a viewer's forged POST %s: %d %s", f.path, s, body)
@@ -291,6 +304,28 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatalf("keyboard revoke:\n%s", b.Text("main"))
 		}
 	})
+}
+
+func keyID(t *testing.T, e *env, tenantID string) string {
+	ks, err := e.srv.DB.APIKeys(context.Background(), tenantID)
+	if err != nil || len(ks) == 0 {
+		t.Fatalf("keys: %v", err)
+	}
+	return ks[0].ID
+}
+
+func ownerID(t *testing.T, e *env, tenantID string) string {
+	us, err := e.srv.DB.Users(context.Background(), tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		if u.Role == people.RoleOwner {
+			return u.ID
+		}
+	}
+	t.Fatal("no owner")
+	return ""
 }
 
 func auditCount(t *testing.T, e *env, tenantID, action string) int {

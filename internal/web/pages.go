@@ -71,6 +71,7 @@ func (s *Server) appRoutes() {
 	s.handle("POST /app/keys", people.StageFull, s.createKey)
 	s.handle("POST /app/keys/{id}/revoke", people.StageFull, s.revokeKey)
 	page("/app/audit", s.auditTrail)
+	s.complianceRoutes()
 	page("/app/people", s.peoplePage)
 	s.handle("POST /app/people/invite", people.StageFull, s.invite)
 	s.handle("POST /app/people/{id}/disable", people.StageFull, s.changePerson(store.UserChange{Disable: true}, "disabled"))
@@ -247,7 +248,9 @@ func (s *Server) domains(q *request) error {
 }
 
 // Audit trail: the tenant's newest entries.
-func (s *Server) auditTrail(q *request) error {
+func (s *Server) auditTrail(q *request) error { return s.showAudit(q, "", "") }
+
+func (s *Server) showAudit(q *request, notice, problem string) error {
 	f := store.AuditFilter{TenantID: q.sess.TenantID, Action: q.r.URL.Query().Get("action"), Limit: store.MaxPage}
 	es, err := s.DB.AuditEntries(q.ctx, f)
 	if err != nil {
@@ -258,6 +261,7 @@ func (s *Server) auditTrail(q *request) error {
 	}
 	slices.Reverse(es)
 	v := q.view(s, "Audit trail")
+	v.Notice, v.Error = notice, problem
 	v.Data = struct {
 		Entries []*store.AuditEntry
 		Action  string

@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -50,6 +51,8 @@ type Deps struct {
 	// Scope names the scope an API route needs (api.RouteScope): a page action is
 	// allowed exactly when the API route it mirrors would be.
 	Scope func(method, path string) (string, bool)
+	// AuditKey verifies the audit trail's signed checkpoints.
+	AuditKey ed25519.PublicKey
 }
 
 // Server serves the dashboard.
