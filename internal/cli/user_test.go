@@ -41,7 +41,7 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("unknown person: %q", errOut)
 	}
 	code, out, _ = run(t, "user", "list", "--tenant", "lab", "--config", cfg)
-	if !strings.Contains(out, "disabled") {
+	if code != 0 || !strings.Contains(out, "disabled") {
 		t.Fatalf("list after disable: %q", out)
 	}
 }

@@ -44,8 +44,6 @@ func checkAxe(t *testing.T, b *browsertest.Browser, src, page string) {
 		return
 	}
 	const run = `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}).then(r => r.violations)`
-	start := time.Now()
-	defer func() { t.Logf("axe %s: %v", page, time.Since(start).Round(time.Millisecond)) }()
 	if _, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[bool](src+";true")); err != nil {
 		t.Fatalf("%s: loading axe: %v", page, err)
 	}
