@@ -319,7 +319,7 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Scope: audit (admin holds it too). The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
+         * @description Scope: audit. Admin keys hold it too. The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
          */
         get: operations["listAudit"];
         put?: never;
