@@ -323,7 +323,7 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Scope: admin. The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
+         * @description Scope: audit. Admin keys hold it too. The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
          */
         get: operations["listAudit"];
         put?: never;
@@ -1542,7 +1542,7 @@ export interface components {
         };
         KeyRequest: {
             name?: string;
-            scopes?: ("send" | "read" | "templates" | "admin")[];
+            scopes?: ("send" | "read" | "templates" | "admin" | "audit")[];
             /** @description A sandbox key's messages are accepted and recorded but never delivered. */
             sandbox?: boolean;
             /** Format: date-time */

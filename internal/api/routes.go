@@ -62,7 +62,7 @@ func Routes() []Route {
 
 		{"POST", "/v1/tools/received-headers", tenant.ScopeRead, (*Server).analyzeHeaders},
 
-		{"GET", "/v1/audit", tenant.ScopeAdmin, (*Server).listAudit},
+		{"GET", "/v1/audit", tenant.ScopeAudit, (*Server).listAudit},
 
 		{"GET", "/v1/webhooks", tenant.ScopeAdmin, (*Server).listWebhooks},
 		{"POST", "/v1/webhooks", tenant.ScopeAdmin, (*Server).createWebhook},

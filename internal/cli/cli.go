@@ -56,6 +56,8 @@ func commands() []command {
 		{"version", "print the version", version},
 		// Reports: statistics, exports and compliance reports.
 		{"report", "statistics by domain, campaign, tag, sender, subject, metadata or method, as a table, CSV or JSON", reportCmd},
+		// The dashboard's people.
+		{"user", "invite, list, disable people who sign in to the dashboard, and reset their second factor", userCmd},
 	}
 }
 

@@ -34,7 +34,9 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/people"
 	"github.com/sealpost/sealpost/internal/tracking"
+	"github.com/sealpost/sealpost/internal/web"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -74,6 +76,9 @@ type Server struct {
 	Portal   *portal.Service
 	Webhooks *webhook.Service
 	Tracking *tracking.Service
+	// The dashboard: people who sign in, and the pages under /app.
+	People *people.Service
+	Web    *web.Server
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -217,6 +222,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
 	})
+	// The dashboard: people who sign in, and the pages under /app.
+	if err := s.buildDashboard(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -268,6 +278,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
 	mux.Handle("/t/", s.Tracking.Handler())
+	mux.Handle("/app/", s.Web) // the dashboard
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}

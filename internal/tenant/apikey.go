@@ -21,10 +21,12 @@ const (
 	ScopeRead      = "read"      // read messages and events
 	ScopeTemplates = "templates" // manage templates
 	ScopeAdmin     = "admin"     // everything, including domains and keys
+	// ScopeAudit reads the audit trail: what a compliance officer needs without admin.
+	ScopeAudit = "audit"
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit}
 
 // Principal is who a request acts as.
 type Principal struct {
