@@ -77,8 +77,9 @@ func checkFields(schema map[string]*Field, in map[string]any, path string, fromT
 
 // sealed is a contact ready to store.
 type sealed struct {
-	c     *store.Contact
-	index [][]byte
+	c      *store.Contact
+	index  [][]byte
+	fields map[string]any // the merged values, in the clear, for the caller
 }
 
 // prepare merges new values into old (nil: a new contact), seals them and computes
@@ -110,7 +111,7 @@ func prepare(k *tenant.Keys, h hasher, schema map[string]*Field, tenantID, email
 			index = append(index, h.indexHashes(f, normalise(f, v))...)
 		}
 	}
-	return &sealed{c: c, index: index}, nil
+	return &sealed{c: c, index: index, fields: merged}, nil
 }
 
 // normalise turns a value read back from JSON into its stored Go type.

@@ -129,39 +129,45 @@ func (s *Service) Import(ctx context.Context, tenantID string, r io.Reader, opt 
 			}
 			olds[hs] = oc.Fields
 		}
+		// A later row for the same address merges into the earlier one's result and
+		// replaces it, so each address is written once per batch.
 		preps := make([]*sealed, 0, len(batch))
+		at := map[string]int{}
 		for i, r := range batch {
-			sc, err := prepare(k, h, schema, tenantID, r.email, olds[string(hs[i])], r.vals, now)
+			key := string(hs[i])
+			sc, err := prepare(k, h, schema, tenantID, r.email, olds[key], r.vals, now)
 			if err != nil {
 				return err
 			}
-			merged, _ := open(k, sc.c)
-			if merged != nil {
-				olds[string(hs[i])] = merged.Fields
+			olds[key] = sc.fields
+			if j, ok := at[key]; ok {
+				preps[j] = sc
+				continue
 			}
+			at[key] = len(preps)
 			preps = append(preps, sc)
 		}
-		var created, updated int
+		cs := make([]*store.Contact, len(preps))
+		idx := make([][][]byte, len(preps))
+		for i, sc := range preps {
+			cs[i], idx[i] = sc.c, sc.index
+		}
+		var created int
 		err = s.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-			created, updated = 0, 0
-			for _, sc := range preps {
-				isNew, err := tx.PutContact(ctx, sc.c, sc.index)
-				if err != nil {
+			var err error
+			if created, err = tx.PutContacts(ctx, cs, idx); err != nil {
+				return err
+			}
+			if list == nil {
+				return nil
+			}
+			st := "confirmed"
+			if list.DoubleOptIn {
+				st = "pending"
+			}
+			for _, c := range cs {
+				if err := tx.PutMembership(ctx, tenantID, &store.Membership{ListID: list.ID, ContactID: c.ID, Status: st, UpdatedAt: now}); err != nil {
 					return err
-				}
-				if isNew {
-					created++
-				} else {
-					updated++
-				}
-				if list != nil {
-					st := "confirmed"
-					if list.DoubleOptIn {
-						st = "pending"
-					}
-					if err := tx.PutMembership(ctx, tenantID, &store.Membership{ListID: list.ID, ContactID: sc.c.ID, Status: st, UpdatedAt: now}); err != nil {
-						return err
-					}
 				}
 			}
 			return nil
@@ -169,7 +175,8 @@ func (s *Service) Import(ctx context.Context, tenantID string, r io.Reader, opt 
 		if err != nil {
 			return err
 		}
-		rep.Stored += len(preps)
+		updated := len(preps) - created
+		rep.Stored += len(batch)
 		rep.Created += created
 		rep.Updated += updated
 		batch = batch[:0]

@@ -97,9 +97,10 @@ func (b *segBuilder) build(n *SegNode, out *strings.Builder) error {
 		out.WriteString("EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.tenant_id = c.tenant_id AND k.kind = " + b.arg(n.Kind) +
 			" AND k.revoked_at IS NULL AND k.expired_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > " + b.arg(ms(n.Now)) + ")")
 		if n.Value != "" {
-			fn := "instr(k.purposes, " + b.arg(","+n.Value+",") + ")"
+			p := b.arg("," + n.Value + ",")
+			fn := "instr(k.purposes, " + p + ")"
 			if b.dialect == Postgres {
-				fn = "strpos(k.purposes, " + b.arg(","+n.Value+",") + ")"
+				fn = "strpos(k.purposes, " + p + ")"
 			}
 			out.WriteString(" AND " + fn + " > 0")
 		}
