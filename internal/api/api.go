@@ -18,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/seal"
@@ -44,6 +45,7 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+	Marketing    *marketing.Service                                                    // contacts, consent, suppression
 }
 
 // Server is the API handler.

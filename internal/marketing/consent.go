@@ -426,3 +426,25 @@ func (s *Service) CheckPersonalisation(ctx context.Context, tenantID, contactID,
 	}
 	return invalid("Personalisation outside consent", fe)
 }
+
+// Run marks consents whose expiry date passed (with their events) and purges records
+// past retention, once a minute until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+			s.Log.Warn("consent expiry sweep failed", "err", err)
+		} else if n > 0 && s.Log != nil {
+			s.Log.Info("consents expired", "count", n)
+		}
+		if _, err := s.PurgeExpiredRecords(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+			s.Log.Warn("consent retention purge failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -315,4 +315,3 @@ func csvSafe(s string) string {
 	}
 	return s
 }
-

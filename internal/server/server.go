@@ -24,6 +24,7 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
@@ -72,6 +73,8 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	// Marketing audience: contacts, consent, suppression, unsubscribe pages.
+	Marketing *marketing.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -204,6 +207,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
+	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing")}
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -211,6 +215,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		Marketing: s.Marketing,
 	})
 	return s, nil
 }
@@ -353,6 +358,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
 	if s.Config.HasRole("worker") {
 		go s.Portal.Run(actx)
+		go s.Marketing.Run(actx) // consent expiry dates, retention of consent records
 	}
 	var runErr error
 	select {

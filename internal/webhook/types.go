@@ -28,6 +28,10 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// Marketing consent and unsubscribes.
+	{"consent.expired", "a consent or authorisation reached its expiry date or event (recipient_id is the consent's id)"},
+	{"consent.revoked", "a consent or authorisation was revoked (recipient_id is the consent's id)"},
+	{"unsubscribed", "the recipient of a marketing message unsubscribed"},
 }
 
 // Types lists the catalogue's types.
