@@ -229,6 +229,9 @@ func TestTenantIsolation(t *testing.T) {
 		_, ls := e.do("POST", "/v1/lists", e.key, map[string]any{"name": "News"})
 		_, sg := e.do("POST", "/v1/segments", e.key, map[string]any{"name": "Gold", "filter": map[string]any{"field": "plan", "op": "eq", "value": "gold"}})
 		_, cs := e.do("POST", "/v1/consents", e.key, map[string]any{"email": "pat@patient.example", "kind": "email_opt_in", "purposes": []string{"news"}, "obtained_via": "web_form"})
+		if ct["id"] == nil || ls["id"] == nil || sg["id"] == nil || cs["id"] == nil {
+			t.Fatalf("marketing objects not created: %v %v %v %v", ct, ls, sg, cs)
+		}
 		ids["{name}"], ids["{contact}"] = "plan", fmt.Sprint(ct["id"])
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
