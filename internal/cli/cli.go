@@ -54,6 +54,12 @@ func commands() []command {
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
+		// Marketing audience.
+		{"contact", "marketing contacts: custom fields, put, import and export CSV", contactCmd},
+		{"list", "marketing lists, memberships and preference-centre topics", listCmd},
+		{"segment", "save and evaluate segment filters over contacts", segmentCmd},
+		{"consent", "record, list, revoke and expire consent and HIPAA authorisations", consentCmd},
+		{"suppression", "add, list and remove suppressed addresses (marketing or transactional)", suppressionCmd},
 	}
 }
 
