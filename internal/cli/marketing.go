@@ -80,7 +80,9 @@ segments can filter on it without its value in the clear.`)
 func contactFieldAdd(e *env, args []string) error {
 	var filt *bool
 	return tenantVerb(e, "contact field-add", "contact field-add --tenant T NAME TYPE [--filterable]", "Adds a custom field to the tenant's contact schema.", 2,
-		func(fs *flagSet) { filt = fs.Bool("filterable", false, "keep keyed-hash index rows so segments can filter on it") },
+		func(fs *flagSet) {
+			filt = fs.Bool("filterable", false, "keep keyed-hash index rows so segments can filter on it")
+		},
 		func(ctx context.Context, s *marketing.Service, a *admin, tid string, args []string) error {
 			return s.AddField(ctx, tid, &marketing.Field{Name: args[0], Type: args[1], Filterable: *filt}, a.entry("marketing.field.add", tid))
 		}, args)
