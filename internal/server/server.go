@@ -30,6 +30,7 @@ import (
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/portal/prefs"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
@@ -267,6 +268,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
+	mux.Handle("/u/", &prefs.Handler{Marketing: s.Marketing, DB: s.DB, Log: s.Log.With("part", "prefs")}) // marketing: unsubscribe, preferences
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
