@@ -1277,6 +1277,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/marketing/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a marketing message to a contact
+         * @description Scope: marketing. Refused (422, with field paths) when the address is suppressed for marketing, the contact is not a confirmed member of `list` or subscribed to `topic`, has no live consent of `consent.kind` (default email_opt_in) for `consent.purpose` (default marketing), or a template uses a contact field the consent does not allow (`text.{{diagnosis}}`). The message carries RFC 8058 `List-Unsubscribe` (a signed HTTPS link) and `List-Unsubscribe-Post`, both covered by the DKIM signature. Otherwise it is accepted like POST /v1/messages.
+         */
+        post: operations["sendMarketing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -5063,6 +5083,55 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    sendMarketing: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same body answers the first result; with a different body the answer is 409. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    from: string;
+                    /** @description contact id */
+                    contact: string;
+                    list?: string;
+                    topic?: string;
+                    consent?: {
+                        kind?: string;
+                        purpose?: string;
+                    };
+                    /** @description template: {{field}}, {{email}}, {{unsubscribe_url}}, {{preferences_url}} */
+                    subject?: string;
+                    text?: string;
+                    html?: string;
+                    tags?: string[];
+                    campaign?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted and stored. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

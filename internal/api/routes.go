@@ -111,5 +111,6 @@ func Routes() []Route {
 		{"GET", "/v1/suppressions", tenant.ScopeMarketing, (*Server).listSuppressions},
 		{"POST", "/v1/suppressions", tenant.ScopeMarketing, (*Server).addSuppression},
 		{"POST", "/v1/suppressions/remove", tenant.ScopeMarketing, (*Server).removeSuppression},
+		{"POST", "/v1/marketing/messages", tenant.ScopeMarketing, (*Server).sendMarketing},
 	}
 }

@@ -56,6 +56,8 @@ type Service struct {
 	// Retain is how long consent records outlive their contact; 0 is six years
 	// (45 CFR 164.530(j)).
 	Retain time.Duration
+	// BaseURL is where recipients reach the public pages (/u/…): the portal's URL.
+	BaseURL string
 }
 
 func (s *Service) now() time.Time {

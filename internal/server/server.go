@@ -208,7 +208,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
-	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing")}
+	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
