@@ -2,6 +2,7 @@ package marketing
 
 import (
 	"context"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -166,9 +167,11 @@ func (s *Service) PutContact(ctx context.Context, tenantID string, in *ContactIn
 	lists := map[string]*store.MarketingList{}
 	for i, id := range in.Lists {
 		l, err := s.DB.MarketingList(ctx, tenantID, id)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			fe = append(fe, fieldErr(fmt.Sprintf("lists[%d]", i), "no such list"))
 			continue
+		} else if err != nil {
+			return nil, false, err
 		}
 		lists[id] = l
 	}

@@ -59,7 +59,9 @@ func (s *Service) Import(ctx context.Context, tenantID string, r io.Reader, opt 
 	schema := schemaMap(fields)
 	var list *store.MarketingList
 	if opt.List != "" {
-		if list, err = s.DB.MarketingList(ctx, tenantID, opt.List); err != nil {
+		if list, err = s.DB.MarketingList(ctx, tenantID, opt.List); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		} else if err != nil {
 			return nil, invalid("Invalid import", []*FieldError{fieldErr("list", "no such list")})
 		}
 	}

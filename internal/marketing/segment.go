@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -56,6 +57,7 @@ type compiler struct {
 	now      time.Time
 	fe       []*FieldError
 	nodes    int
+	err      error // the database failed: not the filter's fault
 }
 
 func (c *compiler) bad(path, format string, a ...any) {
@@ -75,6 +77,9 @@ func (s *Service) Compile(ctx context.Context, tenantID string, filter json.RawM
 	}
 	c := &compiler{ctx: ctx, s: s, tenantID: tenantID, schema: schemaMap(fields), h: h, now: s.now()}
 	n := c.node(filter, "filter", 0)
+	if c.err != nil {
+		return nil, c.err
+	}
 	if err := invalid("Invalid segment", c.fe); err != nil {
 		return nil, err
 	}
@@ -196,10 +201,14 @@ func (c *compiler) node(raw json.RawMessage, path string, depth int) *store.SegN
 func (c *compiler) exists(kind, id string) bool {
 	if kind == "list" {
 		_, err := c.s.DB.MarketingList(c.ctx, c.tenantID, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.err = err
+		}
 		return err == nil
 	}
 	ts, err := c.s.DB.Topics(c.ctx, c.tenantID)
 	if err != nil {
+		c.err = err
 		return false
 	}
 	return slices.ContainsFunc(ts, func(t *store.Topic) bool { return t.ID == id })

@@ -2,6 +2,7 @@ package marketing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,8 +49,10 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 		in.Purpose = "marketing"
 	}
 	c, err := s.GetContact(ctx, tenantID, in.ContactID)
-	if err != nil {
-		return nil, invalid("Cannot send", []*FieldError{fieldErr("marketing.contact", "no such contact")})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid("Cannot send", []*FieldError{fieldErr("contact", "no such contact")})
+	} else if err != nil {
+		return nil, err
 	}
 	var fe []*FieldError
 	if !slices.Contains(ConsentKinds, in.Kind) {
