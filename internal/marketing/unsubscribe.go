@@ -134,7 +134,6 @@ func (s *Service) ConfirmMembership(ctx context.Context, l *Link, evidence strin
 	return err
 }
 
-
 // Preferences is a contact's topics and choices, for the preference centre.
 type Preferences struct {
 	Topics     []*Topic
