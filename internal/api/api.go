@@ -18,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/report"
@@ -46,7 +47,8 @@ type Deps struct {
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
 	// Reports: statistics and split reports (built over DB and Tenants when nil).
-	Reports *report.Service
+	Reports   *report.Service
+	Marketing *marketing.Service // contacts, consent, suppression
 }
 
 // Server is the API handler.

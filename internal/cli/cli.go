@@ -58,6 +58,12 @@ func commands() []command {
 		{"report", "statistics by domain, campaign, tag, sender, subject, metadata or method, as a table, CSV or JSON", reportCmd},
 		// The dashboard's people.
 		{"user", "invite, list, disable people who sign in to the dashboard, and reset their second factor", userCmd},
+		// Marketing audience.
+		{"contact", "marketing contacts: custom fields, put, import and export CSV", contactCmd},
+		{"list", "marketing lists, memberships and preference-centre topics", listCmd},
+		{"segment", "save and evaluate segment filters over contacts", segmentCmd},
+		{"consent", "record, list, revoke and expire consent and HIPAA authorisations", consentCmd},
+		{"suppression", "add, list and remove suppressed addresses (marketing or transactional)", suppressionCmd},
 	}
 }
 

@@ -223,6 +223,16 @@ func TestTenantIsolation(t *testing.T) {
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
+		// Marketing objects of the owner.
+		e.do("POST", "/v1/contact-fields", e.key, map[string]any{"name": "plan", "type": "string", "filterable": true})
+		_, ct := e.do("POST", "/v1/contacts", e.key, map[string]any{"email": "pat@patient.example"})
+		_, ls := e.do("POST", "/v1/lists", e.key, map[string]any{"name": "News"})
+		_, sg := e.do("POST", "/v1/segments", e.key, map[string]any{"name": "Gold", "filter": map[string]any{"field": "plan", "op": "eq", "value": "gold"}})
+		_, cs := e.do("POST", "/v1/consents", e.key, map[string]any{"email": "pat@patient.example", "kind": "email_opt_in", "purposes": []string{"news"}, "obtained_via": "web_form"})
+		if ct["id"] == nil || ls["id"] == nil || sg["id"] == nil || cs["id"] == nil {
+			t.Fatalf("marketing objects not created: %v %v %v %v", ct, ls, sg, cs)
+		}
+		ids["{name}"], ids["{contact}"] = "plan", fmt.Sprint(ct["id"])
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -248,6 +258,15 @@ func TestTenantIsolation(t *testing.T) {
 				// tenant: every tenant may ask.
 				continue
 			case strings.HasPrefix(path, "/v1/domains/"):
+			case strings.HasPrefix(path, "/v1/contact-fields/"):
+			case strings.HasPrefix(path, "/v1/contacts/"):
+				ids["{id}"] = fmt.Sprint(ct["id"])
+			case strings.HasPrefix(path, "/v1/lists/"):
+				ids["{id}"] = fmt.Sprint(ls["id"])
+			case strings.HasPrefix(path, "/v1/segments/"):
+				ids["{id}"] = fmt.Sprint(sg["id"])
+			case strings.HasPrefix(path, "/v1/consents/"):
+				ids["{id}"] = fmt.Sprint(cs["id"])
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

@@ -24,11 +24,13 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/portal/prefs"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
@@ -79,6 +81,8 @@ type Server struct {
 	// The dashboard: people who sign in, and the pages under /app.
 	People *people.Service
 	Web    *web.Server
+	// Marketing audience: contacts, consent, suppression, unsubscribe pages.
+	Marketing *marketing.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -214,6 +218,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
+	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -221,6 +226,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		Marketing: s.Marketing,
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -278,7 +284,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
 	mux.Handle("/t/", s.Tracking.Handler())
-	mux.Handle("/app/", s.Web) // the dashboard
+	mux.Handle("/app/", s.Web)                                                                            // the dashboard
+	mux.Handle("/u/", &prefs.Handler{Marketing: s.Marketing, DB: s.DB, Log: s.Log.With("part", "prefs")}) // marketing: unsubscribe, preferences
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
@@ -370,6 +377,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
 	if s.Config.HasRole("worker") {
 		go s.Portal.Run(actx)
+		go s.Marketing.Run(actx) // consent expiry dates, retention of consent records
 	}
 	var runErr error
 	select {

@@ -23,10 +23,12 @@ const (
 	ScopeAdmin     = "admin"     // everything, including domains and keys
 	// ScopeAudit reads the audit trail: what a compliance officer needs without admin.
 	ScopeAudit = "audit"
+	// Marketing: contacts, lists, topics, segments, consent, suppression.
+	ScopeMarketing = "marketing"
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing}
 
 // Principal is who a request acts as.
 type Principal struct {

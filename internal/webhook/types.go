@@ -31,6 +31,10 @@ var Catalogue = []struct{ Type, Description string }{
 	// Tracking: opens and clicks, each with a class of human, proxy or machine.
 	{"opened", "the tracking pixel was fetched; data.class says by a person (human), a privacy or image proxy (proxy) or a scanner (machine)"},
 	{"clicked", "a tracked link was followed; data.class says by a person (human), a proxy (proxy) or a scanner (machine)"},
+	// Marketing consent and unsubscribes.
+	{"consent.expired", "a consent or authorisation reached its expiry date or event (recipient_id is the consent's id)"},
+	{"consent.revoked", "a consent or authorisation was revoked (recipient_id is the consent's id)"},
+	{"unsubscribed", "the recipient of a marketing message unsubscribed"},
 }
 
 // Types lists the catalogue's types.
