@@ -5,14 +5,12 @@ package api
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
@@ -24,6 +22,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -44,12 +43,18 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+
+	// Access beyond API keys: OAuth clients, request limits, failure counts.
+	OAuth         *oauth.Service
+	Limits        Limits
+	OnAuthFailure func(method, reason string) // metrics; optional
 }
 
 // Server is the API handler.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	limits limiters
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error
@@ -66,6 +71,7 @@ func New(d Deps) *Server {
 		d.OnAccepted = func() {}
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s.limits = newLimiters(d.Limits)
 	for _, rt := range Routes() {
 		h := rt.handler
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt, func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error { return h(s, w, r, p) }))
@@ -120,6 +126,9 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 				if !p.Can(rt.Scope) {
 					return problem(403, "Forbidden", "this API key lacks the "+rt.Scope+" scope")
 				}
+				if err := s.limit(sw, p, rt.Scope); err != nil {
+					return err
+				}
 			}
 			if err := s.checkLength(r); err != nil {
 				return err
@@ -145,6 +154,9 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 		status := sw.Status
 		if status == 0 {
 			status = 200
+		}
+		if p == nil {
+			p = rec.principal // a public route that authenticated its caller itself
 		}
 		if !rec.done {
 			s.audit(r, p, sw, name, status, log)
@@ -174,7 +186,10 @@ type auditKey struct{}
 
 // auditRecord lets a handler record its request's audit entry inside its own
 // transaction; wrap then does not write a second one.
-type auditRecord struct{ done bool }
+type auditRecord struct {
+	done      bool
+	principal *tenant.Principal
+}
 
 // inlineAudit returns the entry a handler should commit with its own write, and a
 // function to call once that write has committed.
@@ -210,20 +225,6 @@ func (s *Server) audit(r *http.Request, p *tenant.Principal, w http.ResponseWrit
 	if err := s.Audit.Record(ctx, e); err != nil {
 		log.Error("audit record failed", "err", err)
 	}
-}
-
-func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return nil, problem(401, "Unauthorized", "send an API key as Authorization: Bearer <key>")
-	}
-	p, err := s.Tenants.Authenticate(r.Context(), strings.TrimSpace(secret))
-	if errors.Is(err, tenant.ErrBadCredentials) {
-		s.Log.Info("credential refused", "client", clientIP(r))
-		return nil, problem(401, "Unauthorized", err.Error())
-	}
-	return p, err
 }
 
 func clientIP(r *http.Request) string {

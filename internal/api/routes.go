@@ -78,5 +78,15 @@ func Routes() []Route {
 		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
+
+		// Access beyond API keys: OAuth 2.0 client credentials and its metadata.
+		{"POST", "/oauth/token", "", (*Server).token},
+		{"POST", "/oauth/introspect", "", (*Server).introspect},
+		{"POST", "/oauth/revoke", "", (*Server).revokeToken},
+		{"GET", "/.well-known/oauth-authorization-server", "", (*Server).oauthMetadata},
+		{"GET", "/.well-known/jwks.json", "", (*Server).jwks},
+		{"GET", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).listOAuthClients},
+		{"POST", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).createOAuthClient},
+		{"DELETE", "/v1/oauth-clients/{id}", tenant.ScopeAdmin, (*Server).revokeOAuthClient},
 	}
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Portal   Portal   `toml:"portal"`
 	Webhooks Webhooks `toml:"webhooks"`
 	Log      Log      `toml:"log"`
+	// Access beyond API keys: OAuth issuer and request limits.
+	Access Access `toml:"access"`
 }
 
 // Webhooks is how events are pushed to tenants' endpoints.
@@ -148,6 +150,7 @@ func Default() Config {
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
 		Webhooks: Webhooks{Allow: []string{}, Concurrency: 32, PerEndpoint: 4},
 		Log:      Log{Level: "info", Format: "json"},
+		Access:   DefaultAccess(),
 	}
 }
 
@@ -249,6 +252,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.Concurrency < 1 || c.Webhooks.PerEndpoint < 1 {
 		bad("webhooks.concurrency and webhooks.per_endpoint must be at least 1")
+	}
+	for _, err := range c.Access.validate() {
+		bad("%v", err)
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch strings.TrimSpace(r) {

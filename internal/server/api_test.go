@@ -220,6 +220,8 @@ func TestTenantIsolation(t *testing.T) {
 		rkID, _ := rk["id"].(string)
 		_, wh := e.do("POST", "/v1/webhooks", e.key, map[string]any{"url": "https://hooks.clinic.example/sealpost"})
 		whID, _ := wh["id"].(string)
+		_, oc := e.do("POST", "/v1/oauth-clients", e.key, map[string]any{"name": "ehr", "scopes": []string{"send"}})
+		ocID, _ := oc["id"].(string)
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
@@ -239,6 +241,8 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = rkID
 			case strings.HasPrefix(path, "/v1/webhooks/"):
 				ids["{id}"] = whID
+			case strings.HasPrefix(path, "/v1/oauth-clients/"):
+				ids["{id}"] = ocID
 			case strings.HasPrefix(path, "/v1/signing-keys/"):
 				// {type} names the caller's own key, not another tenant's object; a
 				// caller only ever reaches its own (checked in TestSigningKeys).

@@ -34,6 +34,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -72,6 +73,7 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	OAuth    *oauth.Service // OAuth 2.0 clients and tokens
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -204,6 +206,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
+	s.OAuth = OAuthService(cfg, db, ring)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -211,6 +214,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		// Access beyond API keys.
+		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
 	})
 	return s, nil
 }

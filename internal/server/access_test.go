@@ -1,0 +1,338 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/store/storetest"
+	"github.com/sealpost/sealpost/internal/tenant"
+)
+
+// sendWith posts a message through an http.Client that adds its own credentials.
+func sendWith(t *testing.T, c *http.Client, base string) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(simple("p@patient.example"))
+	resp, err := c.Post(base+"/v1/messages", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// oauthPost calls an OAuth endpoint as a client with client_secret_basic.
+func oauthPost(t *testing.T, base, path, id, secret string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+func createClient(t *testing.T, e *env, body map[string]any) (id, secret string) {
+	t.Helper()
+	s, oc := e.do("POST", "/v1/oauth-clients", e.key, body)
+	if s != 201 {
+		t.Fatalf("create client: %d %v", s, oc)
+	}
+	secret, _ = oc["client_secret"].(string)
+	return oc["id"].(string), secret
+}
+
+// TestOAuthClientCredentials: golang.org/x/oauth2's client credentials client, which
+// knows nothing of Sealpost, gets tokens by client_secret_basic and _post and sends a
+// message; a token revoked by RFC 7009 stops working at the next request and
+// introspects as inactive; an expired token fails; secrets and tokens are stored hashed.
+func TestOAuthClientCredentials(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		ctx := context.Background()
+		id, secret := createClient(t, e, map[string]any{"name": "ehr", "scopes": []string{"send", "read"}})
+
+		var tokens []string
+		for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+			cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: e.base + "/oauth/token", AuthStyle: style, Scopes: []string{"send"}}
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatalf("auth style %d: %v", style, err)
+			}
+			if tok.Expiry.IsZero() || time.Until(tok.Expiry) > 16*time.Minute {
+				t.Errorf("token expiry %v: want about 15 minutes", tok.Expiry)
+			}
+			s, res := sendWith(t, oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok)), e.base)
+			if s != 202 {
+				t.Fatalf("send with token: %d %v", s, res)
+			}
+			tokens = append(tokens, tok.AccessToken)
+			if style == oauth2.AuthStyleInHeader {
+				m := e.waitFinal(res["id"].(string))
+				if st := m["recipients"].([]any)[0].(map[string]any)["status"]; st != "delivered" {
+					t.Fatalf("message sent with a token: %v", st)
+				}
+			}
+		}
+		// The token holds only the scope asked for.
+		if s, _ := e.do("GET", "/v1/events", tokens[0], nil); s != 403 {
+			t.Errorf("send-scoped token reading events: %d", s)
+		}
+
+		// Introspection: active to its own client, inactive to any other.
+		s, in := oauthPost(t, e.base, "/oauth/introspect", id, secret, url.Values{"token": {tokens[0]}})
+		if s != 200 || in["active"] != true || in["scope"] != "send" || in["client_id"] != id {
+			t.Fatalf("introspect: %d %v", s, in)
+		}
+		otherID, otherSecret := createClient(t, e, map[string]any{"name": "other", "scopes": []string{"read"}})
+		if _, in := oauthPost(t, e.base, "/oauth/introspect", otherID, otherSecret, url.Values{"token": {tokens[0]}}); in["active"] != false || len(in) != 1 {
+			t.Errorf("another client introspecting: %v", in)
+		}
+		// Revocation by another client does nothing; by the owner, it holds at once.
+		oauthPost(t, e.base, "/oauth/revoke", otherID, otherSecret, url.Values{"token": {tokens[0]}})
+		if s, _ := e.send(tokens[0], simple("p@patient.example")); s != 202 {
+			t.Fatalf("token revoked by a stranger: %d", s)
+		}
+		if s, _ := oauthPost(t, e.base, "/oauth/revoke", id, secret, url.Values{"token": {tokens[0]}}); s != 200 {
+			t.Fatalf("revoke: %d", s)
+		}
+		s, revoked := e.send(tokens[0], simple("p@patient.example"))
+		_, unknown := e.send("spat_"+strings.Repeat("A", 43), simple("p@patient.example"))
+		if s != 401 || revoked["detail"] != unknown["detail"] {
+			t.Fatalf("revoked token: %d %v (unknown token: %v)", s, revoked, unknown)
+		}
+		if _, in := oauthPost(t, e.base, "/oauth/introspect", id, secret, url.Values{"token": {tokens[0]}}); in["active"] != false {
+			t.Errorf("revoked token introspects as %v", in)
+		}
+		// Revoking an unknown token answers 200 too (RFC 7009 2.2).
+		if s, _ := oauthPost(t, e.base, "/oauth/revoke", id, secret, url.Values{"token": {"nonsense"}}); s != 200 {
+			t.Errorf("revoke unknown: %d", s)
+		}
+
+		// Expiry: past its 15 minutes the second token fails, though never revoked.
+		e.srv.OAuth.Skew(16 * time.Minute)
+		s, _ = e.send(tokens[1], simple("p@patient.example"))
+		e.srv.OAuth.Skew(0)
+		if s != 401 {
+			t.Fatalf("expired token: %d", s)
+		}
+
+		// A wrong secret and an unknown client are refused alike.
+		bad := func(id, secret string) map[string]any {
+			s, out := oauthPost(t, e.base, "/oauth/token", id, secret, url.Values{"grant_type": {"client_credentials"}})
+			if s != 401 || out["error"] != "invalid_client" {
+				t.Fatalf("bad client %s: %d %v", id, s, out)
+			}
+			delete(out, "request_id")
+			return out
+		}
+		if a, b := bad(id, secret+"x"), bad("oac_unknown", secret); a["detail"] != b["detail"] || a["error_description"] != b["error_description"] {
+			t.Errorf("wrong secret %v differs from unknown client %v", a, b)
+		}
+		// Revoking the client ends its tokens at once.
+		cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: e.base + "/oauth/token"}
+		tok, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := e.do("DELETE", "/v1/oauth-clients/"+id, e.key, nil); s != 204 {
+			t.Fatalf("revoke client: %d", s)
+		}
+		if s, _ := e.send(tok.AccessToken, simple("p@patient.example")); s != 401 {
+			t.Fatalf("token of a revoked client: %d", s)
+		}
+		if _, err := cc.Token(ctx); err == nil {
+			t.Fatal("a revoked client got a token")
+		}
+
+		// Only hashes are stored.
+		for _, q := range []string{"SELECT hash FROM oauth_tokens", "SELECT secret_hash FROM oauth_clients"} {
+			rows, err := e.srv.DB.SQL().Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var h []byte
+				rows.Scan(&h)
+				if bytes.Contains(h, []byte("spat_")) || bytes.Contains(h, []byte("spcs_")) {
+					t.Fatal("credential stored in clear")
+				}
+			}
+			rows.Close()
+		}
+		// Failures were audited (as the anonymous principal: a refused token names no one).
+		entries, err := e.srv.DB.AuditEntries(ctx, store.AuditFilter{Action: "POST /v1/messages", Principal: "anonymous", Limit: 100})
+		if err != nil || len(entries) < 3 {
+			t.Errorf("refused tokens audited %d times (%v), want at least 3", len(entries), err)
+		}
+		entries, _ = e.srv.DB.AuditEntries(ctx, store.AuditFilter{Action: "POST /oauth/token", Principal: "key:" + id, Limit: 100})
+		if len(entries) == 0 {
+			t.Error("token grants not audited under the client")
+		}
+	})
+}
+
+// TestOAuthJWTAndPrivateKeyJWT: JWT access tokens verify against the published JWKS
+// with jose, an independent verifier; private_key_jwt clients authenticate with a signed
+// assertion, and a wrong key, a replayed jti or a wrong audience fail with the reason.
+func TestOAuthJWTAndPrivateKeyJWT(t *testing.T) {
+	dir, _ := filepath.Abs("testdata/access")
+	needNodeModules(t, dir, "jose")
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		ctx := context.Background()
+		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		pub, _ := jose.JSONWebKey{Key: &priv.PublicKey, Algorithm: "ES256"}.MarshalJSON()
+		var jwk map[string]any
+		json.Unmarshal(pub, &jwk)
+		id, secret := createClient(t, e, map[string]any{"name": "engine", "scopes": []string{"send"}, "token_format": "jwt", "public_jwk": jwk, "no_secret": true})
+		if secret != "" {
+			t.Fatal("a client without a secret was given one")
+		}
+
+		assertion := func(key *ecdsa.PrivateKey, aud, jti string) string {
+			sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
+			now := time.Now()
+			s, err := jwt.Signed(sig).Claims(jwt.Claims{Issuer: id, Subject: id, Audience: jwt.Audience{aud}, ID: jti,
+				IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute))}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		tokenWith := func(a string) (*oauth2.Token, error) {
+			cc := clientcredentials.Config{ClientID: id, TokenURL: e.base + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams,
+				EndpointParams: url.Values{"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}}
+			return cc.Token(ctx)
+		}
+		good := assertion(priv, e.base+"/oauth/token", "jti-1")
+		tok, err := tokenWith(good)
+		if err != nil {
+			t.Fatalf("private_key_jwt: %v", err)
+		}
+		// jose checks the token's signature against our JWKS, its typ, issuer, audience.
+		out, err := exec.Command("node", filepath.Join(dir, "verify-jwt.mjs"), e.base, tok.AccessToken).CombinedOutput()
+		if err != nil {
+			t.Fatalf("jose does not verify our access token: %v %s", err, out)
+		}
+		var v struct {
+			Payload map[string]any `json:"payload"`
+		}
+		json.Unmarshal(out, &v)
+		if v.Payload["client_id"] != id || v.Payload["scope"] != "send" {
+			t.Errorf("token claims: %v", v.Payload)
+		}
+		if s, res := e.send(tok.AccessToken, simple("p@patient.example")); s != 202 {
+			t.Fatalf("send with JWT: %d %v", s, res)
+		}
+		// A token with a flipped signature byte fails for jose and for us.
+		forged := tok.AccessToken[:len(tok.AccessToken)-5] + flip(tok.AccessToken[len(tok.AccessToken)-5:len(tok.AccessToken)-4]) + tok.AccessToken[len(tok.AccessToken)-4:]
+		if err := exec.Command("node", filepath.Join(dir, "verify-jwt.mjs"), e.base, forged).Run(); err == nil {
+			t.Error("jose accepted a forged token")
+		}
+		if s, _ := e.send(forged, simple("p@patient.example")); s != 401 {
+			t.Errorf("forged JWT: %d", s)
+		}
+		// Revoked JWTs fail too: the server keeps their hash.
+		oauthForm := url.Values{"token": {tok.AccessToken}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {assertion(priv, e.base+"/oauth/token", "jti-revoke")}}
+		resp, err := http.PostForm(e.base+"/oauth/revoke", oauthForm)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("revoke JWT: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		if s, _ := e.send(tok.AccessToken, simple("p@patient.example")); s != 401 {
+			t.Errorf("revoked JWT: %d", s)
+		}
+
+		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		for name, c := range map[string]struct{ assertion, want string }{
+			"replayed jti":   {good, "already used"},
+			"wrong key":      {assertion(other, e.base+"/oauth/token", "jti-2"), "client authentication failed"},
+			"wrong audience": {assertion(priv, "https://elsewhere.example/oauth/token", "jti-3"), "audience"},
+		} {
+			_, err := tokenWith(c.assertion)
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) || re.ErrorCode != "invalid_client" || !strings.Contains(re.ErrorDescription, c.want) {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+}
+
+func flip(s string) string {
+	if s == "A" {
+		return "B"
+	}
+	return "A"
+}
+
+func needNodeModules(t *testing.T, dir, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("need node (scripts/deps.sh installs it)")
+	}
+	if err := exec.Command("test", "-d", filepath.Join(dir, "node_modules", pkg)).Run(); err != nil {
+		t.Fatalf("need the checker's packages: run scripts/deps.sh (npm ci in %s)", dir)
+	}
+}
+
+// TestBasicWithCurl: curl -u with an API key's id and secret sends a message; a secret
+// under another key's id is refused.
+func TestBasicWithCurl(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("need curl (scripts/deps.sh installs it)")
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		secret, k, err := e.srv.Tenants.CreateKey(context.Background(), e.tenant, tenant.KeyOptions{Scopes: []string{"send"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, other, _ := e.srv.Tenants.CreateKey(context.Background(), e.tenant, tenant.KeyOptions{Scopes: []string{"send"}})
+		body, _ := json.Marshal(simple("p@patient.example"))
+		curl := func(user string) string {
+			out, err := exec.Command("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-u", user, "-H", "Content-Type: application/json",
+				"--data-binary", string(body), e.base+"/v1/messages").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(out)
+		}
+		if got := curl(k.ID + ":" + secret); got != "202" {
+			t.Fatalf("curl -u: %s", got)
+		}
+		if got := curl(other.ID + ":" + secret); got != "401" {
+			t.Errorf("secret under another key's id: %s", got)
+		}
+		if got := curl(k.ID + ":sp_live_wrong"); got != "401" {
+			t.Errorf("wrong secret: %s", got)
+		}
+	})
+}
