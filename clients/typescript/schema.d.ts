@@ -807,6 +807,152 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access token (client credentials)
+         * @description RFC 6749 4.4: the client credentials grant. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt). Failures before the client has proved its credential all read "client authentication failed".
+         */
+        post: operations["oauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a token (RFC 7662)
+         * @description A client may introspect its own tokens; any other token, and a revoked or expired one, is {"active": false}. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt).
+         */
+        post: operations["oauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a token (RFC 7009)
+         * @description The token stops working at the next request, in every process. Unknown tokens and other clients' tokens are ignored with the same 200. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt).
+         */
+        post: operations["oauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization server metadata (RFC 8414)
+         * @description The issuer is the access.issuer setting.
+         */
+        get: operations["oauthMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys that sign JWT access tokens
+         * @description An ES256 key; JWT access tokens (RFC 9068, typ at+jwt) name it by kid.
+         */
+        get: operations["oauthJWKS"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List OAuth clients
+         * @description Scope: admin. Secrets are never listed.
+         */
+        get: operations["listOAuthClients"];
+        put?: never;
+        /**
+         * Create an OAuth client
+         * @description Scope: admin. The answer carries the client secret (unless no_secret); it is shown this once and never again.
+         */
+        post: operations["createOAuthClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an OAuth client
+         * @description Scope: admin. The client and every token it holds stop working at once.
+         */
+        delete: operations["revokeOAuthClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -1512,6 +1658,10 @@ export interface components {
                 field: string;
                 detail: string;
             }[];
+            /** @description OAuth endpoints only: the RFC 6749 5.2 error code (invalid_client, invalid_request, invalid_scope, unsupported_grant_type). */
+            error?: string;
+            /** @description OAuth endpoints only: the same text as detail. */
+            error_description?: string;
         };
         AuditView: {
             /** @description Position in the whole log's chain. */
@@ -1937,6 +2087,57 @@ export interface components {
                 };
             };
         };
+        OAuthClientRequest: {
+            name?: string;
+            scopes: ("send" | "read" | "templates" | "admin")[];
+            sandbox?: boolean;
+            /** Format: date-time */
+            expires_at?: string;
+            /**
+             * @description opaque (default): random tokens stored hashed; jwt: RFC 9068 tokens signed with the key at /.well-known/jwks.json.
+             * @enum {string}
+             */
+            token_format?: "opaque" | "jwt";
+            /** @description Seconds an access token lives; default 900. */
+            token_ttl?: number;
+            /** @description A public JSON Web Key (EC, OKP or RSA): the client may then authenticate with private_key_jwt (RFC 7523). */
+            public_jwk?: Record<string, never>;
+            /** @description Issue no client secret: the client authenticates only with private_key_jwt. */
+            no_secret?: boolean;
+        };
+        OAuthClient: {
+            /** @description The client_id. */
+            id: string;
+            name: string;
+            scopes: string[];
+            sandbox: boolean;
+            /** @enum {string} */
+            token_format: "opaque" | "jwt";
+            token_ttl: number;
+            auth_methods: ("client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description Only in the answer that created the client. */
+            client_secret?: string;
+        };
+        OAuthClientList: {
+            clients: components["schemas"]["OAuthClient"][];
+        };
+        Introspection: {
+            active: boolean;
+            scope?: string;
+            client_id?: string;
+            token_type?: string;
+            exp?: number;
+            iat?: number;
+            sub?: string;
+            iss?: string;
+            jti?: string;
+        };
     };
     responses: {
         /** @description The request is malformed or a field is invalid; errors names each field. */
@@ -2017,6 +2218,21 @@ export interface components {
         /** @description Any other error (410 when the account's data key was destroyed, 500 for an internal error). */
         Error: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The credential's or the account's request rate for this scope is above its limit. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until a request will be allowed. */
+                "Retry-After"?: number;
+                /** @description The limits that apply, as a structured-field list: "credential";q=<burst>;w=<seconds to refill>, "tenant";… */
+                "RateLimit-Policy"?: string;
+                /** @description What remains of each limit: "credential";r=<remaining>;t=<seconds until full>, "tenant";…. Sent on every authenticated answer. */
+                RateLimit?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -3568,6 +3784,297 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    oauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @constant */
+                    grant_type: "client_credentials";
+                    /** @description Space-separated; default every scope of the client. */
+                    scope?: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @constant */
+                        token_type: "Bearer";
+                        expires_in: number;
+                        scope: string;
+                    };
+                };
+            };
+            /** @description invalid_request, invalid_scope or unsupported_grant_type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description RFC 7662 2.2. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Introspection"];
+                };
+            };
+            /** @description invalid_request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                    token_type_hint?: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Revoked (or never valid). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RFC 8414 2. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    oauthJWKS: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JWK set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jwk-set+json": {
+                        keys: Record<string, never>[];
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOAuthClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every client of the account, revoked ones included. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthClientRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClient"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];
         };
