@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -333,6 +335,65 @@ func TestBasicWithCurl(t *testing.T) {
 		}
 		if got := curl(k.ID + ":sp_live_wrong"); got != "401" {
 			t.Errorf("wrong secret: %s", got)
+		}
+	})
+}
+
+// TestRateLimits: past a credential's burst the API answers 429 with Retry-After and
+// the RateLimit fields; a refused request spends nothing of the tenant's bucket; the
+// tenant's bucket holds across its credentials; another tenant is never slowed.
+func TestRateLimits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{configure: func(c *config.Config) {
+			c.Access.CredentialRate, c.Access.CredentialBurst = 1, 3
+			c.Access.TenantRate, c.Access.TenantBurst = 1, 5
+		}})
+		_, otherKey := e.addTenant("lab", "lab.example")
+		second, _, _ := e.srv.Tenants.CreateKey(context.Background(), e.tenant, tenant.KeyOptions{Scopes: []string{"read"}})
+		get := func(key string) *http.Response {
+			req, _ := http.NewRequest("GET", e.base+"/v1/events", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		for i := range 3 {
+			r := get(e.key)
+			if r.StatusCode != 200 {
+				t.Fatalf("request %d: %d", i, r.StatusCode)
+			}
+			if want := `"credential";q=3;w=3, "tenant";q=5;w=5`; r.Header.Get("RateLimit-Policy") != want {
+				t.Fatalf("RateLimit-Policy %q, want %q", r.Header.Get("RateLimit-Policy"), want)
+			}
+			if !strings.HasPrefix(r.Header.Get("RateLimit"), `"credential";r=`+strconv.Itoa(2-i)+";") {
+				t.Errorf("request %d: RateLimit %q", i, r.Header.Get("RateLimit"))
+			}
+		}
+		r := get(e.key)
+		if r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" || r.Header.Get("RateLimit") == "" {
+			t.Fatalf("past the burst: %d Retry-After %q RateLimit %q", r.StatusCode, r.Header.Get("Retry-After"), r.Header.Get("RateLimit"))
+		}
+		// Another tenant, meanwhile, has its whole burst.
+		if r := get(otherKey); r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("RateLimit"), `"credential";r=2;`) || !strings.Contains(r.Header.Get("RateLimit"), `"tenant";r=4;`) {
+			t.Fatalf("other tenant: %d %q", r.StatusCode, r.Header.Get("RateLimit"))
+		}
+		// The tenant's bucket spans its credentials: a second key has the 2 left of 5
+		// (the refused request took none).
+		for i := range 2 {
+			if r := get(second); r.StatusCode != 200 {
+				t.Fatalf("second key, request %d: %d", i, r.StatusCode)
+			}
+		}
+		if r := get(second); r.StatusCode != 429 {
+			t.Fatalf("second key past the tenant's burst: %d", r.StatusCode)
+		}
+		// Another scope has its own buckets.
+		if s, _ := e.send(e.key, simple("p@patient.example")); s != 202 {
+			t.Fatalf("send scope: %d", s)
 		}
 	})
 }
