@@ -65,6 +65,14 @@ if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
   (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
+# The access tests' independent checkers (jose, http-message-signatures), pinned by
+# their lock file.
+checker=internal/server/testdata/access
+if [ ! -d "$checker/node_modules/http-message-signatures" ] || [ ! -d "$checker/node_modules/jose" ]; then
+  log "installing the access checker's packages"
+  (cd "$checker" && npm ci --no-audit --no-fund --silent >&2)
+fi
+
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/sealpost/sealpost/internal/httpsig"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/oauth"
 )
@@ -25,6 +28,16 @@ const authHint = "send Authorization: Bearer <API key or access token>, or Basic
 // bearer API key, an OAuth access token, HTTP Basic with a key id and secret — resolves
 // to the same Principal, which then passes the same scope, sandbox and tenant checks.
 func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
+	if httpsig.Signed(r.Header) && s.OAuth != nil {
+		v, err := s.verifySigned(r)
+		if err != nil {
+			return nil, err
+		}
+		if v.Session == "" && r.Pattern != sessionOpenPattern {
+			return nil, s.authFailed(r, "signature", "no_session", problem(401, "Unauthorized", "open a session with a signed POST /v1/sessions, then name it in the covered Sealpost-Session field"))
+		}
+		return v.Principal, nil
+	}
 	h := r.Header.Get("Authorization")
 	if len(h) > maxAuthorizationBytes {
 		return nil, s.authFailed(r, "oversize", "oversize", problem(401, "Unauthorized", "the Authorization field is too long"))
@@ -101,4 +114,28 @@ func secureTransport(r *http.Request) bool {
 	}
 	ip := net.ParseIP(clientIP(r))
 	return ip != nil && ip.IsLoopback()
+}
+
+// sessionOpenPattern is the one route a signed request may call without a session.
+const sessionOpenPattern = "POST /v1/sessions"
+
+// verifySigned checks an RFC 9421 signed request. The body is read here, within the
+// route's size cap, so its digest is checked before any handler acts on it; the
+// handler then reads the same bytes.
+func (s *Server) verifySigned(r *http.Request) (*oauth.SignedRequest, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, problem(413, "Request too large", "the request body is too large or could not be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	v, err := s.OAuth.VerifyRequest(r.Context(), r, scheme+"://"+r.Host+r.URL.RequestURI(), body)
+	var he *httpsig.Error
+	if errors.As(err, &he) {
+		return nil, s.authFailed(r, "signature", "refused", problem(401, "Unauthorized", he.Reason))
+	}
+	return v, err
 }

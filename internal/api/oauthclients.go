@@ -83,8 +83,7 @@ func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request, p *te
 	secret, c, err := s.OAuth.CreateClient(r.Context(), p.TenantID, o)
 	var inv *tenant.InvalidError
 	if errors.As(err, &inv) {
-		field, detail, _ := strings.Cut(inv.Msg, ": ")
-		return badField(field, "%s", detail)
+		return invalidField(inv)
 	}
 	if err != nil {
 		return err
@@ -102,4 +101,10 @@ func (s *Server) revokeOAuthClient(w http.ResponseWriter, r *http.Request, p *te
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// invalidField turns the service's "field: detail" refusal into a field problem.
+func invalidField(inv *tenant.InvalidError) error {
+	field, detail, _ := strings.Cut(inv.Msg, ": ")
+	return badField(field, "%s", detail)
 }

@@ -88,5 +88,10 @@ func Routes() []Route {
 		{"GET", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).listOAuthClients},
 		{"POST", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).createOAuthClient},
 		{"DELETE", "/v1/oauth-clients/{id}", tenant.ScopeAdmin, (*Server).revokeOAuthClient},
+		{"POST", "/v1/oauth-clients/{id}/signature-keys", tenant.ScopeAdmin, (*Server).addSignatureKey},
+		{"DELETE", "/v1/oauth-clients/{id}/sessions", tenant.ScopeAdmin, (*Server).revokeClientSessions},
+		{"POST", "/v1/sessions", "", (*Server).openSession},
+		{"GET", "/v1/sessions", tenant.ScopeAdmin, (*Server).listSessions},
+		{"DELETE", "/v1/sessions/{id}", tenant.ScopeAdmin, (*Server).revokeSession},
 	}
 }

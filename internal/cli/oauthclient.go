@@ -33,7 +33,7 @@ func (a *admin) oauth() (*oauth.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return server.OAuthService(a.cfg, a.db, ring), nil
+	return server.OAuthService(a.cfg, a.db, ring, tenant.New(a.db, ring)), nil
 }
 
 func oauthClientCreate(e *env, args []string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/server"
 	"github.com/sealpost/sealpost/internal/store/storetest"
+	"github.com/sealpost/sealpost/internal/tenant"
 )
 
 // TestOAuthClientCommands: create prints a client whose secret authenticates; list
@@ -45,7 +46,7 @@ func TestOAuthClientCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		svc := server.OAuthService(c, db, ring)
+		svc := server.OAuthService(c, db, ring, tenant.New(db, ring))
 		if _, err := svc.AuthenticateSecret(context.Background(), id, secret); err != nil {
 			t.Fatalf("printed credentials do not authenticate: %v", err)
 		}

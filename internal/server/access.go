@@ -5,16 +5,17 @@ import (
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/oauth"
 )
 
 // OAuthService builds the OAuth client and token service from the configuration.
-func OAuthService(cfg *config.Config, db *store.DB, ring *seal.Keyring) *oauth.Service {
+func OAuthService(cfg *config.Config, db *store.DB, ring *seal.Keyring, tenants *tenant.Service) *oauth.Service {
 	iss := cfg.Access.Issuer
 	if iss == "" {
 		iss = "https://" + cfg.Hostname
 	}
-	return oauth.New(db, ring, oauth.Config{Issuer: iss})
+	return oauth.New(db, ring, tenants, oauth.Config{Issuer: iss})
 }
 
 // APILimits are the API's request limits from the configuration.

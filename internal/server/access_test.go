@@ -1,20 +1,29 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,8 +213,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 // with jose, an independent verifier; private_key_jwt clients authenticate with a signed
 // assertion, and a wrong key, a replayed jti or a wrong audience fail with the reason.
 func TestOAuthJWTAndPrivateKeyJWT(t *testing.T) {
-	dir, _ := filepath.Abs("testdata/access")
-	needNodeModules(t, dir, "jose")
+	chk := startChecker(t)
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{})
 		ctx := context.Background()
@@ -239,23 +247,19 @@ func TestOAuthJWTAndPrivateKeyJWT(t *testing.T) {
 			t.Fatalf("private_key_jwt: %v", err)
 		}
 		// jose checks the token's signature against our JWKS, its typ, issuer, audience.
-		out, err := exec.Command("node", filepath.Join(dir, "verify-jwt.mjs"), e.base, tok.AccessToken).CombinedOutput()
-		if err != nil {
-			t.Fatalf("jose does not verify our access token: %v %s", err, out)
+		payload, ok := chk.verifyJWT(e.base, tok.AccessToken)
+		if !ok {
+			t.Fatalf("jose does not verify our access token")
 		}
-		var v struct {
-			Payload map[string]any `json:"payload"`
-		}
-		json.Unmarshal(out, &v)
-		if v.Payload["client_id"] != id || v.Payload["scope"] != "send" {
-			t.Errorf("token claims: %v", v.Payload)
+		if payload["client_id"] != id || payload["scope"] != "send" {
+			t.Errorf("token claims: %v", payload)
 		}
 		if s, res := e.send(tok.AccessToken, simple("p@patient.example")); s != 202 {
 			t.Fatalf("send with JWT: %d %v", s, res)
 		}
 		// A token with a flipped signature byte fails for jose and for us.
 		forged := tok.AccessToken[:len(tok.AccessToken)-5] + flip(tok.AccessToken[len(tok.AccessToken)-5:len(tok.AccessToken)-4]) + tok.AccessToken[len(tok.AccessToken)-4:]
-		if err := exec.Command("node", filepath.Join(dir, "verify-jwt.mjs"), e.base, forged).Run(); err == nil {
+		if _, ok := chk.verifyJWT(e.base, forged); ok {
 			t.Error("jose accepted a forged token")
 		}
 		if s, _ := e.send(forged, simple("p@patient.example")); s != 401 {
@@ -295,14 +299,64 @@ func flip(s string) string {
 	return "A"
 }
 
-func needNodeModules(t *testing.T, dir, pkg string) {
+// checker is the independent JWT verifier and RFC 9421 signer in testdata/access,
+// one Node process per test answering a line per request.
+type checker struct {
+	t   *testing.T
+	in  io.WriteCloser
+	out *bufio.Reader
+	mu  sync.Mutex
+}
+
+func startChecker(t *testing.T) *checker {
 	t.Helper()
+	dir, _ := filepath.Abs("testdata/access")
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("need node (scripts/deps.sh installs it)")
 	}
-	if err := exec.Command("test", "-d", filepath.Join(dir, "node_modules", pkg)).Run(); err != nil {
-		t.Fatalf("need the checker's packages: run scripts/deps.sh (npm ci in %s)", dir)
+	for _, pkg := range []string{"jose", "http-message-signatures"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+			t.Fatalf("need the checker's packages: run scripts/deps.sh (npm ci in %s)", dir)
+		}
 	}
+	cmd := exec.Command("node", "checker.mjs")
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	return &checker{t: t, in: in, out: bufio.NewReader(out)}
+}
+
+func (c *checker) call(req map[string]any, out any) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, _ := json.Marshal(req)
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
+		c.t.Fatal(err)
+	}
+	line, err := c.out.ReadBytes('\n')
+	if err != nil {
+		c.t.Fatalf("checker: %v", err)
+	}
+	if err := json.Unmarshal(line, out); err != nil {
+		c.t.Fatalf("checker answered %q: %v", line, err)
+	}
+}
+
+// verifyJWT asks jose to verify an access token against the server's JWKS.
+func (c *checker) verifyJWT(issuer, token string) (map[string]any, bool) {
+	var res struct {
+		OK      bool           `json:"ok"`
+		Payload map[string]any `json:"payload"`
+		Error   string         `json:"error"`
+	}
+	c.call(map[string]any{"op": "verify-jwt", "issuer": issuer, "token": token}, &res)
+	return res.Payload, res.OK
 }
 
 // TestBasicWithCurl: curl -u with an API key's id and secret sends a message; a secret
@@ -394,6 +448,159 @@ func TestRateLimits(t *testing.T) {
 		// Another scope has its own buckets.
 		if s, _ := e.send(e.key, simple("p@patient.example")); s != 202 {
 			t.Fatalf("send scope: %d", s)
+		}
+	})
+}
+
+// signer signs requests with the independent RFC 9421 implementation in testdata.
+type signer struct {
+	t               *testing.T
+	e               *env
+	chk             *checker
+	alg, key, keyid string
+	nonce           int
+}
+
+type signed struct {
+	method, url, body string
+	headers           map[string]string
+}
+
+func (s *signer) sign(method, path, body string, extra map[string]string, created time.Time) *signed {
+	s.t.Helper()
+	s.nonce++
+	fields := []string{"@method", "@target-uri"}
+	hdr := map[string]string{"content-type": "application/json"}
+	if body != "" {
+		fields = append(fields, "content-digest")
+	}
+	for k, v := range extra {
+		hdr[k] = v
+		fields = append(fields, k)
+	}
+	var res struct {
+		Headers map[string]string `json:"headers"`
+	}
+	s.chk.call(map[string]any{"op": "sign", "method": method, "url": s.e.base + path, "headers": hdr, "body": body, "alg": s.alg, "key": s.key,
+		"keyid": s.keyid, "nonce": fmt.Sprintf("n-%d-%d", time.Now().UnixNano(), s.nonce), "created": created.Unix(), "fields": fields}, &res)
+	return &signed{method: method, url: s.e.base + path, body: body, headers: res.Headers}
+}
+
+func (r *signed) send(t *testing.T) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(r.method, r.url, strings.NewReader(r.body))
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode >= 400 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+		t.Errorf("%d without problem+json", resp.StatusCode)
+	}
+	return resp.StatusCode, out
+}
+
+// TestSignedRequestSessions: requests signed by an independent RFC 9421 signer open a
+// session and send under it; tampering with any covered component, an old signature
+// and a replayed nonce are each refused with the reason; a revoked session, or every
+// session of a client, is refused at the next request.
+func TestSignedRequestSessions(t *testing.T) {
+	chk := startChecker(t)
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		id, _ := createClient(t, e, map[string]any{"name": "engine", "scopes": []string{"send", "read"}})
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		der, _ := x509.MarshalPKCS8PrivateKey(priv)
+		s, k := e.do("POST", "/v1/oauth-clients/"+id+"/signature-keys", e.key, map[string]any{"alg": "ed25519", "public_key": base64.StdEncoding.EncodeToString(pub)})
+		if s != 201 {
+			t.Fatalf("register key: %d %v", s, k)
+		}
+		ed := &signer{t: t, e: e, chk: chk, alg: "ed25519", key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), keyid: k["keyid"].(string)}
+		s, hk := e.do("POST", "/v1/oauth-clients/"+id+"/signature-keys", e.key, map[string]any{"alg": "hmac-sha256"})
+		if s != 201 || hk["secret"] == nil {
+			t.Fatalf("register hmac key: %d %v", s, hk)
+		}
+		hm := &signer{t: t, e: e, chk: chk, alg: "hmac-sha256", key: hk["secret"].(string), keyid: hk["keyid"].(string)}
+
+		open := func(sg *signer) string {
+			s, sess := sg.sign("POST", "/v1/sessions", "", nil, time.Now()).send(t)
+			if s != 201 {
+				t.Fatalf("open session: %d %v", s, sess)
+			}
+			return sess["id"].(string)
+		}
+		msg, _ := json.Marshal(simple("p@patient.example"))
+		body := string(msg)
+		sess := open(ed)
+		under := map[string]string{"sealpost-session": sess}
+		if s, res := ed.sign("POST", "/v1/messages", body, under, time.Now()).send(t); s != 202 {
+			t.Fatalf("signed send: %d %v", s, res)
+		}
+		// HMAC keys sign as well.
+		hsess := open(hm)
+		if s, res := hm.sign("POST", "/v1/messages", body, map[string]string{"sealpost-session": hsess}, time.Now()).send(t); s != 202 {
+			t.Fatalf("hmac signed send: %d %v", s, res)
+		}
+
+		refused := func(name string, r *signed, reason string) {
+			t.Helper()
+			s, p := r.send(t)
+			if s != 401 || !strings.Contains(fmt.Sprint(p["detail"]), reason) {
+				t.Errorf("%s: %d %v, want 401 %q", name, s, p["detail"], reason)
+			}
+		}
+		// No session: only POST /v1/sessions may be called.
+		refused("no session", ed.sign("POST", "/v1/messages", body, nil, time.Now()), "open a session")
+		// Tampering with each covered component.
+		r := ed.sign("POST", "/v1/messages", body, under, time.Now())
+		r.url += "?x=1"
+		refused("tampered @target-uri", r, "does not verify")
+		r = ed.sign("POST", "/v1/messages", body, under, time.Now())
+		r.body = strings.Replace(body, "patient", "pateint", 1)
+		refused("tampered body", r, "Content-Digest sha-256 does not match")
+		r = ed.sign("POST", "/v1/messages", body, under, time.Now())
+		r.body = strings.Replace(body, "patient", "pateint", 1)
+		sum := sha256.Sum256([]byte(r.body))
+		r.headers["content-digest"] = "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+		refused("tampered content-digest", r, "does not verify")
+		r = ed.sign("POST", "/v1/messages", body, under, time.Now())
+		r.headers["sealpost-session"] = hsess
+		refused("tampered session", r, "does not verify")
+		r = ed.sign("POST", "/v1/messages", body, under, time.Now())
+		r.method = "PATCH"
+		r.url = e.base + "/v1/messages/x/portal"
+		refused("tampered @method and path", r, "does not verify")
+		// An old signature, and a replayed one.
+		refused("expired", ed.sign("POST", "/v1/messages", body, under, time.Now().Add(-6*time.Minute)), "outside the 5-minute window")
+		r = ed.sign("POST", "/v1/messages", body, under, time.Now())
+		if s, _ := r.send(t); s != 202 {
+			t.Fatalf("fresh signed send: %d", s)
+		}
+		refused("replayed nonce", r, "nonce was already used")
+		// An unknown key id reads as a wrong signature.
+		unknown := &signer{t: t, e: e, chk: chk, alg: ed.alg, key: ed.key, keyid: "sk_unknown"}
+		refused("unknown keyid", unknown.sign("POST", "/v1/messages", body, under, time.Now()), "does not verify with a registered key")
+
+		// An administrator revokes the session: the next request under it is refused.
+		if s, _ := e.do("DELETE", "/v1/sessions/"+sess, e.key, nil); s != 204 {
+			t.Fatalf("revoke session: %d", s)
+		}
+		refused("revoked session", ed.sign("POST", "/v1/messages", body, under, time.Now()), "session is revoked")
+		// And every session of the client at once.
+		s1, s2 := open(ed), open(ed)
+		if s, out := e.do("DELETE", "/v1/oauth-clients/"+id+"/sessions", e.key, nil); s != 200 || out["revoked"] != float64(3) {
+			t.Fatalf("revoke client sessions: %d %v", s, out)
+		}
+		for _, x := range []string{s1, s2, hsess} {
+			refused("client's sessions revoked", ed.sign("GET", "/v1/events", "", map[string]string{"sealpost-session": x}, time.Now()), "session is revoked")
+		}
+		if s, out := e.do("GET", "/v1/sessions", e.key, nil); s != 200 || len(out["sessions"].([]any)) != 4 {
+			t.Fatalf("list sessions: %d %v", s, out)
 		}
 	})
 }

@@ -206,7 +206,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
-	s.OAuth = OAuthService(cfg, db, ring)
+	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,

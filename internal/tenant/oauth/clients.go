@@ -44,8 +44,9 @@ type Config struct {
 
 // Service manages clients and tokens.
 type Service struct {
-	db   *store.DB
-	ring *seal.Keyring
+	db      *store.DB
+	ring    *seal.Keyring
+	tenants *tenant.Service
 	cfg  Config
 	skew atomic.Int64 // nanoseconds added to the clock (tests of expiry)
 
@@ -53,10 +54,10 @@ type Service struct {
 	jwk *jose.JSONWebKey // private signing key, loaded once
 }
 
-// New builds the service.
-func New(db *store.DB, ring *seal.Keyring, cfg Config) *Service {
+// New builds the service. tenants seals the HMAC secrets of request-signing keys.
+func New(db *store.DB, ring *seal.Keyring, tenants *tenant.Service, cfg Config) *Service {
 	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
-	return &Service{db: db, ring: ring, cfg: cfg}
+	return &Service{db: db, ring: ring, tenants: tenants, cfg: cfg}
 }
 
 // Skew moves the service's clock by d (tests of expiry); safe while serving.
