@@ -78,6 +78,13 @@ func (s *Server) revokeClientSessions(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *Server) addSignatureKey(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	// The owner is checked before the body is read: another tenant learns nothing.
+	if c, err := s.DB.OAuthClient(r.Context(), r.PathValue("id")); err != nil || c.TenantID != p.TenantID {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return errNotFound
+		}
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
