@@ -56,6 +56,7 @@ func commands() []command {
 		{"version", "print the version", version},
 		// Access beyond API keys.
 		{"oauth-client", "create, list and revoke OAuth 2.0 clients (client credentials)", oauthClientCmd},
+		{"session", "list and revoke signed-request sessions, one by one or per client", sessionCmd},
 	}
 }
 

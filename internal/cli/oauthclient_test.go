@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/server"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -56,6 +58,26 @@ func TestOAuthClientCommands(t *testing.T) {
 		if code, _, errOut := run(t, "oauth-client", "create", "--tenant", "stmarys", "--scopes", "launch", "--config", cfg); code != 1 || !strings.Contains(errOut, "unknown scope") {
 			t.Fatalf("bad scope: %d %q", code, errOut)
 		}
+		// Sessions: one made in the store as a signed request would, then revoked by the CLI.
+		code, out, errOut = run(t, "oauth-client", "signature-key", "--tenant", "stmarys", "--alg", "hmac-sha256", id, "--config", cfg)
+		if code != 0 || !strings.Contains(out, "keyid=sk_") || !strings.Contains(out, "secret=") {
+			t.Fatalf("signature-key: %d %q %q", code, out, errOut)
+		}
+		for _, sid := range []string{"ses_a", "ses_b"} {
+			if err := db.CreateAccessSession(context.Background(), &store.AccessSession{ID: sid, ClientID: id, TenantID: c2tenant(t, db), KeyID: "sk_x",
+				CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, out, errOut := run(t, "session", "revoke", "ses_a", "--config", cfg); code != 0 || !strings.Contains(out, "revoked") {
+			t.Fatalf("session revoke: %d %q %q", code, out, errOut)
+		}
+		if code, out, _ := run(t, "session", "revoke-client", id, "--config", cfg); code != 0 || !strings.Contains(out, "1 sessions") {
+			t.Fatalf("session revoke-client: %d %q", code, out)
+		}
+		if _, out, _ := run(t, "session", "list", "--tenant", "stmarys", "--config", cfg); strings.Count(out, "revoked") != 2 {
+			t.Fatalf("session list: %q", out)
+		}
 		if code, _, errOut := run(t, "oauth-client", "revoke", id, "--config", cfg); code != 0 {
 			t.Fatalf("revoke: %s", errOut)
 		}
@@ -66,4 +88,13 @@ func TestOAuthClientCommands(t *testing.T) {
 			t.Fatalf("list after revoke: %q", out)
 		}
 	})
+}
+
+func c2tenant(t *testing.T, db *store.DB) string {
+	t.Helper()
+	ts, err := db.Tenants(context.Background())
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("tenants: %v %v", ts, err)
+	}
+	return ts[0].ID
 }
