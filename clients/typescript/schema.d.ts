@@ -1043,6 +1043,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/access/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access anomaly settings
+         * @description Scope: admin.
+         */
+        get: operations["getAccessSettings"];
+        /**
+         * Set access anomaly settings
+         * @description Scope: admin.
+         */
+        put: operations["putAccessSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -1519,6 +1543,26 @@ export interface webhooks {
          * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
          */
         post: operations["event_webhook_disabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "access.anomaly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_access_anomaly"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2066,7 +2110,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -2131,7 +2175,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "webhook.test";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -2174,6 +2218,18 @@ export interface components {
                 endpoint?: {
                     id?: string;
                     reason?: string;
+                };
+                /** @description access.anomaly: what was found. */
+                access?: {
+                    /** @description The API key or OAuth client. */
+                    credential_id: string;
+                    /** @enum {string} */
+                    kind: "volume" | "new_network";
+                    /** @description new_network: the client network (IPv4 /24, IPv6 /48). */
+                    network?: string;
+                    /** @description volume: requests in the window. */
+                    requests?: number;
+                    suspended: boolean;
                 };
             };
         };
@@ -2239,6 +2295,10 @@ export interface components {
             expires_at: string;
             /** Format: date-time */
             revoked_at?: string;
+        };
+        AccessSettings: {
+            /** @description When an access.anomaly is raised for a credential (a request volume far above its own baseline, or a network it never used), revoke it at once. */
+            suspend_on_anomaly: boolean;
         };
     };
     responses: {
@@ -4332,6 +4392,62 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getAccessSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putAccessSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     event_accepted: {
         parameters: {
             query?: never;
@@ -4839,6 +4955,28 @@ export interface operations {
         };
     };
     event_webhook_disabled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_anomaly: {
         parameters: {
             query?: never;
             header?: never;

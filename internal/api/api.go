@@ -48,6 +48,12 @@ type Deps struct {
 	OAuth         *oauth.Service
 	Limits        Limits
 	OnAuthFailure func(method, reason string) // metrics; optional
+	Anomaly       AnomalyObserver             // optional
+}
+
+// AnomalyObserver sees every authenticated request (its credential and client address).
+type AnomalyObserver interface {
+	Observe(ctx context.Context, p *tenant.Principal, clientIP string)
 }
 
 // Server is the API handler.
@@ -128,6 +134,9 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 				}
 				if err := s.limit(sw, p, rt.Scope); err != nil {
 					return err
+				}
+				if s.Anomaly != nil {
+					s.Anomaly.Observe(r.Context(), p, clientIP(r))
 				}
 			}
 			if err := s.checkLength(r); err != nil {

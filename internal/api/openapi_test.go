@@ -134,6 +134,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"OAuthClient", OAuthClientView{}},
 		{"Introspection", oauth.Introspection{}},
 		{"Session", SessionView{}},
+		{"AccessSettings", AccessSettings{}},
 	} {
 		s, ok := doc.Components.Schemas[c.schema]
 		if !ok {

@@ -93,5 +93,7 @@ func Routes() []Route {
 		{"POST", "/v1/sessions", "", (*Server).openSession},
 		{"GET", "/v1/sessions", tenant.ScopeAdmin, (*Server).listSessions},
 		{"DELETE", "/v1/sessions/{id}", tenant.ScopeAdmin, (*Server).revokeSession},
+		{"GET", "/v1/access/settings", tenant.ScopeAdmin, (*Server).getAccessSettings},
+		{"PUT", "/v1/access/settings", tenant.ScopeAdmin, (*Server).putAccessSettings},
 	}
 }

@@ -216,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		},
 		// Access beyond API keys.
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
+		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
 	})
 	return s, nil
 }

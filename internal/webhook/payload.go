@@ -42,6 +42,16 @@ type Data struct {
 	Security      *Security         `json:"security,omitempty"`
 	Portal        *Portal           `json:"portal,omitempty"`
 	Endpoint      *EndpointNote     `json:"endpoint,omitempty"`
+	Access        *AccessNote       `json:"access,omitempty"`
+}
+
+// AccessNote says what an access.anomaly event found.
+type AccessNote struct {
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"` // volume | new_network
+	Network      string `json:"network,omitempty"`
+	Requests     int    `json:"requests,omitempty"`
+	Suspended    bool   `json:"suspended"`
 }
 
 // Security is the evidence of a "secured" event.
@@ -91,6 +101,12 @@ type sealed struct {
 	Reasons          []string   `json:"reasons"`
 	EndpointID       string     `json:"endpoint_id"`
 	Reason           string     `json:"reason"`
+	// access.anomaly
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"`
+	Network      string `json:"network"`
+	Requests     int    `json:"requests"`
+	Suspended    bool   `json:"suspended"`
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -129,6 +145,8 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Security = sec
 	case "webhook.disabled":
 		p.Data.Endpoint = &EndpointNote{ID: d.EndpointID, Reason: d.Reason}
+	case "access.anomaly":
+		p.Data.Access = &AccessNote{CredentialID: d.CredentialID, Kind: d.Kind, Network: d.Network, Requests: d.Requests, Suspended: d.Suspended}
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

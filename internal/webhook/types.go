@@ -28,6 +28,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// Access beyond API keys.
+	{"access.anomaly", "a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)"},
 }
 
 // Types lists the catalogue's types.
