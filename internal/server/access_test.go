@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -601,6 +602,78 @@ func TestSignedRequestSessions(t *testing.T) {
 		}
 		if s, out := e.do("GET", "/v1/sessions", e.key, nil); s != 200 || len(out["sessions"].([]any)) != 4 {
 			t.Fatalf("list sessions: %d %v", s, out)
+		}
+	})
+}
+
+// TestAccessAnomalies: a credential sending far above its own baseline raises exactly
+// one access.anomaly event and audit entry; a credential used from a network it never
+// used raises one too and, the account having chosen so, is suspended at once.
+func TestAccessAnomalies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{configure: func(c *config.Config) {
+			c.Access.AnomalyWindow, c.Access.AnomalyFactor, c.Access.AnomalyFloor, c.Access.AnomalyWarmup = "250ms", 5, 10, 3
+		}})
+		ctx := context.Background()
+		get := func(c *http.Client, key string) int {
+			req, _ := http.NewRequest("GET", e.base+"/v1/events?limit=1", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		anomalies := func() []map[string]any { return e.events("type=access.anomaly") }
+
+		// Volume: a steady request per window, then a burst of 40 in one.
+		key, k, _ := e.srv.Tenants.CreateKey(ctx, e.tenant, tenant.KeyOptions{Scopes: []string{"read"}})
+		for range 5 {
+			get(http.DefaultClient, key)
+			time.Sleep(260 * time.Millisecond)
+		}
+		if n := len(anomalies()); n != 0 {
+			t.Fatalf("steady use raised %d anomalies", n)
+		}
+		for range 40 {
+			if s := get(http.DefaultClient, key); s != 200 {
+				t.Fatalf("burst: %d (no suspension was chosen)", s)
+			}
+		}
+		evs := anomalies()
+		if len(evs) != 1 {
+			t.Fatalf("burst raised %d anomalies, want 1", len(evs))
+		}
+		entries, _ := e.srv.DB.AuditEntries(ctx, store.AuditFilter{Action: "access.anomaly", Limit: 10})
+		if len(entries) != 1 || entries[0].Object != k.ID || !strings.HasPrefix(entries[0].Detail, "volume") {
+			t.Fatalf("audit: %+v", entries)
+		}
+
+		// A new network, with suspension chosen.
+		if s, _ := e.do("PUT", "/v1/access/settings", e.key, map[string]any{"suspend_on_anomaly": true}); s != 200 {
+			t.Fatalf("settings: %d", s)
+		}
+		key2, k2, _ := e.srv.Tenants.CreateKey(ctx, e.tenant, tenant.KeyOptions{Scopes: []string{"read"}})
+		if s := get(http.DefaultClient, key2); s != 200 {
+			t.Fatalf("first network: %d", s)
+		}
+		// 127.0.1.1 is loopback too, but another /24.
+		other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, 1)}}).DialContext}}
+		get(other, key2)
+		if s := get(other, key2); s != 401 {
+			t.Fatalf("suspended credential: %d", s)
+		}
+		if s := get(http.DefaultClient, key2); s != 401 {
+			t.Fatalf("suspended credential from its old network: %d", s)
+		}
+		if evs := anomalies(); len(evs) != 2 {
+			t.Fatalf("%d anomalies, want 2", len(evs))
+		}
+		entries, _ = e.srv.DB.AuditEntries(ctx, store.AuditFilter{Action: "access.anomaly", Limit: 10})
+		if len(entries) != 2 || entries[1].Object != k2.ID || !strings.Contains(entries[1].Detail, "new_network: network 127.0.1.0/24; credential suspended") {
+			t.Fatalf("audit: %+v", entries[len(entries)-1])
 		}
 	})
 }
