@@ -76,6 +76,9 @@ type State struct {
 type reservation struct {
 	r   *rate.Reservation
 	now time.Time
+	l   *Limiter
+	b   *rate.Limiter
+	i   int // index of its state
 }
 
 // take counts one request against key, or refuses it and takes nothing.
@@ -86,7 +89,7 @@ func (l *Limiter) take(key string, now time.Time) (State, *reservation, bool) {
 		r.CancelAt(now)
 		return l.state(b, now, d), nil, false
 	}
-	return l.state(b, now, 0), &reservation{r, now}, true
+	return l.state(b, now, 0), &reservation{r: r, now: now, l: l, b: b}, true
 }
 
 func (l *Limiter) state(b *rate.Limiter, now time.Time, wait time.Duration) State {
@@ -118,11 +121,13 @@ func Take(now time.Time, checks ...Check) ([]State, bool) {
 			ok = false
 			continue
 		}
+		r.i = len(states) - 1
 		taken = append(taken, r)
 	}
 	if !ok {
 		for _, r := range taken {
 			r.r.CancelAt(r.now)
+			states[r.i] = r.l.state(r.b, r.now, 0) // the token is back: say so
 		}
 	}
 	return states, ok

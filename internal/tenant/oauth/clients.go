@@ -47,8 +47,8 @@ type Service struct {
 	db      *store.DB
 	ring    *seal.Keyring
 	tenants *tenant.Service
-	cfg  Config
-	skew atomic.Int64 // nanoseconds added to the clock (tests of expiry)
+	cfg     Config
+	skew    atomic.Int64 // nanoseconds added to the clock (tests of expiry)
 
 	mu  sync.Mutex
 	jwk *jose.JSONWebKey // private signing key, loaded once
