@@ -102,7 +102,7 @@ type OAuthToken struct {
 	RevokedAt              time.Time // zero: live
 }
 
-const oauthTokenCols = "hash, id, client_id, tenant_id, scopes, sandbox, created_at, expires_at, revoked_at"
+const oauthTokenCols = "hash, id, client_id, tenant_id, scopes, sandbox, created_at, expires_at, revoked_at" // #nosec G101 -- column names, not a credential
 
 // CreateOAuthToken stores an issued token and drops tokens that expired a day ago.
 func (db *DB) CreateOAuthToken(ctx context.Context, t *OAuthToken) error {
