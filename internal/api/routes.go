@@ -117,5 +117,21 @@ func Routes() []Route {
 		{"POST", "/v1/suppressions", tenant.ScopeMarketing, (*Server).addSuppression},
 		{"POST", "/v1/suppressions/remove", tenant.ScopeMarketing, (*Server).removeSuppression},
 		{"POST", "/v1/marketing/messages", tenant.ScopeMarketing, (*Server).sendMarketing},
+		// Access beyond API keys: OAuth 2.0 client credentials and its metadata.
+		{"POST", "/oauth/token", "", (*Server).token},
+		{"POST", "/oauth/introspect", "", (*Server).introspect},
+		{"POST", "/oauth/revoke", "", (*Server).revokeToken},
+		{"GET", "/.well-known/oauth-authorization-server", "", (*Server).oauthMetadata},
+		{"GET", "/.well-known/jwks.json", "", (*Server).jwks},
+		{"GET", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).listOAuthClients},
+		{"POST", "/v1/oauth-clients", tenant.ScopeAdmin, (*Server).createOAuthClient},
+		{"DELETE", "/v1/oauth-clients/{id}", tenant.ScopeAdmin, (*Server).revokeOAuthClient},
+		{"POST", "/v1/oauth-clients/{id}/signature-keys", tenant.ScopeAdmin, (*Server).addSignatureKey},
+		{"DELETE", "/v1/oauth-clients/{id}/sessions", tenant.ScopeAdmin, (*Server).revokeClientSessions},
+		{"POST", "/v1/sessions", "", (*Server).openSession},
+		{"GET", "/v1/sessions", tenant.ScopeAdmin, (*Server).listSessions},
+		{"DELETE", "/v1/sessions/{id}", tenant.ScopeAdmin, (*Server).revokeSession},
+		{"GET", "/v1/access/settings", tenant.ScopeAdmin, (*Server).getAccessSettings},
+		{"PUT", "/v1/access/settings", tenant.ScopeAdmin, (*Server).putAccessSettings},
 	}
 }

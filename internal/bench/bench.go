@@ -131,7 +131,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench", "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true",
 		// Every bench client comes from one loopback address: the per-client cap
 		// would refuse an open loop that has many requests outstanding.
-		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096")
+		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096",
+		// The benchmark measures throughput, not the request limits.
+		"SEALPOST_ACCESS_CREDENTIAL_RATE=0", "SEALPOST_ACCESS_TENANT_RATE=0")
 	var hooks *hookReceiver
 	if o.Webhook {
 		if hooks, err = startHookReceiver(); err != nil {

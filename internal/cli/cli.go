@@ -64,6 +64,9 @@ func commands() []command {
 		{"segment", "save and evaluate segment filters over contacts", segmentCmd},
 		{"consent", "record, list, revoke and expire consent and HIPAA authorisations", consentCmd},
 		{"suppression", "add, list and remove suppressed addresses (marketing or transactional)", suppressionCmd},
+		// Access beyond API keys.
+		{"oauth-client", "create, list and revoke OAuth 2.0 clients (client credentials)", oauthClientCmd},
+		{"session", "list and revoke signed-request sessions, one by one or per client", sessionCmd},
 	}
 }
 

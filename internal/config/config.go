@@ -39,6 +39,8 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	// Tracking: opens and clicks.
 	Tracking Tracking `toml:"tracking"`
+	// Access beyond API keys: OAuth issuer and request limits.
+	Access Access `toml:"access"`
 }
 
 // Tracking is where tracked links and the open pixel point.
@@ -155,6 +157,7 @@ func Default() Config {
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
 		Webhooks: Webhooks{Allow: []string{}, Concurrency: 32, PerEndpoint: 4},
 		Log:      Log{Level: "info", Format: "json"},
+		Access:   DefaultAccess(),
 	}
 }
 
@@ -256,6 +259,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.Concurrency < 1 || c.Webhooks.PerEndpoint < 1 {
 		bad("webhooks.concurrency and webhooks.per_endpoint must be at least 1")
+	}
+	for _, err := range c.Access.validate() {
+		bad("%v", err)
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch strings.TrimSpace(r) {

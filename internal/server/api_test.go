@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -220,6 +221,13 @@ func TestTenantIsolation(t *testing.T) {
 		rkID, _ := rk["id"].(string)
 		_, wh := e.do("POST", "/v1/webhooks", e.key, map[string]any{"url": "https://hooks.clinic.example/sealpost"})
 		whID, _ := wh["id"].(string)
+		_, oc := e.do("POST", "/v1/oauth-clients", e.key, map[string]any{"name": "ehr", "scopes": []string{"send"}})
+		ocID, _ := oc["id"].(string)
+		sessID := "ses_isolation"
+		if err := e.srv.DB.CreateAccessSession(context.Background(), &store.AccessSession{ID: sessID, ClientID: ocID, TenantID: e.tenant, KeyID: "sk_x",
+			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
@@ -249,6 +257,10 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = rkID
 			case strings.HasPrefix(path, "/v1/webhooks/"):
 				ids["{id}"] = whID
+			case strings.HasPrefix(path, "/v1/oauth-clients/"):
+				ids["{id}"] = ocID
+			case strings.HasPrefix(path, "/v1/sessions/"):
+				ids["{id}"] = sessID
 			case strings.HasPrefix(path, "/v1/signing-keys/"):
 				// {type} names the caller's own key, not another tenant's object; a
 				// caller only ever reaches its own (checked in TestSigningKeys).

@@ -133,6 +133,10 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	// Every test client comes from 127.0.0.1; the race tests open up to 200 connections
 	// at once. The cap itself is tested against the server process (flood_test.go).
 	cfg.API.MaxClientConns = 1024
+	// Request limits are off unless a test turns them on (access_test.go); the OAuth
+	// issuer is this server's address.
+	cfg.Access.CredentialRate, cfg.Access.TenantRate = 0, 0
+	cfg.Access.Issuer = cfg.Secure.PortalURL
 	if o.configure != nil {
 		o.configure(&cfg)
 	}

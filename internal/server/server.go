@@ -36,6 +36,7 @@ import (
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
 	"github.com/sealpost/sealpost/internal/tenant/people"
 	"github.com/sealpost/sealpost/internal/tracking"
 	"github.com/sealpost/sealpost/internal/web"
@@ -83,6 +84,7 @@ type Server struct {
 	Web    *web.Server
 	// Marketing audience: contacts, consent, suppression, unsubscribe pages.
 	Marketing *marketing.Service
+	OAuth     *oauth.Service // OAuth 2.0 clients and tokens
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -219,6 +221,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
 	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
+	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -227,6 +230,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
 		Marketing: s.Marketing,
+		// Access beyond API keys.
+		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
+		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {

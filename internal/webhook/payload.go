@@ -43,8 +43,18 @@ type Data struct {
 	Portal        *Portal           `json:"portal,omitempty"`
 	Endpoint      *EndpointNote     `json:"endpoint,omitempty"`
 	// Tracking: who opened or clicked (human, proxy, machine) and why it was so judged.
-	Class       string `json:"class,omitempty"`
-	ClassReason string `json:"class_reason,omitempty"`
+	Class       string      `json:"class,omitempty"`
+	ClassReason string      `json:"class_reason,omitempty"`
+	Access      *AccessNote `json:"access,omitempty"`
+}
+
+// AccessNote says what an access.anomaly event found.
+type AccessNote struct {
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"` // volume | new_network
+	Network      string `json:"network,omitempty"`
+	Requests     int    `json:"requests,omitempty"`
+	Suspended    bool   `json:"suspended"`
 }
 
 // Security is the evidence of a "secured" event.
@@ -95,6 +105,12 @@ type sealed struct {
 	EndpointID       string     `json:"endpoint_id"`
 	Reason           string     `json:"reason"`
 	Class            string     `json:"class"` // opened, clicked
+	// access.anomaly
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"`
+	Network      string `json:"network"`
+	Requests     int    `json:"requests"`
+	Suspended    bool   `json:"suspended"`
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -135,6 +151,8 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Endpoint = &EndpointNote{ID: d.EndpointID, Reason: d.Reason}
 	case "opened", "clicked":
 		p.Data.Class, p.Data.ClassReason = d.Class, d.Reason
+	case "access.anomaly":
+		p.Data.Access = &AccessNote{CredentialID: d.CredentialID, Kind: d.Kind, Network: d.Network, Requests: d.Requests, Suspended: d.Suspended}
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

@@ -35,6 +35,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"consent.expired", "a consent or authorisation reached its expiry date or event (recipient_id is the consent's id)"},
 	{"consent.revoked", "a consent or authorisation was revoked (recipient_id is the consent's id)"},
 	{"unsubscribed", "the recipient of a marketing message unsubscribed"},
+	// Access beyond API keys.
+	{"access.anomaly", "a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)"},
 }
 
 // Types lists the catalogue's types.
