@@ -69,7 +69,8 @@ func mac(keys *tenant.Keys, id string) []byte { return keys.Hash("tracking/token
 
 // parseToken splits a token into the link id and its MAC, without trusting either.
 func parseToken(tok string) (id string, sum []byte, ok bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	// Strict: a token has one spelling, so a changed character never decodes alike.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(raw) != idBytes+macBytes {
 		return "", nil, false
 	}

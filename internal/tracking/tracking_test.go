@@ -198,9 +198,11 @@ func TestTrackingTellsPeopleFromMachines(t *testing.T) {
 
 		// A tampered, truncated or unknown token redirects nowhere.
 		tok := links[0][1]
-		last := tok[len(tok)-1]
-		flip := map[bool]string{true: "B", false: "A"}[last == 'A']
-		for _, bad := range []string{tok[:len(tok)-1] + flip, tok[:len(tok)-4], w.url + "/t/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", w.url + "/t/o/" + strings.TrimPrefix(tok, w.url+"/t/c/")} {
+		swap := func(i int) string { // another character at i
+			c := map[bool]string{true: "B", false: "A"}[tok[i] == 'A']
+			return tok[:i] + c + tok[i+1:]
+		}
+		for _, bad := range []string{swap(len(tok) - 1), swap(len(tok) - 20), tok[:len(tok)-4], w.url + "/t/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", w.url + "/t/o/" + strings.TrimPrefix(tok, w.url+"/t/c/")} {
 			r := request(t, "GET", bad, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
 			if r.StatusCode != 404 || r.Header.Get("Location") != "" {
 				t.Fatalf("bad token %s: %d %q", bad, r.StatusCode, r.Header.Get("Location"))
