@@ -91,6 +91,10 @@ type Submission struct {
 	// Also, if set, runs in the message's transaction with its id: records that must
 	// exist exactly when the message does (a portal reply's link to its thread).
 	Also func(ctx context.Context, tx *store.Tx, messageID string) error
+	// Envelope, when set, is the SMTP envelope's recipients: only they get a delivery.
+	// A header address outside it (Google's gateway, for one, relays only the external
+	// recipients of a message whose To lists everyone) stays in the headers unsent.
+	Envelope []string
 }
 
 // PortalRequest is a sender's choice for portal copies of one message.
@@ -249,8 +253,18 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	var rcpts []*store.Recipient
 	var jobs []*store.Job
 	var events []*store.Event
+	var deliverTo map[string]bool
+	if sub.Envelope != nil {
+		deliverTo = map[string]bool{}
+		for _, a := range sub.Envelope {
+			deliverTo[message.RecipientKey(a, p.cfg.IgnoreLocalPartCase)] = true
+		}
+	}
 	add := func(kind string, list []message.Address) {
 		for _, a := range list {
+			if deliverTo != nil && !deliverTo[message.RecipientKey(a.Addr, p.cfg.IgnoreLocalPartCase)] {
+				continue
+			}
 			r := &store.Recipient{ID: tenant.NewID("rcp"), MessageID: id, TenantID: m.TenantID, Kind: kind,
 				AddressHash: keys.AddressHash(a.Addr), Domain: a.Domain(), Status: status, UpdatedAt: now}
 			r.Address = keys.Data.SealString(a.Addr, "recipient/"+r.ID)
