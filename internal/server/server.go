@@ -32,6 +32,7 @@ import (
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
+	"github.com/sealpost/sealpost/internal/smtpd"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/webhook"
@@ -55,6 +56,8 @@ type Options struct {
 	WebhookRetry        []time.Duration
 	WebhookTimeout      time.Duration
 	WebhookDisableAfter time.Duration
+	// SMTPTLS is the SMTP listeners' TLS; default from smtp.tls_cert (dev, tests).
+	SMTPTLS *tls.Config
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -72,12 +75,14 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	SMTP     *smtpd.Server // nil when no SMTP listener runs here
 
 	listener     net.Listener
 	extra        map[string]http.Handler
 	webhookOwner string
 	inflight     atomic.Int64      // API requests being served
 	memory       *membudget.Budget // the one cap on bytes being worked on: request bodies and deliveries
+	smtpLn       map[smtpd.Mode]net.Listener
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -212,6 +217,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
 	})
+	// SMTP gateway.
+	if err := s.smtpListeners(cfg, opt.SMTPTLS); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -290,7 +300,10 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
 		}
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
+	if s.SMTP != nil {
+		s.serveSMTP(errc)
+	}
 	var srv *http.Server
 	if s.Config.HasRole("api") {
 		ln := s.listener
@@ -363,6 +376,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		srv.Shutdown(sctx)
+		cancel()
+	}
+	if s.SMTP != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.SMTP.Shutdown(sctx)
 		cancel()
 	}
 	stopWorker()

@@ -106,11 +106,13 @@ func (db *DB) SMTPAuthLocked(ctx context.Context, now time.Time, keys ...[]byte)
 func (db *DB) SMTPAuthFailed(ctx context.Context, now time.Time, window time.Duration, max int, lockout time.Duration, keys ...[]byte) error {
 	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		for _, k := range keys {
-			_, err := tx.exec(ctx, `INSERT INTO smtp_auth_failures (key, failures, window_start, locked_until) VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $5 ELSE 0 END)
+			_, err := tx.exec(ctx, `INSERT INTO smtp_auth_failures (key, failures, window_start, locked_until)
+VALUES ($1, 1, $2, CASE WHEN 1 >= CAST($4 AS BIGINT) THEN CAST($5 AS BIGINT) ELSE 0 END)
 ON CONFLICT (key) DO UPDATE SET
   failures = CASE WHEN smtp_auth_failures.window_start < $3 THEN 1 ELSE smtp_auth_failures.failures + 1 END,
   window_start = CASE WHEN smtp_auth_failures.window_start < $3 THEN $2 ELSE smtp_auth_failures.window_start END,
-  locked_until = CASE WHEN (CASE WHEN smtp_auth_failures.window_start < $3 THEN 1 ELSE smtp_auth_failures.failures + 1 END) >= $4 THEN $5 ELSE smtp_auth_failures.locked_until END`,
+  locked_until = CASE WHEN (CASE WHEN smtp_auth_failures.window_start < $3 THEN 1 ELSE smtp_auth_failures.failures + 1 END) >= CAST($4 AS BIGINT)
+    THEN CAST($5 AS BIGINT) ELSE smtp_auth_failures.locked_until END`,
 				k, ms(now), ms(now.Add(-window)), max, ms(now.Add(lockout)))
 			if err != nil {
 				return err
