@@ -807,6 +807,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/smtp-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP credentials
+         * @description Scope: admin. Passwords are never listed.
+         */
+        get: operations["listSMTPCredentials"];
+        put?: never;
+        /**
+         * Create an SMTP credential
+         * @description Scope: admin. Generates a username and a password for SMTP AUTH (PLAIN or LOGIN, over TLS only). The answer carries the password; it is shown this once and never again.
+         */
+        post: operations["createSMTPCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an SMTP credential
+         * @description Scope: admin. The next AUTH with it fails in every server process.
+         */
+        delete: operations["revokeSMTPCredential"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -1936,6 +1983,34 @@ export interface components {
                     reason?: string;
                 };
             };
+        };
+        SMTPCredentialRequest: {
+            name?: string;
+            /** @description Default: send. Only send and admin let a session submit. */
+            scopes?: ("send" | "read" | "templates" | "admin")[];
+            /** @description A sandbox key's messages are accepted and recorded but never delivered. */
+            sandbox?: boolean;
+            /** Format: date-time */
+            expires_at?: string;
+        };
+        SMTPCredentialView: {
+            id: string;
+            name: string;
+            /** @description The SMTP AUTH username, generated. */
+            username: string;
+            scopes: string[];
+            sandbox: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description Only in the answer to POST /v1/smtp-credentials. */
+            password?: string;
+        };
+        SMTPCredentialList: {
+            credentials: components["schemas"]["SMTPCredentialView"][];
         };
     };
     responses: {
@@ -3568,6 +3643,86 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSMTPCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every SMTP credential of the account, revoked ones included. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SMTPCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; password is set. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialView"] & unknown;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];
         };

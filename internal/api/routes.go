@@ -78,5 +78,10 @@ func Routes() []Route {
 		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
+
+		// SMTP credentials for the submission listeners.
+		{"GET", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).listSMTPCredentials},
+		{"POST", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).createSMTPCredential},
+		{"DELETE", "/v1/smtp-credentials/{id}", tenant.ScopeAdmin, (*Server).revokeSMTPCredential},
 	}
 }

@@ -56,8 +56,8 @@ type Deps struct {
 
 // Server runs the SMTP listeners.
 type Server struct {
-	cfg  Config
-	deps Deps
+	cfg   Config
+	deps  Deps
 	mu    sync.Mutex
 	srvs  []*smtp.Server
 	conns map[net.Conn]struct{}
@@ -109,7 +109,7 @@ type Mode string
 
 // Listener modes.
 const (
-	Submission Mode = "submission" // STARTTLS, then AUTH (587)
+	Submission Mode = "submission"  // STARTTLS, then AUTH (587)
 	SubmitTLS  Mode = "submissions" // implicit TLS, then AUTH (465, RFC 8314)
 )
 

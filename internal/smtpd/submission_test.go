@@ -75,16 +75,16 @@ func TestSmugglingRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, nil)
 		variants := map[string]string{
-			"LF.LF":     "\n.\n",
-			"LF.CRLF":   "\n.\r\n",
-			"CR.CR":     "\r.\r",
-			"CRLF.LF":   "\r\n.\n",
-			"CR.CRLF":   "\r.\r\n",
-			"CRLF.CR":   "\r\n.\r",
-			"LF.CR":     "\n.\r",
-			"bare LF":   "\n",
-			"bare CR":   "\r",
-			"CRLF.NUL":  "\r\n.\x00\r\n",
+			"LF.LF":    "\n.\n",
+			"LF.CRLF":  "\n.\r\n",
+			"CR.CR":    "\r.\r",
+			"CRLF.LF":  "\r\n.\n",
+			"CR.CRLF":  "\r.\r\n",
+			"CRLF.CR":  "\r\n.\r",
+			"LF.CR":    "\n.\r",
+			"bare LF":  "\n",
+			"bare CR":  "\r",
+			"CRLF.NUL": "\r\n.\x00\r\n",
 		}
 		plain := "\r\n.\r\n" // a correct end: where a lax server would stop
 		for name, eod := range variants {
@@ -212,4 +212,3 @@ func TestAuthLockout(t *testing.T) {
 }
 
 func lockKeys(user string) [][]byte { return [][]byte{smtpd.FailureKey("user", user)} }
-
