@@ -54,6 +54,8 @@ func commands() []command {
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
+		// SMTP gateway credentials.
+		{"smtp-credential", "create, list and revoke usernames and passwords for SMTP submission", smtpCredCmd},
 	}
 }
 
