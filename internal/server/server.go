@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		},
 	})
 	// SMTP gateway.
-	if err := s.smtpListeners(cfg, opt.SMTPTLS); err != nil {
+	if err := s.smtpListeners(cfg, opt.SMTPTLS, resolver); err != nil {
 		db.Close()
 		return nil, err
 	}

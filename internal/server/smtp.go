@@ -12,7 +12,7 @@ import (
 
 // smtpListeners builds the SMTP face and binds its configured listeners, so their
 // addresses are known (SMTPAddr) before Run serves them.
-func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config) error {
+func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config, resolver *net.Resolver) error {
 	if !cfg.SMTPListening() {
 		return nil
 	}
@@ -40,9 +40,10 @@ func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config) error {
 		ReadTimeout: config.Duration(m.Timeout), AuthMaxFailures: m.AuthMaxFailures, AuthWindow: config.Duration(m.AuthWindow),
 		AuthLockout: config.Duration(m.AuthLockout), MaxConnections: m.MaxConnections, MaxClientConns: m.MaxClientConns,
 		MemoryWait: config.Duration(cfg.API.InflightWait)},
-		smtpd.Deps{DB: s.DB, Tenants: s.Tenants, Pipeline: s.Pipeline, Memory: s.memory, Log: s.Log.With("part", "smtpd"), OnAccepted: s.Worker.Notify})
+		smtpd.Deps{DB: s.DB, Tenants: s.Tenants, Pipeline: s.Pipeline, Memory: s.memory, Log: s.Log.With("part", "smtpd"), OnAccepted: s.Worker.Notify,
+			LookupTXT: resolver.LookupTXT})
 	s.smtpLn = map[smtpd.Mode]net.Listener{}
-	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions} {
+	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions, smtpd.Relay: m.Relay} {
 		if addr == "" {
 			continue
 		}

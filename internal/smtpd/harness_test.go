@@ -33,6 +33,8 @@ type env struct {
 	tenant     string
 	user, pass string
 	sub, subs  string // 587-style and 465-style listener addresses
+	relay      string // the relay listener
+	dns        *devnet.DNS
 	dkimTXT    string
 	logs       *lockedBuf
 }
@@ -91,6 +93,7 @@ func newEnv(t testing.TB, dbURL string, configure func(*config.Config)) *env {
 	cfg.Delivery.DrainTimeout = "5s"
 	cfg.SMTP.Submission = "127.0.0.1:0"
 	cfg.SMTP.Submissions = "127.0.0.1:0"
+	cfg.SMTP.Relay = "127.0.0.1:0"
 	cfg.SMTP.AuthMaxFailures = 5
 	sts := devnet.StartPolicyServer(ca)
 	t.Cleanup(sts.Close)
@@ -126,7 +129,8 @@ func newEnv(t testing.TB, dbURL string, configure func(*config.Config)) *env {
 			t.Log(logs.String())
 		}
 	})
-	e := &env{t: t, srv: srv, rcv: rcv, ca: ca, logs: logs, sub: srv.SMTPAddr(smtpd.Submission), subs: srv.SMTPAddr(smtpd.SubmitTLS)}
+	e := &env{t: t, srv: srv, rcv: rcv, ca: ca, logs: logs, sub: srv.SMTPAddr(smtpd.Submission), subs: srv.SMTPAddr(smtpd.SubmitTLS),
+		relay: srv.SMTPAddr(smtpd.Relay), dns: dns}
 	tn, err := srv.Tenants.Create(ctx, "clinic")
 	if err != nil {
 		t.Fatal(err)
@@ -243,3 +247,5 @@ func (r *raw) handshake() {
 	}
 	r.conn, r.r = tc, bufio.NewReader(tc)
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

@@ -45,6 +45,9 @@ type session struct {
 	from  string
 	rcpts []string
 	opts  smtp.MailOptions
+	// Relay mode: the tenant owning the sender domain and its proofs, until one holds.
+	relayTenant, relayDomain string
+	proofs                   []*store.RelayProof
 }
 
 func newSession(s *Server, mode Mode, c *smtp.Conn) *session {
@@ -59,7 +62,12 @@ func newSession(s *Server, mode Mode, c *smtp.Conn) *session {
 	return ss
 }
 
-func (ss *session) AuthMechanisms() []string { return []string{"PLAIN", "LOGIN"} }
+func (ss *session) AuthMechanisms() []string {
+	if ss.mode == Relay {
+		return nil // a relay proves itself by certificate or DKIM, never by password
+	}
+	return []string{"PLAIN", "LOGIN"}
+}
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
 	check := func(identity, username, password string) error {
@@ -130,6 +138,15 @@ func clientNet(addr string) string {
 }
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if ss.mode == Relay {
+		if err := ss.relayMail(from); err != nil {
+			return err
+		}
+		if opts != nil {
+			ss.opts = *opts
+		}
+		return nil
+	}
 	if ss.p == nil {
 		// No relay without authentication (RFC 6409 4.3): this listener is for
 		// submission only.
@@ -162,7 +179,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if ss.p == nil {
+	if ss.p == nil && ss.relayTenant == "" {
 		return errAuthRequired
 	}
 	a, err := message.ParseAddress(to)
@@ -174,7 +191,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
-	if ss.p == nil {
+	if ss.p == nil && ss.relayTenant == "" {
 		return errAuthRequired
 	}
 	raw, release, err := ss.readData(r)
@@ -185,6 +202,11 @@ func (ss *session) Data(r io.Reader) error {
 	d, err := draftFromMIME(raw)
 	if err != nil {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message cannot be accepted: " + err.Error()}
+	}
+	if ss.mode == Relay {
+		if err := ss.relayProve(raw, d.From.Domain()); err != nil {
+			return err
+		}
 	}
 	raw = nil
 	// Envelope recipients the headers do not name are blind copies; header addresses
@@ -199,7 +221,7 @@ func (ss *session) Data(r io.Reader) error {
 		}
 	}
 	sub := &pipeline.Submission{Principal: ss.p, Draft: d, Via: ss.via(), ClientAddr: ss.addr, TLS: ss.tls, Envelope: ss.rcpts,
-		Audit: &store.AuditEntry{At: time.Now(), TenantID: ss.p.TenantID, Principal: "smtp:" + ss.p.KeyID, Action: "SMTP DATA", Result: "250", Client: ss.addr}}
+		Audit: &store.AuditEntry{At: time.Now(), TenantID: ss.p.TenantID, Principal: "smtp:" + ss.p.KeyID, Action: "SMTP " + string(ss.mode), Result: "250", Client: ss.addr}}
 	if ss.opts.RequireTLS {
 		// RFC 8689: the message must travel over verified TLS at every hop; verified
 		// TLS is the least our methods offer under "tls".
@@ -217,7 +239,10 @@ func (ss *session) Data(r io.Reader) error {
 }
 
 func (ss *session) via() string {
-	// RFC 3848: ESMTPSA is ESMTP with TLS and AUTH.
+	// RFC 3848: ESMTPSA is ESMTP with TLS and AUTH; a relay proves itself without AUTH.
+	if ss.mode == Relay {
+		return "ESMTPS"
+	}
 	if ss.tls != nil {
 		return "ESMTPSA"
 	}
@@ -302,6 +327,10 @@ func (ss *session) readData(r io.Reader) ([]byte, func(), error) {
 
 func (ss *session) Reset() {
 	ss.from, ss.rcpts, ss.opts = "", nil, smtp.MailOptions{}
+	if ss.mode == Relay {
+		// A relay session's identity is per message: each proves its own.
+		ss.p, ss.relayTenant, ss.relayDomain, ss.proofs = nil, "", "", nil
+	}
 }
 
 func (ss *session) Logout() error { return nil }

@@ -50,6 +50,8 @@ type Deps struct {
 	Pipeline *pipeline.Pipeline
 	Memory   *membudget.Budget // the process's one cap on bytes being worked on
 	Log      *slog.Logger
+	// LookupTXT answers DKIM key queries for relay proofs.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// OnAccepted wakes the delivery worker after a commit.
 	OnAccepted func()
 }
@@ -98,6 +100,9 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
+	if deps.LookupTXT == nil {
+		deps.LookupTXT = net.DefaultResolver.LookupTXT
+	}
 	if deps.OnAccepted == nil {
 		deps.OnAccepted = func() {}
 	}
@@ -129,6 +134,10 @@ func (s *Server) Serve(ln net.Listener, mode Mode) error {
 	srv.ErrorLog = slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelDebug)
 	tlsCfg := s.cfg.TLS.Clone()
 	tlsCfg.MinVersion = max(tlsCfg.MinVersion, tls.VersionTLS12)
+	if mode == Relay {
+		// Asked for, not verified: a certificate proves a tenant only by its pin.
+		tlsCfg.ClientAuth = tls.RequestClientCert
+	}
 	srv.TLSConfig = tlsCfg
 	ln = httpx.LimitListener(ln, httpx.ConnLimits{Max: s.cfg.MaxConnections, PerClient: s.cfg.MaxClientConns})
 	// Tracked beneath TLS: go-smtp recognises an implicit-TLS session by its *tls.Conn.

@@ -135,7 +135,7 @@ func TestSmugglingRefused(t *testing.T) {
 func countMessages(e *env) (int, error) {
 	ctx := context.Background()
 	// Every committed submission has its audit entry in the same transaction.
-	entries, err := e.srv.DB.AuditEntries(ctx, store.AuditFilter{TenantID: e.tenant, Action: "SMTP DATA", Limit: 1000})
+	entries, err := e.srv.DB.AuditEntries(ctx, store.AuditFilter{TenantID: e.tenant, Action: "SMTP submissions", Limit: 1000})
 	return len(entries), err
 }
 

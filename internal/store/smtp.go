@@ -121,3 +121,49 @@ ON CONFLICT (key) DO UPDATE SET
 		return nil
 	})
 }
+
+// RelayProof is one way a tenant's own mail servers prove a relayed message is theirs.
+type RelayProof struct {
+	ID, TenantID, Domain string
+	Kind                 string // "dkim" (Value: selector) or "cert" (Value: hex SHA-256 of the DER certificate)
+	Value                string
+	CreatedAt            time.Time
+}
+
+// AddRelayProof stores a proof.
+func (db *DB) AddRelayProof(ctx context.Context, p *RelayProof) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.exec(ctx, "INSERT INTO smtp_relay_proofs (id, tenant_id, domain, kind, value, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			p.ID, p.TenantID, p.Domain, p.Kind, p.Value, ms(p.CreatedAt))
+		return conflict(err)
+	})
+}
+
+// DeleteRelayProof removes a proof of a tenant.
+func (db *DB) DeleteRelayProof(ctx context.Context, tenantID, id string) error {
+	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, "DELETE FROM smtp_relay_proofs WHERE id = $1 AND tenant_id = $2", id, tenantID)
+		return oneRow(res, err)
+	})
+}
+
+// RelayProofs lists proofs: a tenant's (domain "") or, with tenantID "", every
+// tenant's for one domain.
+func (db *DB) RelayProofs(ctx context.Context, tenantID, domain string) ([]*RelayProof, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id, tenant_id, domain, kind, value, created_at FROM smtp_relay_proofs WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR domain = $2) ORDER BY created_at, id", tenantID, domain)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*RelayProof
+	for rows.Next() {
+		var p RelayProof
+		var at int64
+		if err := rows.Scan(&p.ID, &p.TenantID, &p.Domain, &p.Kind, &p.Value, &at); err != nil {
+			return nil, err
+		}
+		p.CreatedAt = fromMS(at)
+		out = append(out, &p)
+	}
+	return out, rows.Err()
+}

@@ -22,3 +22,16 @@ CREATE TABLE smtp_auth_failures (
     locked_until BIGINT NOT NULL DEFAULT 0
 );
 
+-- Relay proofs: what a tenant's own mail servers (Google Workspace, Microsoft 365) show
+-- to be relayed for one of its domains — a DKIM selector it registered (kind 'dkim',
+-- value the selector) or the SHA-256 of a pinned client certificate (kind 'cert').
+CREATE TABLE smtp_relay_proofs (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, domain, kind, value)
+);
+CREATE INDEX smtp_relay_proofs_domain ON smtp_relay_proofs(domain);
