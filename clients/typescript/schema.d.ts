@@ -854,6 +854,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/smtp-relay-proofs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP relay proofs
+         * @description Scope: admin. The proofs the relay listener accepts for the account's domains.
+         */
+        get: operations["listRelayProofs"];
+        put?: never;
+        /**
+         * Register an SMTP relay proof
+         * @description Scope: admin. Lets the account's own mail servers (Google Workspace, Microsoft 365, Postfix) relay mail from one of its verified domains through the relay listener: kind dkim with a DKIM selector they sign with, or kind cert with the hex SHA-256 of the client certificate they present.
+         */
+        post: operations["addRelayProof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-relay-proofs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an SMTP relay proof
+         * @description Scope: admin. Mail relying on it is refused from the next message on.
+         */
+        delete: operations["deleteRelayProof"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -2011,6 +2058,26 @@ export interface components {
         };
         SMTPCredentialList: {
             credentials: components["schemas"]["SMTPCredentialView"][];
+        };
+        RelayProofRequest: {
+            /** @description A verified sender domain of the account. */
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            /** @description The DKIM selector, or the hex SHA-256 of the DER client certificate. */
+            value: string;
+        };
+        RelayProofView: {
+            id: string;
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            value: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        RelayProofList: {
+            proofs: components["schemas"]["RelayProofView"][];
         };
     };
     responses: {
@@ -3714,6 +3781,86 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRelayProofs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every relay proof of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelayProofRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -83,5 +83,8 @@ func Routes() []Route {
 		{"GET", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).listSMTPCredentials},
 		{"POST", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).createSMTPCredential},
 		{"DELETE", "/v1/smtp-credentials/{id}", tenant.ScopeAdmin, (*Server).revokeSMTPCredential},
+		{"GET", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).listRelayProofs},
+		{"POST", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).addRelayProof},
+		{"DELETE", "/v1/smtp-relay-proofs/{id}", tenant.ScopeAdmin, (*Server).deleteRelayProof},
 	}
 }

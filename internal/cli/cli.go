@@ -56,6 +56,7 @@ func commands() []command {
 		{"version", "print the version", version},
 		// SMTP gateway credentials.
 		{"smtp-credential", "create, list and revoke usernames and passwords for SMTP submission", smtpCredCmd},
+		{"smtp-relay", "register the DKIM selectors or client certificates a tenant's own mail servers relay with", smtpRelayCmd},
 	}
 }
 
