@@ -47,6 +47,8 @@ type SMTP struct {
 	Submission      string `toml:"submission" help:"address for submission with STARTTLS before AUTH (RFC 6409, usually :587); empty: off"`
 	Submissions     string `toml:"submissions" help:"address for submission over implicit TLS (RFC 8314, usually :465); empty: off"`
 	Relay           string `toml:"relay" help:"address for the relay from a tenant's own mail servers (Google Workspace, Microsoft 365, Postfix): no AUTH, each message proven by DKIM under a registered selector or a pinned client certificate; empty: off"`
+	Inbound         string `toml:"inbound" help:"address other servers deliver to (usually :25): bounces and complaints for bounce_domain; empty: off"`
+	BounceDomain    string `toml:"bounce_domain" help:"domain of per-recipient return paths (bounces+<token>@domain); its MX must point at the inbound listener; empty: the message's From is the return path"`
 	TLSCert         string `toml:"tls_cert" help:"PEM certificate for STARTTLS and implicit TLS; default api.tls_cert"`
 	TLSKey          string `toml:"tls_key" help:"PEM private key; default api.tls_key"`
 	MaxMessageBytes int64  `toml:"max_message_bytes" help:"largest message as transmitted (SIZE); default a third over message.max_bytes, for base64"`
@@ -454,7 +456,7 @@ func (c *Config) validateLimits(bad func(string, ...any)) {
 // validateSMTP checks the SMTP listeners and their limits.
 func (c *Config) validateSMTP(bad func(string, ...any)) {
 	m := c.SMTP
-	for _, l := range []struct{ name, v string }{{"smtp.submission", m.Submission}, {"smtp.submissions", m.Submissions}, {"smtp.relay", m.Relay}} {
+	for _, l := range []struct{ name, v string }{{"smtp.submission", m.Submission}, {"smtp.submissions", m.Submissions}, {"smtp.relay", m.Relay}, {"smtp.inbound", m.Inbound}} {
 		if l.v != "" {
 			if _, _, err := net.SplitHostPort(l.v); err != nil {
 				bad("%s %q: want host:port", l.name, l.v)
@@ -483,5 +485,5 @@ func (c *Config) validateSMTP(bad func(string, ...any)) {
 // SMTPListening reports whether this process runs SMTP listeners: one is configured
 // and the process runs the smtp role or the api role (a single process runs both).
 func (c *Config) SMTPListening() bool {
-	return (c.SMTP.Submission != "" || c.SMTP.Submissions != "" || c.SMTP.Relay != "") && (c.HasRole("smtp") || c.HasRole("api"))
+	return (c.SMTP.Submission != "" || c.SMTP.Submissions != "" || c.SMTP.Relay != "" || c.SMTP.Inbound != "") && (c.HasRole("smtp") || c.HasRole("api"))
 }

@@ -46,6 +46,9 @@ type Config struct {
 	// API: a delivery holds twice its message's size (the loaded row, then the copy
 	// a method makes) while it runs.
 	Memory *membudget.Budget
+	// ReturnPath, if set, is the envelope sender for one recipient's delivery (VERP
+	// bounce addressing); unset, the message's From.
+	ReturnPath func(keys *tenant.Keys, recipientID, from string) string
 }
 
 // Observer is told of outcomes (metrics); optional.

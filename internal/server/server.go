@@ -192,6 +192,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
 		Memory:  s.memory,
+		// SMTP gateway: per-recipient return paths.
+		ReturnPath: returnPath(cfg),
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()

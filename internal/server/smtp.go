@@ -8,6 +8,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/smtpd"
+	"github.com/sealpost/sealpost/internal/tenant"
 )
 
 // smtpListeners builds the SMTP face and binds its configured listeners, so their
@@ -39,11 +40,11 @@ func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config, resolver 
 	s.SMTP = smtpd.New(smtpd.Config{Hostname: cfg.Hostname, TLS: tlsCfg, MaxMessageBytes: maxBytes, MaxRecipients: m.MaxRecipients,
 		ReadTimeout: config.Duration(m.Timeout), AuthMaxFailures: m.AuthMaxFailures, AuthWindow: config.Duration(m.AuthWindow),
 		AuthLockout: config.Duration(m.AuthLockout), MaxConnections: m.MaxConnections, MaxClientConns: m.MaxClientConns,
-		MemoryWait: config.Duration(cfg.API.InflightWait)},
+		MemoryWait: config.Duration(cfg.API.InflightWait), BounceDomain: m.BounceDomain},
 		smtpd.Deps{DB: s.DB, Tenants: s.Tenants, Pipeline: s.Pipeline, Memory: s.memory, Log: s.Log.With("part", "smtpd"), OnAccepted: s.Worker.Notify,
 			LookupTXT: resolver.LookupTXT})
 	s.smtpLn = map[smtpd.Mode]net.Listener{}
-	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions, smtpd.Relay: m.Relay} {
+	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions, smtpd.Relay: m.Relay, smtpd.Inbound: m.Inbound} {
 		if addr == "" {
 			continue
 		}
@@ -80,4 +81,13 @@ func (s *Server) SMTPAddr(mode smtpd.Mode) string {
 		return ln.Addr().String()
 	}
 	return ""
+}
+
+// returnPath is the queue's envelope sender for a delivery: a per-recipient bounce
+// address when smtp.bounce_domain is set.
+func returnPath(cfg *config.Config) func(keys *tenant.Keys, recipientID, from string) string {
+	if cfg.SMTP.BounceDomain == "" {
+		return nil
+	}
+	return smtpd.ReturnPath(cfg.SMTP.BounceDomain)
 }

@@ -34,6 +34,7 @@ type env struct {
 	user, pass string
 	sub, subs  string // 587-style and 465-style listener addresses
 	relay      string // the relay listener
+	inbound    string // the inbound listener (bounces and complaints)
 	dns        *devnet.DNS
 	dkimTXT    string
 	logs       *lockedBuf
@@ -94,6 +95,8 @@ func newEnv(t testing.TB, dbURL string, configure func(*config.Config)) *env {
 	cfg.SMTP.Submission = "127.0.0.1:0"
 	cfg.SMTP.Submissions = "127.0.0.1:0"
 	cfg.SMTP.Relay = "127.0.0.1:0"
+	cfg.SMTP.Inbound = "127.0.0.1:0"
+	cfg.SMTP.BounceDomain = "bounces.sealpost.test"
 	cfg.SMTP.AuthMaxFailures = 5
 	sts := devnet.StartPolicyServer(ca)
 	t.Cleanup(sts.Close)
@@ -130,7 +133,7 @@ func newEnv(t testing.TB, dbURL string, configure func(*config.Config)) *env {
 		}
 	})
 	e := &env{t: t, srv: srv, rcv: rcv, ca: ca, logs: logs, sub: srv.SMTPAddr(smtpd.Submission), subs: srv.SMTPAddr(smtpd.SubmitTLS),
-		relay: srv.SMTPAddr(smtpd.Relay), dns: dns}
+		relay: srv.SMTPAddr(smtpd.Relay), inbound: srv.SMTPAddr(smtpd.Inbound), dns: dns}
 	tn, err := srv.Tenants.Create(ctx, "clinic")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,8 @@ type session struct {
 	// Relay mode: the tenant owning the sender domain and its proofs, until one holds.
 	relayTenant, relayDomain string
 	proofs                   []*store.RelayProof
+	// Inbound mode: the recipients a report is addressed to.
+	intake []intakeRcpt
 }
 
 func newSession(s *Server, mode Mode, c *smtp.Conn) *session {
@@ -63,8 +65,8 @@ func newSession(s *Server, mode Mode, c *smtp.Conn) *session {
 }
 
 func (ss *session) AuthMechanisms() []string {
-	if ss.mode == Relay {
-		return nil // a relay proves itself by certificate or DKIM, never by password
+	if ss.mode == Relay || ss.mode == Inbound {
+		return nil // a relay proves itself by certificate or DKIM; inbound needs no AUTH
 	}
 	return []string{"PLAIN", "LOGIN"}
 }
@@ -138,6 +140,11 @@ func clientNet(addr string) string {
 }
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if ss.mode == Inbound {
+		// Reports come from any server, usually with the null sender (RFC 3464 2).
+		ss.from = from
+		return nil
+	}
 	if ss.mode == Relay {
 		if err := ss.relayMail(from); err != nil {
 			return err
@@ -179,6 +186,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if ss.mode == Inbound {
+		return ss.intakeRcptTo(to)
+	}
 	if ss.p == nil && ss.relayTenant == "" {
 		return errAuthRequired
 	}
@@ -191,6 +201,14 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	if ss.mode == Inbound {
+		raw, release, err := ss.readData(r)
+		defer release()
+		if err != nil {
+			return err
+		}
+		return ss.intakeData(raw)
+	}
 	if ss.p == nil && ss.relayTenant == "" {
 		return errAuthRequired
 	}
@@ -326,7 +344,7 @@ func (ss *session) readData(r io.Reader) ([]byte, func(), error) {
 }
 
 func (ss *session) Reset() {
-	ss.from, ss.rcpts, ss.opts = "", nil, smtp.MailOptions{}
+	ss.from, ss.rcpts, ss.opts, ss.intake = "", nil, smtp.MailOptions{}, nil
 	if ss.mode == Relay {
 		// A relay session's identity is per message: each proves its own.
 		ss.p, ss.relayTenant, ss.relayDomain, ss.proofs = nil, "", "", nil

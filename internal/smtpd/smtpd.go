@@ -41,6 +41,9 @@ type Config struct {
 	// MemoryWait is how long a message waits for room in the process's memory budget
 	// before it gets 452 4.3.1.
 	MemoryWait time.Duration
+	// BounceDomain is the domain of the per-recipient return paths the inbound
+	// listener takes reports for; empty: none.
+	BounceDomain string
 }
 
 // Deps are the parts a session calls.
@@ -52,6 +55,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// LookupTXT answers DKIM key queries for relay proofs.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
+	// Suppressor, if set, records hard bounces and complaints.
+	Suppressor Suppressor
 	// OnAccepted wakes the delivery worker after a commit.
 	OnAccepted func()
 }

@@ -28,6 +28,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// SMTP gateway: complaints arrive by mail (RFC 5965) at the delivery's return path.
+	{"complained", "the recipient reported the message as spam (a feedback report)"},
 }
 
 // Types lists the catalogue's types.
