@@ -1383,6 +1383,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    complained: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the recipient reported the message as spam (a feedback report)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_complained"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1920,7 +1940,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "complained")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -1985,7 +2005,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "webhook.test";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "complained" | "webhook.test";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -4381,6 +4401,28 @@ export interface operations {
         };
     };
     event_webhook_disabled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_complained: {
         parameters: {
             query?: never;
             header?: never;
