@@ -67,7 +67,7 @@ func newEnv(t testing.TB, dbURL string, configure func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv, err := devnet.StartReceiver(devnet.ReceiverOptions{Hostname: "mx." + patientDomain, TLSCert: &rcert})
+	rcv, err := devnet.StartReceiver(devnet.ReceiverOptions{Hostname: "mx." + patientDomain, TLSCert: &rcert, MaxStored: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}

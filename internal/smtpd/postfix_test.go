@@ -58,6 +58,12 @@ func TestPostfixRelay(t *testing.T) {
 // directories) whose relayhost is relay, and returns the port of its smtpd.
 func startPostfix(t *testing.T, relay string) int {
 	t.Helper()
+	return startPostfixTo(t, relay, "encrypt")
+}
+
+// startPostfixTo is startPostfix with the TLS level for the relayhost.
+func startPostfixTo(t *testing.T, relay, tlsLevel string) int {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "sealpost-postfix-")
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +113,10 @@ alias_database =
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 relayhost = [%[2]s]:%[3]s
-smtp_tls_security_level = encrypt
+smtp_tls_security_level = %[4]s
 maillog_file_prefixes = %[1]s
 maillog_file = %[1]s/maillog
-`, dir, hostOf(relay), portOf(relay))
+`, dir, hostOf(relay), portOf(relay), tlsLevel)
 	for name, body := range map[string]string{"main.cf": main, "master.cf": mcf} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil { // #nosec G306 -- Postfix reads it as another user
 			t.Fatal(err)
