@@ -161,6 +161,9 @@ type Envelope struct {
 	// keyed hashes of them (LabelHash) for grouping and filtering.
 	Tags     []string `json:"tags,omitempty"`
 	Campaign string   `json:"campaign,omitempty"`
+	// ReplyTo is the first Reply-To address: where a portal reply goes when the
+	// sender is an address that cannot receive (noreply@…).
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // LabelHash is the keyed hash stored in place of a tag or campaign name: equal labels
@@ -221,6 +224,9 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
 		Tags: sub.Tags, Campaign: sub.Campaign}
+	if len(d.ReplyTo) > 0 {
+		envelope.ReplyTo = d.ReplyTo[0].Addr
+	}
 	var tagHashes []string
 	for _, t := range sub.Tags {
 		tagHashes = append(tagHashes, LabelHash(keys, "tag", t))
