@@ -31,7 +31,6 @@ var errNoSuchUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5
 
 type intakeRcpt struct {
 	recipientID, tenantID, messageID string
-	sandbox                          bool
 }
 
 // intakeRcpt accepts only a valid bounce address of ours.
