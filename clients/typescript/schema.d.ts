@@ -1621,6 +1621,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/smtp-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP credentials
+         * @description Scope: admin. Passwords are never listed.
+         */
+        get: operations["listSMTPCredentials"];
+        put?: never;
+        /**
+         * Create an SMTP credential
+         * @description Scope: admin. Generates a username and a password for SMTP AUTH (PLAIN or LOGIN, over TLS only). The answer carries the password; it is shown this once and never again.
+         */
+        post: operations["createSMTPCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an SMTP credential
+         * @description Scope: admin. The next AUTH with it fails in every server process.
+         */
+        delete: operations["revokeSMTPCredential"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-relay-proofs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP relay proofs
+         * @description Scope: admin. The proofs the relay listener accepts for the account's domains.
+         */
+        get: operations["listRelayProofs"];
+        put?: never;
+        /**
+         * Register an SMTP relay proof
+         * @description Scope: admin. Lets the account's own mail servers (Google Workspace, Microsoft 365, Postfix) relay mail from one of its verified domains through the relay listener: kind dkim with a DKIM selector they sign with, or kind cert with the hex SHA-256 of the client certificate they present.
+         */
+        post: operations["addRelayProof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-relay-proofs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an SMTP relay proof
+         * @description Scope: admin. Mail relying on it is refused from the next message on.
+         */
+        delete: operations["deleteRelayProof"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -2117,6 +2211,26 @@ export interface webhooks {
          * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
          */
         post: operations["event_access_anomaly"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    complained: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the recipient reported the message as spam (a feedback report)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_complained"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2669,7 +2783,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -2734,7 +2848,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -3136,6 +3250,54 @@ export interface components {
         AccessSettings: {
             /** @description When an access.anomaly is raised for a credential (a request volume far above its own baseline, or a network it never used), revoke it at once. */
             suspend_on_anomaly: boolean;
+        };
+        SMTPCredentialRequest: {
+            name?: string;
+            /** @description Default: send. Only send and admin let a session submit. */
+            scopes?: ("send" | "read" | "templates" | "admin")[];
+            /** @description A sandbox key's messages are accepted and recorded but never delivered. */
+            sandbox?: boolean;
+            /** Format: date-time */
+            expires_at?: string;
+        };
+        SMTPCredentialView: {
+            id: string;
+            name: string;
+            /** @description The SMTP AUTH username, generated. */
+            username: string;
+            scopes: string[];
+            sandbox: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description Only in the answer to POST /v1/smtp-credentials. */
+            password?: string;
+        };
+        SMTPCredentialList: {
+            credentials: components["schemas"]["SMTPCredentialView"][];
+        };
+        RelayProofRequest: {
+            /** @description A verified sender domain of the account. */
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            /** @description The DKIM selector, or the hex SHA-256 of the DER client certificate. */
+            value: string;
+        };
+        RelayProofView: {
+            id: string;
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            value: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        RelayProofList: {
+            proofs: components["schemas"]["RelayProofView"][];
         };
     };
     responses: {
@@ -6390,6 +6552,166 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    listSMTPCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every SMTP credential of the account, revoked ones included. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SMTPCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; password is set. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialView"] & unknown;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRelayProofs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every relay proof of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelayProofRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     event_accepted: {
         parameters: {
             query?: never;
@@ -6919,6 +7241,28 @@ export interface operations {
         };
     };
     event_access_anomaly: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_complained: {
         parameters: {
             query?: never;
             header?: never;

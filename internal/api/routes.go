@@ -133,5 +133,12 @@ func Routes() []Route {
 		{"DELETE", "/v1/sessions/{id}", tenant.ScopeAdmin, (*Server).revokeSession},
 		{"GET", "/v1/access/settings", tenant.ScopeAdmin, (*Server).getAccessSettings},
 		{"PUT", "/v1/access/settings", tenant.ScopeAdmin, (*Server).putAccessSettings},
+		// SMTP credentials for the submission listeners.
+		{"GET", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).listSMTPCredentials},
+		{"POST", "/v1/smtp-credentials", tenant.ScopeAdmin, (*Server).createSMTPCredential},
+		{"DELETE", "/v1/smtp-credentials/{id}", tenant.ScopeAdmin, (*Server).revokeSMTPCredential},
+		{"GET", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).listRelayProofs},
+		{"POST", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).addRelayProof},
+		{"DELETE", "/v1/smtp-relay-proofs/{id}", tenant.ScopeAdmin, (*Server).deleteRelayProof},
 	}
 }

@@ -67,6 +67,9 @@ func commands() []command {
 		// Access beyond API keys.
 		{"oauth-client", "create, list and revoke OAuth 2.0 clients (client credentials)", oauthClientCmd},
 		{"session", "list and revoke signed-request sessions, one by one or per client", sessionCmd},
+		// SMTP gateway credentials.
+		{"smtp-credential", "create, list and revoke usernames and passwords for SMTP submission", smtpCredCmd},
+		{"smtp-relay", "register the DKIM selectors or client certificates a tenant's own mail servers relay with", smtpRelayCmd},
 	}
 }
 

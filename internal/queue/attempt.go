@@ -127,7 +127,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		}
 		sig, dkimNote := w.sign(ctx, msg, prep.Data)
 		// The signature goes in front of the message as it is: no signed copy.
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS, BeforeData: markData},
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: w.returnPath(keys, j.RecipientID, env.From), To: to, RequireTLS: prep.RequireTLS, BeforeData: markData},
 			&signedMessage{Reader: io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)), n: len(sig) + len(prep.Data)})
 		if lost {
 			// The lease ran out and another process holds the job (or it was revoked):

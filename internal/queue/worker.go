@@ -48,6 +48,9 @@ type Config struct {
 	Memory *membudget.Budget
 	// Tracker, if set, adds open and click tracking to copies that asked for it.
 	Tracker Tracker
+	// ReturnPath, if set, is the envelope sender for one recipient's delivery (VERP
+	// bounce addressing); unset, the message's From.
+	ReturnPath func(keys *tenant.Keys, recipientID, from string) string
 }
 
 // Observer is told of outcomes (metrics); optional.

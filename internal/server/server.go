@@ -34,6 +34,7 @@ import (
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
+	"github.com/sealpost/sealpost/internal/smtpd"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/oauth"
@@ -61,6 +62,8 @@ type Options struct {
 	WebhookRetry        []time.Duration
 	WebhookTimeout      time.Duration
 	WebhookDisableAfter time.Duration
+	// SMTPTLS is the SMTP listeners' TLS; default from smtp.tls_cert (dev, tests).
+	SMTPTLS *tls.Config
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -85,12 +88,14 @@ type Server struct {
 	// Marketing audience: contacts, consent, suppression, unsubscribe pages.
 	Marketing *marketing.Service
 	OAuth     *oauth.Service // OAuth 2.0 clients and tokens
+	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
 
 	listener     net.Listener
 	extra        map[string]http.Handler
 	webhookOwner string
 	inflight     atomic.Int64      // API requests being served
 	memory       *membudget.Budget // the one cap on bytes being worked on: request bodies and deliveries
+	smtpLn       map[smtpd.Mode]net.Listener
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -203,6 +208,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
 		Memory:  s.memory, Tracker: s.Tracking,
+		// SMTP gateway: per-recipient return paths.
+		ReturnPath: returnPath(cfg),
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -236,6 +243,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// SMTP gateway.
+	if err := s.smtpListeners(cfg, opt.SMTPTLS, resolver); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -320,7 +332,10 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
 		}
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
+	if s.SMTP != nil {
+		s.serveSMTP(errc)
+	}
 	var srv *http.Server
 	if s.Config.HasRole("api") {
 		ln := s.listener
@@ -394,6 +409,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		srv.Shutdown(sctx)
+		cancel()
+	}
+	if s.SMTP != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.SMTP.Shutdown(sctx)
 		cancel()
 	}
 	stopWorker()

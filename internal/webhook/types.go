@@ -37,6 +37,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"unsubscribed", "the recipient of a marketing message unsubscribed"},
 	// Access beyond API keys.
 	{"access.anomaly", "a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)"},
+	// SMTP gateway: complaints arrive by mail (RFC 5965) at the delivery's return path.
+	{"complained", "the recipient reported the message as spam (a feedback report)"},
 }
 
 // Types lists the catalogue's types.
