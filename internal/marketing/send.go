@@ -58,10 +58,15 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 	if !slices.Contains(ConsentKinds, in.Kind) {
 		fe = append(fe, fieldErr("marketing.consent.kind", "must be one of "+strings.Join(ConsentKinds, ", ")))
 	}
-	if reason, err := s.IsSuppressed(ctx, tenantID, c.Email, ScopeMarketing); err != nil {
-		return nil, err
-	} else if reason != "" {
-		fe = append(fe, fieldErr("marketing.contact", "the address is suppressed for marketing ("+reason+")"))
+	// A transactional suppression (the address cannot receive: a hard bounce) stops
+	// marketing too; a marketing one stops only marketing.
+	for _, scope := range []string{ScopeMarketing, ScopeTransactional} {
+		if reason, err := s.IsSuppressed(ctx, tenantID, c.Email, scope); err != nil {
+			return nil, err
+		} else if reason != "" {
+			fe = append(fe, fieldErr("marketing.contact", "the address is suppressed for "+scope+" mail ("+reason+")"))
+			break
+		}
 	}
 	if in.ListID != "" {
 		ms, err := s.DB.Memberships(ctx, tenantID, c.ID)

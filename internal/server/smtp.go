@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 
 	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/smtpd"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -42,7 +44,7 @@ func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config, resolver 
 		AuthLockout: config.Duration(m.AuthLockout), MaxConnections: m.MaxConnections, MaxClientConns: m.MaxClientConns,
 		MemoryWait: config.Duration(cfg.API.InflightWait), BounceDomain: m.BounceDomain},
 		smtpd.Deps{DB: s.DB, Tenants: s.Tenants, Pipeline: s.Pipeline, Memory: s.memory, Log: s.Log.With("part", "smtpd"), OnAccepted: s.Worker.Notify,
-			LookupTXT: resolver.LookupTXT})
+			LookupTXT: resolver.LookupTXT, Suppressor: gatewaySuppressor{s.Marketing}})
 	s.smtpLn = map[smtpd.Mode]net.Listener{}
 	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions, smtpd.Relay: m.Relay, smtpd.Inbound: m.Inbound} {
 		if addr == "" {
@@ -90,4 +92,17 @@ func returnPath(cfg *config.Config) func(keys *tenant.Keys, recipientID, from st
 		return nil
 	}
 	return smtpd.ReturnPath(cfg.SMTP.BounceDomain)
+}
+
+// gatewaySuppressor puts what the SMTP gateway learns into the tenant's suppression
+// list: a hard bounce stops all mail to the address (it cannot receive), a complaint
+// stops marketing only — never the transactional, often PHI-bearing, mail a patient
+// needs.
+type gatewaySuppressor struct{ m *marketing.Service }
+
+func (g gatewaySuppressor) Suppress(ctx context.Context, tenantID, address, reason, _ string) error {
+	if reason == "complained" {
+		return g.m.Suppress(ctx, tenantID, address, "complaint", marketing.ScopeMarketing)
+	}
+	return g.m.Suppress(ctx, tenantID, address, "hard_bounce", marketing.ScopeTransactional)
 }

@@ -94,5 +94,19 @@ func TestBounceAndComplaintIntake(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		// The hard bounce stops all mail to bob; the complaint stops marketing to ann,
+		// never her transactional mail.
+		for _, c := range []struct{ addr, scope, want string }{
+			{"bob@" + patientDomain, "transactional", "hard_bounce"}, {"ann@" + patientDomain, "marketing", "complaint"},
+			{"ann@" + patientDomain, "transactional", ""}, {"bob@" + patientDomain, "marketing", ""},
+		} {
+			got, err := e.srv.Marketing.IsSuppressed(ctx, e.tenant, c.addr, c.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("%s suppressed for %s: %q, want %q", c.addr, c.scope, got, c.want)
+			}
+		}
 	})
 }
