@@ -93,9 +93,12 @@ type overviewData struct {
 }
 
 var overviewTypes = []struct{ typ, label string }{
-	{"accepted", "Accepted"}, {"queued", "Queued"}, {"delivered", "Delivered"}, {"secured", "Secured"},
-	{"deferred", "Deferred"}, {"bounced", "Bounced"}, {"expired", "Expired"}, {"quarantined", "Quarantined"},
-	{"revoked", "Revoked"}, {"portal.viewed", "Viewed in the portal"},
+	{"accepted", "Accepted"}, {"in_queue", "In queue now"}, {"delivered", "Delivered"},
+	{"secured.tls", "Secured by TLS"}, {"secured.pgp", "Secured by OpenPGP"}, {"secured.smime", "Secured by S/MIME"},
+	{"secured.portal", "Secured by the portal"}, {"opened", "Opened (people)"}, {"clicked", "Clicked (people)"},
+	{"opened_machine", "Opened by proxies and scanners"}, {"clicked_machine", "Clicked by proxies and scanners"},
+	{"deferred", "Deferred"}, {"bounced", "Bounced"}, {"expired", "Expired"}, {"failed", "Failed"},
+	{"unsubscribed", "Unsubscribed"}, {"complained", "Complained"},
 }
 
 // overviewPeriods are the overview's columns.
