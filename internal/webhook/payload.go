@@ -42,6 +42,13 @@ type Data struct {
 	Security      *Security         `json:"security,omitempty"`
 	Portal        *Portal           `json:"portal,omitempty"`
 	Endpoint      *EndpointNote     `json:"endpoint,omitempty"`
+	Form          *FormNote         `json:"form,omitempty"`
+}
+
+// FormNote names the form and submission of a form.submitted event; never its values.
+type FormNote struct {
+	ID           string `json:"id"`
+	SubmissionID string `json:"submission_id"`
 }
 
 // Security is the evidence of a "secured" event.
@@ -91,6 +98,8 @@ type sealed struct {
 	Reasons          []string   `json:"reasons"`
 	EndpointID       string     `json:"endpoint_id"`
 	Reason           string     `json:"reason"`
+	FormID           string     `json:"form_id"`
+	SubmissionID     string     `json:"submission_id"`
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -129,6 +138,8 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Security = sec
 	case "webhook.disabled":
 		p.Data.Endpoint = &EndpointNote{ID: d.EndpointID, Reason: d.Reason}
+	case "form.submitted":
+		p.Data.Form = &FormNote{ID: d.FormID, SubmissionID: d.SubmissionID}
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

@@ -28,6 +28,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// Secure forms.
+	{"form.submitted", "a form submission was accepted and sealed; ids only, never the values"},
 }
 
 // Types lists the catalogue's types.
