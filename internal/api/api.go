@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -44,6 +45,8 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+	// Secure forms.
+	Forms *forms.Service
 }
 
 // Server is the API handler.

@@ -78,5 +78,12 @@ func Routes() []Route {
 		{"GET", "/v1/keys", tenant.ScopeAdmin, (*Server).listKeys},
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
+
+		// Secure forms.
+		{"GET", "/v1/forms", tenant.ScopeForms, (*Server).listForms},
+		{"POST", "/v1/forms", tenant.ScopeForms, (*Server).createForm},
+		{"GET", "/v1/forms/{id}", tenant.ScopeForms, (*Server).getForm},
+		{"DELETE", "/v1/forms/{id}", tenant.ScopeForms, (*Server).deleteForm},
+		{"GET", "/v1/forms/{id}/submissions", tenant.ScopeForms, (*Server).listFormSubmissions},
 	}
 }

@@ -99,11 +99,11 @@ type Destinations struct {
 
 // Consent is a block that records an authorisation or opt-in for marketing.
 type Consent struct {
-	Kind          string   `json:"kind"`          // hipaa_marketing_authorisation | email_opt_in
-	Statement     string   `json:"statement"`     // what the submitter agrees to, shown beside the checkbox
-	Purposes      []string `json:"purposes"`      // the scope
+	Kind          string   `json:"kind"`           // hipaa_marketing_authorisation | email_opt_in
+	Statement     string   `json:"statement"`      // what the submitter agrees to, shown beside the checkbox
+	Purposes      []string `json:"purposes"`       // the scope
 	FieldsAllowed []string `json:"fields_allowed"` // fields marketing may use
-	EmailField    string   `json:"email_field"`   // the field holding the address consented for
+	EmailField    string   `json:"email_field"`    // the field holding the address consented for
 }
 
 // FieldError names what is wrong, by its JSON path.

@@ -22,6 +22,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/membudget"
@@ -72,6 +73,8 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	// Secure forms.
+	Forms *forms.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -204,6 +207,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
+	// Secure forms.
+	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, log.With("part", "forms"), s.Worker.Notify)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -211,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		Forms: s.Forms, // Secure forms.
 	})
 	return s, nil
 }
@@ -262,6 +268,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
+	mux.Handle("/f/", formsHandler(s.Forms, s.Portal, s.Log.With("part", "forms"))) // Secure forms.
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
@@ -353,6 +360,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
 	if s.Config.HasRole("worker") {
 		go s.Portal.Run(actx)
+		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
 	}
 	var runErr error
 	select {

@@ -21,10 +21,12 @@ const (
 	ScopeRead      = "read"      // read messages and events
 	ScopeTemplates = "templates" // manage templates
 	ScopeAdmin     = "admin"     // everything, including domains and keys
+	// Secure forms.
+	ScopeForms = "forms" // manage forms and read their submissions
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeForms}
 
 // Principal is who a request acts as.
 type Principal struct {
