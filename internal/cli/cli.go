@@ -54,6 +54,8 @@ func commands() []command {
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
+		// Secure forms.
+		{"form", "create, list, show and delete secure forms; list their submissions", formCmd},
 	}
 }
 
