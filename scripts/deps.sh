@@ -65,6 +65,13 @@ if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
   (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
+# Secure forms: axe-core for the browser tests' accessibility checks, pinned by its lock file.
+axe=internal/server/testdata/axe
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+  log "installing axe-core for the accessibility checks"
+  (cd "$axe" && npm ci --no-audit --no-fund --silent >&2)
+fi
+
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }
