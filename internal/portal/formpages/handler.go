@@ -175,16 +175,17 @@ func (h *Handler) thanks(q *request) error {
 	return nil
 }
 
-// sameOrigin refuses a post another site's page made: browsers send Origin (and
-// Sec-Fetch-Site) with every form post, and a page framed on a practice's site posts
-// from our origin.
+// sameOrigin refuses a post another site's page made. Browsers send Sec-Fetch-Site
+// with every request; a page framed on a practice's site posts from our own origin, so
+// it says same-origin. Our pages send no referrer, and with that policy a form post's
+// Origin is "null", so Origin is compared only when it names one.
 func sameOrigin(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
+	if o == "" || o == "null" {
+		return true // an older client: the signed page token still binds the post to our page
 	}
 	scheme := "http://"
 	if r.TLS != nil {
