@@ -68,17 +68,18 @@ if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
   (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
-# axe-core for the dashboard's accessibility checks, pinned by its lock file.
-axe=internal/web/testdata/axe
-if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
-  log "installing axe-core for the dashboard's accessibility checks"
-  (cd "$axe" && npm ci --no-audit --no-fund --silent >&2)
 # The access tests' independent checkers (jose, http-message-signatures), pinned by
 # their lock file.
 checker=internal/server/testdata/access
 if [ ! -d "$checker/node_modules/http-message-signatures" ] || [ ! -d "$checker/node_modules/jose" ]; then
   log "installing the access checker's packages"
   (cd "$checker" && npm ci --no-audit --no-fund --silent >&2)
+fi
+# axe-core for the browser tests' accessibility checks (dashboard, forms), pinned by its lock file.
+axe=internal/browsertest/testdata/axe
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+  log "installing axe-core for the accessibility checks"
+  (cd "$axe" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done

@@ -1715,6 +1715,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List forms
+         * @description Scope: forms.
+         */
+        get: operations["listForms"];
+        put?: never;
+        /**
+         * Create a form
+         * @description Scope: forms. Every problem of the definition is reported at once, by path. The answer holds the hosted page's unguessable URL and an iframe snippet; only origins in allowed_origins may frame the page. A consent block is refused (422) while this server has no consent recorder.
+         */
+        post: operations["createForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a form
+         * @description Scope: forms.
+         */
+        get: operations["getForm"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a form
+         * @description Scope: forms. Its URL stops answering and its stored submissions are deleted; messages it produced keep their own retention.
+         */
+        delete: operations["deleteForm"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List a form's submissions
+         * @description Scope: forms. Values are present when the form stores submissions (destinations.store), until its retention ends.
+         */
+        get: operations["listFormSubmissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -2237,6 +2311,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "form.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * a form submission was accepted and sealed; ids only, never the values
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_form_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -2426,7 +2520,7 @@ export interface components {
         };
         KeyRequest: {
             name?: string;
-            scopes?: ("send" | "read" | "templates" | "admin" | "audit")[];
+            scopes?: ("send" | "read" | "templates" | "admin" | "audit" | "forms")[];
             /** @description A sandbox key's messages are accepted and recorded but never delivered. */
             sandbox?: boolean;
             /** Format: date-time */
@@ -2783,7 +2877,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained" | "form.submitted")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -2848,7 +2942,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained" | "form.submitted";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -2903,6 +2997,11 @@ export interface components {
                     /** @description volume: requests in the window. */
                     requests?: number;
                     suspended: boolean;
+                };
+                /** @description form.submitted: the form and submission; never the values. */
+                form?: {
+                    id: string;
+                    submission_id: string;
                 };
             };
         };
@@ -3298,6 +3397,105 @@ export interface components {
         };
         RelayProofList: {
             proofs: components["schemas"]["RelayProofView"][];
+        };
+        FormField: {
+            name: string;
+            label: string;
+            /** @enum {string} */
+            type: "text" | "long_text" | "email" | "phone" | "date" | "choice" | "checkbox" | "file";
+            required?: boolean;
+            help?: string;
+            /** @description Choice fields: 2-50 options. */
+            options?: string[];
+            /** @description Text fields; 0: 200, or 5000 for long_text. */
+            max_length?: number;
+            /** @description File fields: accepted media types (application/pdf, image/*). */
+            accept?: string[];
+            /** @description File fields; 0: 10 MiB. */
+            max_bytes?: number;
+        };
+        FormDestinations: {
+            /** @description Internal addresses; each submission is a message to them, secured by the account's policy. */
+            addresses?: string[];
+            /** @description Record a form.submitted event (ids only) for the account's webhook endpoints. */
+            webhook?: boolean;
+            /** @description Keep the values sealed for the dashboard and GET /v1/forms/{id}/submissions. */
+            store?: boolean;
+        };
+        FormConsent: {
+            /** @enum {string} */
+            kind: "hipaa_marketing_authorisation" | "email_opt_in";
+            statement: string;
+            purposes: string[];
+            fields_allowed?: string[];
+            /** @description The email field holding the address consented for. */
+            email_field: string;
+        };
+        FormDefinition: {
+            name: string;
+            title: string;
+            intro?: string;
+            fields: components["schemas"]["FormField"][];
+            /** @description Sender of the delivered message, on a verified domain. */
+            from: string;
+            destinations: components["schemas"]["FormDestinations"];
+            confirmation?: string;
+            /** @description How long stored submissions are kept, e.g. 90d; default 30d. */
+            retention?: string;
+            /** @description Origins that may frame the page (https://clinic.example). */
+            allowed_origins?: string[];
+            /** @description An email field: its owner may ask for a copy, sent through the portal only. */
+            submitter_copy?: string;
+            consent?: components["schemas"]["FormConsent"];
+            /** @description Time-to-fill check; 0: 3 seconds. */
+            min_fill_seconds?: number;
+        };
+        FormView: {
+            id: string;
+            name: string;
+            /** @description The hosted page: unguessable; treat it like a password for the form. */
+            url: string;
+            /** @description An iframe for the practice's own site. */
+            embed_html: string;
+            definition: components["schemas"]["FormDefinition"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FormList: {
+            forms: components["schemas"]["FormView"][];
+            next_cursor?: string;
+            has_more: boolean;
+        };
+        FormValue: {
+            name: string;
+            label: string;
+            value?: string;
+            file?: {
+                name: string;
+                type: string;
+                size: number;
+                sha256: string;
+            };
+        };
+        FormSubmission: {
+            id: string;
+            form_id: string;
+            message_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description SHA-256 (hex) of the signed submission. */
+            evidence_hash?: string;
+            consent_id?: string;
+            values?: components["schemas"]["FormValue"][];
+        };
+        FormSubmissionList: {
+            submissions: components["schemas"]["FormSubmission"][];
+            next_cursor?: string;
+            has_more: boolean;
         };
     };
     responses: {
@@ -6712,6 +6910,157 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    listForms: {
+        parameters: {
+            query?: {
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of forms. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormDefinition"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description The form's URL in the API. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listFormSubmissions: {
+        parameters: {
+            query?: {
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of submissions, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSubmissionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     event_accepted: {
         parameters: {
             query?: never;
@@ -7263,6 +7612,28 @@ export interface operations {
         };
     };
     event_complained: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_form_submitted: {
         parameters: {
             query?: never;
             header?: never;

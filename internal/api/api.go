@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
@@ -54,6 +55,8 @@ type Deps struct {
 	Limits        Limits
 	OnAuthFailure func(method, reason string) // metrics; optional
 	Anomaly       AnomalyObserver             // optional
+	// Secure forms.
+	Forms *forms.Service
 }
 
 // AnomalyObserver sees every authenticated request (its credential and client address).

@@ -140,5 +140,11 @@ func Routes() []Route {
 		{"GET", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).listRelayProofs},
 		{"POST", "/v1/smtp-relay-proofs", tenant.ScopeAdmin, (*Server).addRelayProof},
 		{"DELETE", "/v1/smtp-relay-proofs/{id}", tenant.ScopeAdmin, (*Server).deleteRelayProof},
+		// Secure forms.
+		{"GET", "/v1/forms", tenant.ScopeForms, (*Server).listForms},
+		{"POST", "/v1/forms", tenant.ScopeForms, (*Server).createForm},
+		{"GET", "/v1/forms/{id}", tenant.ScopeForms, (*Server).getForm},
+		{"DELETE", "/v1/forms/{id}", tenant.ScopeForms, (*Server).deleteForm},
+		{"GET", "/v1/forms/{id}/submissions", tenant.ScopeForms, (*Server).listFormSubmissions},
 	}
 }

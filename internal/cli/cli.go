@@ -70,6 +70,8 @@ func commands() []command {
 		// SMTP gateway credentials.
 		{"smtp-credential", "create, list and revoke usernames and passwords for SMTP submission", smtpCredCmd},
 		{"smtp-relay", "register the DKIM selectors or client certificates a tenant's own mail servers relay with", smtpRelayCmd},
+		// Secure forms.
+		{"form", "create, list, show and delete secure forms; list their submissions", formCmd},
 	}
 }
 

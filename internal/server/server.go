@@ -22,6 +22,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
@@ -89,6 +90,8 @@ type Server struct {
 	Marketing *marketing.Service
 	OAuth     *oauth.Service // OAuth 2.0 clients and tokens
 	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
+	// Secure forms.
+	Forms *forms.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -229,6 +232,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.webhookOwner = owner
 	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
 	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
+	// Secure forms.
+	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -240,6 +245,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		// Access beyond API keys.
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
 		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
+		Forms:   s.Forms, // Secure forms.
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -304,6 +310,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/t/", s.Tracking.Handler())
 	mux.Handle("/app/", s.Web)                                                                            // the dashboard
 	mux.Handle("/u/", &prefs.Handler{Marketing: s.Marketing, DB: s.DB, Log: s.Log.With("part", "prefs")}) // marketing: unsubscribe, preferences
+	mux.Handle("/f/", formsHandler(s.Forms, s.Portal, s.Log.With("part", "forms")))                       // Secure forms.
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
@@ -398,7 +405,8 @@ func (s *Server) Run(ctx context.Context) error {
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
 	if s.Config.HasRole("worker") {
 		go s.Portal.Run(actx)
-		go s.Marketing.Run(actx) // consent expiry dates, retention of consent records
+		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
+		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
 	}
 	var runErr error
 	select {

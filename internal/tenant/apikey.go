@@ -25,10 +25,12 @@ const (
 	ScopeAudit = "audit"
 	// Marketing: contacts, lists, topics, segments, consent, suppression.
 	ScopeMarketing = "marketing"
+	// Secure forms.
+	ScopeForms = "forms" // manage forms and read their submissions
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing, ScopeForms}
 
 // Principal is who a request acts as.
 type Principal struct {

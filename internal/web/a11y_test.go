@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,55 +10,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/browsertest"
 )
-
-// axeSource is axe-core, installed by scripts/deps.sh into testdata/axe; "" without it.
-func axeSource(t *testing.T) string {
-	b, err := os.ReadFile(filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js"))
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("SEALPOST_REQUIRE_BROWSER") != "" {
-			t.Fatalf("axe-core is missing (%v): run scripts/deps.sh", err)
-		}
-		t.Log("axe-core not installed: accessibility checks skipped; run scripts/deps.sh")
-		return ""
-	}
-	return string(b)
-}
-
-type axeViolation struct {
-	ID     string `json:"id"`
-	Impact string `json:"impact"`
-	Help   string `json:"help"`
-	Nodes  []struct {
-		Target []string `json:"target"`
-	} `json:"nodes"`
-}
-
-// checkAxe runs axe-core (WCAG 2.2 A and AA rules) on the page and fails on any
-// serious or critical violation. DevTools evaluation is not bound by the page's CSP,
-// so the page keeps its policy while it is checked.
-func checkAxe(t *testing.T, b *browsertest.Browser, src, page string) {
-	t.Helper()
-	if src == "" {
-		return
-	}
-	const run = `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}).then(r => r.violations)`
-	if _, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[bool](src+";true")); err != nil {
-		t.Fatalf("%s: loading axe: %v", page, err)
-	}
-	vs, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[[]axeViolation](run, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: axe: %v", page, err)
-	}
-	for _, v := range vs {
-		if v.Impact == "serious" || v.Impact == "critical" {
-			var where []string
-			for _, n := range v.Nodes {
-				where = append(where, strings.Join(n.Target, " "))
-			}
-			t.Errorf("%s: %s (%s): %s at %v", page, v.ID, v.Impact, v.Help, where)
-		}
-	}
-}
 
 // press sends one key to the focused element, as a keyboard would.
 func press(t *testing.T, b *browsertest.Browser, key string) {

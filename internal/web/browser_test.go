@@ -45,14 +45,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		// on one, which halves the walk's slowest part.
 		axe := ""
 		if strings.HasPrefix(dbURL, "sqlite:") {
-			axe = axeSource(t)
+			axe = browsertest.AxeSource(t)
 		}
 		dir := shots(t)
 		visit := func(path, name string) {
 			t.Helper()
 			b.Navigate(e.base + path)
 			w.check(t, b, e.base, path)
-			checkAxe(t, b, axe, path)
+			browsertest.CheckAxe(t, b, axe, path)
 			if name != "" {
 				shot(t, b, dir, name)
 			}
@@ -62,7 +62,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		link := e.invite(ten, "owner@clinic.example", people.RoleOwner)
 		b.Navigate(link)
 		w.check(t, b, e.base, "invite")
-		checkAxe(t, b, axe, "invite")
+		browsertest.CheckAxe(t, b, axe, "invite")
 		shot(t, b, dir, "invite")
 		b.Fill("#password", "Password123!")
 		b.Fill("#confirm", "Password123!")
@@ -77,7 +77,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatalf("after the password: %s\n%s", b.Location(), b.Text("main"))
 		}
 		w.check(t, b, e.base, "enrol")
-		checkAxe(t, b, axe, "enrol")
+		browsertest.CheckAxe(t, b, axe, "enrol")
 		shot(t, b, dir, "enrol")
 		secret := strings.TrimSpace(b.Text("code.secret"))
 		b.Fill("#code", e.code(secret))
@@ -163,7 +163,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if !strings.Contains(b.Text("main"), "signed out") {
 			t.Fatalf("sign out:\n%s", b.Text("main"))
 		}
-		checkAxe(t, b, axe, "signin")
+		browsertest.CheckAxe(t, b, axe, "signin")
 		shot(t, b, dir, "signin")
 		signIn := func(email, pw string) {
 			t.Helper()
@@ -173,7 +173,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			b.Click(`button[type=submit]`)
 		}
 		signIn("owner@clinic.example", "violet kettle harbour")
-		checkAxe(t, b, axe, "code")
+		browsertest.CheckAxe(t, b, axe, "code")
 		shot(t, b, dir, "code")
 		b.Fill("#code", "12345x")
 		b.Click(`button[type=submit]`)

@@ -46,6 +46,13 @@ type Data struct {
 	Class       string      `json:"class,omitempty"`
 	ClassReason string      `json:"class_reason,omitempty"`
 	Access      *AccessNote `json:"access,omitempty"`
+	Form        *FormNote   `json:"form,omitempty"`
+}
+
+// FormNote names the form and submission of a form.submitted event; never its values.
+type FormNote struct {
+	ID           string `json:"id"`
+	SubmissionID string `json:"submission_id"`
 }
 
 // AccessNote says what an access.anomaly event found.
@@ -111,6 +118,8 @@ type sealed struct {
 	Network      string `json:"network"`
 	Requests     int    `json:"requests"`
 	Suspended    bool   `json:"suspended"`
+	FormID       string `json:"form_id"`
+	SubmissionID string `json:"submission_id"`
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -153,6 +162,8 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Class, p.Data.ClassReason = d.Class, d.Reason
 	case "access.anomaly":
 		p.Data.Access = &AccessNote{CredentialID: d.CredentialID, Kind: d.Kind, Network: d.Network, Requests: d.Requests, Suspended: d.Suspended}
+	case "form.submitted":
+		p.Data.Form = &FormNote{ID: d.FormID, SubmissionID: d.SubmissionID}
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

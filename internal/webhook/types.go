@@ -39,6 +39,8 @@ var Catalogue = []struct{ Type, Description string }{
 	{"access.anomaly", "a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)"},
 	// SMTP gateway: complaints arrive by mail (RFC 5965) at the delivery's return path.
 	{"complained", "the recipient reported the message as spam (a feedback report)"},
+	// Secure forms.
+	{"form.submitted", "a form submission was accepted and sealed; ids only, never the values"},
 }
 
 // Types lists the catalogue's types.
