@@ -33,7 +33,7 @@ var Roles = []RoleInfo{
 	{RoleAdmin, "everything except making or changing owners", []string{tenant.ScopeAdmin}, true},
 	{RoleCompliance, "reads messages, events and the audit trail", []string{tenant.ScopeRead, tenant.ScopeAudit}, false},
 	{RoleDeveloper, "sends, reads and manages templates", []string{tenant.ScopeSend, tenant.ScopeRead, tenant.ScopeTemplates}, false},
-	{RoleMarketer, "sends and manages templates, reads results", []string{tenant.ScopeSend, tenant.ScopeRead, tenant.ScopeTemplates}, false},
+	{RoleMarketer, "sends, manages templates, contacts, consent, suppression and forms, reads results", []string{tenant.ScopeSend, tenant.ScopeRead, tenant.ScopeTemplates, tenant.ScopeMarketing, tenant.ScopeForms}, false},
 	{RoleViewer, "reads messages and events", []string{tenant.ScopeRead}, false},
 }
 
