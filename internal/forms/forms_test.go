@@ -48,7 +48,8 @@ func TestCheckTypes(t *testing.T) {
 func TestLimiterRefillsPerClient(t *testing.T) {
 	l := NewLimiter(10*time.Second, 2)
 	now := time.Unix(1000, 0)
-	if !l.Allow("a", now) || !l.Allow("a", now) || l.Allow("a", now) {
+	first, second, third := l.Allow("a", now), l.Allow("a", now), l.Allow("a", now)
+	if !first || !second || third {
 		t.Fatal("burst of 2 not enforced")
 	}
 	if !l.Allow("b", now) {

@@ -176,7 +176,7 @@ func (h hasher) eq(field, v string) []byte {
 
 func (h hasher) prefix(field string, level int, p uint64) []byte {
 	var b [9]byte
-	b[0] = byte(level)
+	b[0] = byte(level) // #nosec G115 -- level is a prefix length in hex digits, 0-16
 	binary.BigEndian.PutUint64(b[1:], p)
 	return h.sum("ord", field, string(b[:]))
 }
