@@ -241,6 +241,13 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatalf("marketing objects not created: %v %v %v %v", ct, ls, sg, cs)
 		}
 		ids["{name}"], ids["{contact}"] = "plan", fmt.Sprint(ct["id"])
+		// SMTP gateway and forms objects of the owner.
+		_, sc := e.do("POST", "/v1/smtp-credentials", e.key, map[string]any{"name": "scanner", "scopes": []string{"send"}})
+		_, rp := e.do("POST", "/v1/smtp-relay-proofs", e.key, map[string]any{"domain": "clinic.example", "kind": "dkim", "value": "gw1"})
+		_, fm := e.do("POST", "/v1/forms", e.key, intakeForm())
+		if sc["id"] == nil || rp["id"] == nil || fm["id"] == nil {
+			t.Fatalf("gateway or form objects not created: %v %v %v", sc, rp, fm)
+		}
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -279,6 +286,12 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(sg["id"])
 			case strings.HasPrefix(path, "/v1/consents/"):
 				ids["{id}"] = fmt.Sprint(cs["id"])
+			case strings.HasPrefix(path, "/v1/smtp-credentials/"):
+				ids["{id}"] = fmt.Sprint(sc["id"])
+			case strings.HasPrefix(path, "/v1/smtp-relay-proofs/"):
+				ids["{id}"] = fmt.Sprint(rp["id"])
+			case strings.HasPrefix(path, "/v1/forms/"):
+				ids["{id}"] = fmt.Sprint(fm["id"])
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue
