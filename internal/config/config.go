@@ -37,6 +37,13 @@ type Config struct {
 	Portal   Portal   `toml:"portal"`
 	Webhooks Webhooks `toml:"webhooks"`
 	Log      Log      `toml:"log"`
+	// Archive: the sealed journal of mail in and out.
+	Archive Archive `toml:"archive"`
+}
+
+// Archive is the journal of every accepted message.
+type Archive struct {
+	Off bool `toml:"off" help:"do not journal accepted mail; for measuring the archive's cost only: compliance needs the journal"`
 }
 
 // Webhooks is how events are pushed to tenants' endpoints.

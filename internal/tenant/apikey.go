@@ -21,10 +21,12 @@ const (
 	ScopeRead      = "read"      // read messages and events
 	ScopeTemplates = "templates" // manage templates
 	ScopeAdmin     = "admin"     // everything, including domains and keys
+	// Archive: search, view, export, holds and retention of the archive.
+	ScopeArchive = "archive"
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeArchive}
 
 // Principal is who a request acts as.
 type Principal struct {
