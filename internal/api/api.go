@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
@@ -44,6 +46,9 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+	// The archive, and the key that signs its exports (the audit checkpoint key).
+	Archive    *archive.Service
+	ArchiveKey ed25519.PrivateKey
 }
 
 // Server is the API handler.

@@ -215,6 +215,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		Archive: s.Archive, ArchiveKey: signer.Key,
 	})
 	return s, nil
 }
