@@ -26,6 +26,7 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webho
 	tlsOpt := fs.String("tls", "true", "receiver offers STARTTLS: true, false or true,false")
 	dkim := fs.String("dkim", "rsa", "DKIM: rsa, ed25519, none (comma-separated to compare)")
 	hook := fs.String("webhook", "false", "subscribe one loopback endpoint to every event: false, true or false,true")
+	arch := fs.String("archive", "true", "journal accepted mail into the archive: true, false or true,false (to measure its cost)")
 	repeat := fs.Int("repeat", 1, "run the whole set this many times, alternating")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
@@ -46,14 +47,16 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webho
 			for _, t := range strings.Split(*tlsOpt, ",") {
 				for _, d := range strings.Split(*dkim, ",") {
 					for _, wh := range strings.Split(*hook, ",") {
-						o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
-							Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true"}
-						r, err := bench.Run(context.Background(), o, e.stderr)
-						if r != nil {
-							results = append(results, r)
-						}
-						if err != nil {
-							fmt.Fprintln(e.stderr, "bench:", err)
+						for _, ar := range strings.Split(*arch, ",") {
+							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
+								Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true", ArchiveOff: ar == "false"}
+							r, err := bench.Run(context.Background(), o, e.stderr)
+							if r != nil {
+								results = append(results, r)
+							}
+							if err != nil {
+								fmt.Fprintln(e.stderr, "bench:", err)
+							}
 						}
 					}
 				}
