@@ -177,11 +177,7 @@ func recipients(m *view.Message, envelope []string) []string {
 		}
 		return out
 	}
-	var out []string
-	for _, a := range addresses(m.To + ", " + m.Cc) {
-		out = append(out, a)
-	}
-	return out
+	return addresses(m.To + ", " + m.Cc)
 }
 
 func labels(keys *tenant.Keys, tags []string, campaign string) string {
