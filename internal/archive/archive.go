@@ -111,15 +111,14 @@ func Prepare(keys *tenant.Keys, rec *Record) (*Prepared, error) {
 	}
 	at = time.UnixMilli(at.UnixMilli()).UTC()
 	id := tenant.NewID("arc")
-	parsed, perr := view.Parse(rec.Raw, view.Limits{})
+	// The portal's parser reads headers and text as the viewer shows them; parts larger
+	// than indexTextBytes are left out, so a large attachment is never decoded here.
+	parsed, perr := view.Parse(rec.Raw, view.Limits{MaxPartBytes: indexTextBytes})
 	if perr != nil {
 		parsed = &view.Message{} // still archived, found by date, direction and tags
 	}
 	meta := Meta{From: parsed.From, Subject: parsed.Subject, Date: parsed.Date, MessageID: parsed.MessageID,
-		Tags: rec.Tags, Campaign: rec.Campaign, To: recipients(parsed, rec.Recipients)}
-	for _, a := range parsed.Attachments {
-		meta.Attachments = append(meta.Attachments, a.Filename)
-	}
+		Tags: rec.Tags, Campaign: rec.Campaign, To: recipients(parsed, rec.Recipients), Attachments: attachmentNames(rec.Raw)}
 	metaJSON, _ := json.Marshal(meta)
 	raw := seal.NewDataKeyBytes()
 	dk, err := seal.NewDataKey(raw)
@@ -142,7 +141,7 @@ func Prepare(keys *tenant.Keys, rec *Record) (*Prepared, error) {
 	}
 	return &Prepared{
 		entry: e,
-		terms: newIndexer(keys).entryTerms(parsed, rec, meta.To),
+		terms: newIndexer(keys).entryTerms(parsed, rec, meta.To, meta.Attachments),
 		audit: &store.AuditEntry{At: at, TenantID: rec.TenantID, Principal: principal, Action: ActionJournal,
 			Object: id, Result: "ok", Detail: "sha256=" + hex.EncodeToString(e.Digest) + " sealed=" + hex.EncodeToString(e.SealedSum)},
 	}, nil

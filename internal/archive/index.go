@@ -80,7 +80,7 @@ func (ix *indexer) words(field, text string) {
 
 // entryTerms lists every term of one entry. The small, always-searched fields come
 // first, so the cap can only cut body words.
-func (ix *indexer) entryTerms(m *view.Message, rec *Record, to []string) [][]byte {
+func (ix *indexer) entryTerms(m *view.Message, rec *Record, to, attachments []string) [][]byte {
 	ix.add(fieldDirection, rec.Direction)
 	for _, t := range rec.Tags {
 		ix.add(fieldTag, NormalizeLabel(t))
@@ -100,9 +100,9 @@ func (ix *indexer) entryTerms(m *view.Message, rec *Record, to []string) [][]byt
 		ix.add(fieldAddr, NormalizeAddress(a))
 	}
 	ix.words(fieldSubject, m.Subject)
-	for _, a := range m.Attachments {
-		ix.add(fieldAttachment, NormalizeName(a.Filename))
-		ix.words(fieldAttachment, a.Filename)
+	for _, a := range attachments {
+		ix.add(fieldAttachment, NormalizeName(a))
+		ix.words(fieldAttachment, a)
 	}
 	ix.words(fieldBody, m.Text)
 	return ix.out

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/archive"
@@ -43,6 +44,11 @@ func (p *Pipeline) journal(keys *tenant.Keys, sub *Submission, id string, now ti
 		At: now, Principal: sub.Principal.KeyID, Recipients: rcpts, Tags: sub.Tags, Campaign: sub.Campaign, Raw: raw})
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if len(raw) >= collectAbove {
+		// The plaintext copy is garbage once sealed: let it go before the write, where
+		// the database driver's copies of the sealed pieces come on top.
+		runtime.GC()
 	}
 	return &journalEntry{p: prep}, nil
 }
