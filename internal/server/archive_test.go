@@ -154,44 +154,40 @@ func BenchmarkAcceptArchive(b *testing.B) {
 }
 
 func benchAcceptArchive(b *testing.B, name, db string, on bool) {
-	{
-		{
-			b.Run(name, func(b *testing.B) {
-				url := storetest.SQLiteURL(b)
-				if db == "postgres" {
-					url = storetest.PostgresURL(b)
-				}
-				e := newEnv(b, url, envOptions{roles: "api", quiet: true, configure: func(c *config.Config) { c.Archive.Off = !on }})
-				body := []byte(fmt.Sprintf(`{"from":"a@clinic.example","to":"pat@patient.example","subject":"results","text":%q}`, strings.Repeat("0123456789abcdef", 640)))
-				hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
-				b.SetParallelism(32)
-				var ru0, ru1 syscall.Rusage
-				syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-				b.ResetTimer()
-				start := time.Now()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						req, _ := http.NewRequest("POST", e.base+"/v1/messages", bytes.NewReader(body))
-						req.Header.Set("Authorization", "Bearer "+e.key)
-						resp, err := hc.Do(req)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode != 202 {
-							b.Errorf("status %d", resp.StatusCode)
-							return
-						}
-					}
-				})
-				elapsed := time.Since(start)
-				syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-				cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
-				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/msg")
-			})
+	b.Run(name, func(b *testing.B) {
+		url := storetest.SQLiteURL(b)
+		if db == "postgres" {
+			url = storetest.PostgresURL(b)
 		}
-	}
+		e := newEnv(b, url, envOptions{roles: "api", quiet: true, configure: func(c *config.Config) { c.Archive.Off = !on }})
+		body := []byte(fmt.Sprintf(`{"from":"a@clinic.example","to":"pat@patient.example","subject":"results","text":%q}`, strings.Repeat("0123456789abcdef", 640)))
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+		b.SetParallelism(32)
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest("POST", e.base+"/v1/messages", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+e.key)
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 202 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+		elapsed := time.Since(start)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/msg")
+	})
 }
