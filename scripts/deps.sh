@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: Debian packages for the
-# independent checkers (gnupg, openssl, python3-dkim, swaks), Chromium for the portal's
+# independent checkers (gnupg, openssl, python3-dkim, swaks, postfix), Chromium for the portal's
 # browser tests, Node.js and npm for the TypeScript client, curl, systemd-analyze and
 # python3-yaml for the packaging checks, a PostgreSQL server,
 # and the pinned Go linters and SBOM tool (scripts/tools.sh).
@@ -18,6 +18,9 @@ need=()
 command -v gpg >/dev/null || need+=(gnupg)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
+# Debian's Postfix as an organisation's relay in front of the SMTP gateway (its own
+# private instance per test; the system instance is left alone).
+[ -x /usr/sbin/postfix ] || need+=(postfix)
 command -v curl >/dev/null || need+=(curl)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
@@ -63,6 +66,20 @@ verifier=internal/webhook/testdata/verifier
 if [ ! -d "$verifier/node_modules/standardwebhooks" ]; then
   log "installing the webhook verifier's packages"
   (cd "$verifier" && npm ci --no-audit --no-fund --silent >&2)
+fi
+
+# The access tests' independent checkers (jose, http-message-signatures), pinned by
+# their lock file.
+checker=internal/server/testdata/access
+if [ ! -d "$checker/node_modules/http-message-signatures" ] || [ ! -d "$checker/node_modules/jose" ]; then
+  log "installing the access checker's packages"
+  (cd "$checker" && npm ci --no-audit --no-fund --silent >&2)
+fi
+# axe-core for the browser tests' accessibility checks (dashboard, forms), pinned by its lock file.
+axe=internal/browsertest/testdata/axe
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+  log "installing axe-core for the accessibility checks"
+  (cd "$axe" && npm ci --no-audit --no-fund --silent >&2)
 fi
 
 for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done

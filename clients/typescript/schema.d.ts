@@ -31,7 +31,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Search messages, newest first
+         * @description Scope: read. Filters combine; recipient and from match by keyed hash, so nothing searched for is stored in the clear. A sandbox key sees sandbox messages, a live key live ones. Pass next_cursor back as cursor for the next page; pages stay stable while new messages arrive.
+         */
+        get: operations["listMessages"];
         put?: never;
         /**
          * Send a message
@@ -319,7 +323,7 @@ export interface paths {
         };
         /**
          * List audit entries
-         * @description Scope: admin. The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
+         * @description Scope: audit. Admin keys hold it too. The account's entries of the hash-chained audit trail, oldest first: who did what to which object, from where, and the outcome. Entries never hold message content.
          */
         get: operations["listAudit"];
         put?: never;
@@ -1050,6 +1054,984 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery, engagement and security statistics
+         * @description Scope: read. Counts from rollups written in the same transaction as the events, by hour; sandbox traffic is never counted (a sandbox key gets 403). Opened and clicked count each recipient once and only people; proxy and machine opens and clicks are counted beside them. in_queue is the count now, whatever the range. Rates are fractions: delivery = delivered/accepted, open = opened/delivered, click_through = clicked/delivered, click_to_open = clicked/opened. Grouping by subject, from, campaign, tag or metadata groups by keyed hashes; the label is the sealed text opened for display. format=csv (or Accept: text/csv) returns the same numbers as CSV: one row per group's totals, then one per step.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/disclosures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounting of disclosures for one address
+         * @description Scope: admin. Every live message with DLP findings sent to the address (matched by keyed hash) accepted in the range, with its categories (never the values found) and how the copy was secured. format=csv (or Accept: text/csv) returns one row per copy.
+         */
+        get: operations["getDisclosures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/dlp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * DLP findings by category and action, and quarantines
+         * @description Scope: admin. Live messages accepted in the range with DLP findings, per category: how many were quarantined and how many were sent secured; and how many quarantined, released and deleted events there were.
+         */
+        get: operations["getDLPReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contact-fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List custom contact fields
+         * @description Scope: marketing. The schema every contact's fields follow.
+         */
+        get: operations["listContactFields"];
+        put?: never;
+        /**
+         * Add a custom contact field
+         * @description Scope: marketing. Values are sealed at rest; a filterable field also keeps keyed hashes (equality, or prefixes of an ordered key for numbers and dates) so segments can filter without clear values.
+         */
+        post: operations["addContactField"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contact-fields/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Field name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a custom contact field
+         * @description Scope: marketing. Stored values go with each contact's next write.
+         */
+        delete: operations["deleteContactField"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description Scope: marketing. Paged by id: pass the last id as `after`; `limit` up to 1000.
+         */
+        get: operations["listContacts"];
+        put?: never;
+        /**
+         * Create or update a contact
+         * @description Scope: marketing. Keyed by address: fields are merged into the stored contact; null removes a field. Lists are joined confirmed, or pending on double opt-in lists.
+         */
+        post: operations["putContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import contacts from CSV
+         * @description Scope: marketing. The body is `text/csv` with a header naming `email` and schema fields; it is read as it arrives. Good rows are stored; every bad cell is reported with its row (the header is row 1) and column. Query `list` names a list to join.
+         */
+        post: operations["importContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export contacts as CSV
+         * @description Scope: marketing. Email, then the schema's fields by name; lists joined by `;`.
+         */
+        get: operations["exportContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Contact id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a contact
+         * @description Scope: marketing.
+         */
+        get: operations["getContact"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a contact
+         * @description Scope: marketing. Its consent records are kept, sealed, six years after deletion.
+         */
+        delete: operations["deleteContact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List lists
+         * @description Scope: marketing.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /**
+         * Create a list
+         * @description Scope: marketing.
+         */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lists/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a list
+         * @description Scope: marketing.
+         */
+        get: operations["getList"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a list
+         * @description Scope: marketing. Its memberships go with it.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lists/{id}/members/{contact}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+                /** @description Contact id. */
+                contact: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a contact's standing on a list
+         * @description Scope: marketing.
+         */
+        put: operations["putListMember"];
+        post?: never;
+        /**
+         * Take a contact off a list
+         * @description Scope: marketing.
+         */
+        delete: operations["deleteListMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List preference-centre topics
+         * @description Scope: marketing.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        /**
+         * Create a topic
+         * @description Scope: marketing.
+         */
+        post: operations["createTopic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List saved segments
+         * @description Scope: marketing.
+         */
+        get: operations["listSegments"];
+        put?: never;
+        /**
+         * Save a segment
+         * @description Scope: marketing. The filter is validated with field paths (`filter.and[1].value`) and compiled to parameterised SQL at every use.
+         */
+        post: operations["createSegment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate a filter now
+         * @description Scope: marketing. Count and first page of members, without saving.
+         */
+        post: operations["previewSegment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Segment id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a saved segment
+         * @description Scope: marketing.
+         */
+        get: operations["getSegment"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a saved segment
+         * @description Scope: marketing.
+         */
+        delete: operations["deleteSegment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/segments/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Segment id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List a segment's members now
+         * @description Scope: marketing. Paged by `after` and `limit` (up to 500).
+         */
+        get: operations["segmentContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List consent records
+         * @description Scope: marketing. Query `contact` narrows to one contact (deleted contacts' records included).
+         */
+        get: operations["listConsents"];
+        put?: never;
+        /**
+         * Record a consent or authorisation
+         * @description Scope: marketing. A HIPAA marketing authorisation needs an evidence hash and an expiry date or event. The contact is created when there is none. Audited.
+         */
+        post: operations["addConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents/expiry-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire a consent expiry event
+         * @description Scope: marketing. Ends the contact's live records whose `expiry_event` is the one named, each with a `consent.expired` event.
+         */
+        post: operations["fireConsentEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Consent id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a consent record
+         * @description Scope: marketing.
+         */
+        get: operations["getConsent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Consent id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a consent
+         * @description Scope: marketing. Takes effect at once: segments requiring it drop the contact; a `consent.revoked` event is written with it.
+         */
+        post: operations["revokeConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List suppressed addresses
+         * @description Scope: marketing. Newest first; `scope` filters; `before` (ms) pages.
+         */
+        get: operations["listSuppressions"];
+        put?: never;
+        /**
+         * Suppress an address
+         * @description Scope: marketing. A marketing suppression never stops transactional mail.
+         */
+        post: operations["addSuppression"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/suppressions/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a suppression
+         * @description Scope: marketing. The address goes in the body, never in a URL.
+         */
+        post: operations["removeSuppression"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/marketing/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a marketing message to a contact
+         * @description Scope: marketing. Refused (422, with field paths) when the address is suppressed for marketing, the contact is not a confirmed member of `list` or subscribed to `topic`, has no live consent of `consent.kind` (default email_opt_in) for `consent.purpose` (default marketing), or a template uses a contact field the consent does not allow (`text.{{diagnosis}}`). The message carries RFC 8058 `List-Unsubscribe` (a signed HTTPS link) and `List-Unsubscribe-Post`, both covered by the DKIM signature. Otherwise it is accepted like POST /v1/messages.
+         */
+        post: operations["sendMarketing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access token (client credentials)
+         * @description RFC 6749 4.4: the client credentials grant. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt). Failures before the client has proved its credential all read "client authentication failed".
+         */
+        post: operations["oauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a token (RFC 7662)
+         * @description A client may introspect its own tokens; any other token, and a revoked or expired one, is {"active": false}. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt).
+         */
+        post: operations["oauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a token (RFC 7009)
+         * @description The token stops working at the next request, in every process. Unknown tokens and other clients' tokens are ignored with the same 200. The client authenticates by one method: Authorization: Basic (client_secret_basic), client_id and client_secret in the form (client_secret_post), or client_assertion (private_key_jwt).
+         */
+        post: operations["oauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization server metadata (RFC 8414)
+         * @description The issuer is the access.issuer setting.
+         */
+        get: operations["oauthMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys that sign JWT access tokens
+         * @description An ES256 key; JWT access tokens (RFC 9068, typ at+jwt) name it by kid.
+         */
+        get: operations["oauthJWKS"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List OAuth clients
+         * @description Scope: admin. Secrets are never listed.
+         */
+        get: operations["listOAuthClients"];
+        put?: never;
+        /**
+         * Create an OAuth client
+         * @description Scope: admin. The answer carries the client secret (unless no_secret); it is shown this once and never again.
+         */
+        post: operations["createOAuthClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an OAuth client
+         * @description Scope: admin. The client and every token it holds stop working at once.
+         */
+        delete: operations["revokeOAuthClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients/{id}/signature-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a request-signing key
+         * @description Scope: admin. ed25519: send the 32-byte public key, base64. hmac-sha256: the server makes the secret and returns it once.
+         */
+        post: operations["addSignatureKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth-clients/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke every session of a client
+         * @description Scope: admin. The next request under any of them is refused.
+         */
+        delete: operations["revokeClientSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List signed-request sessions
+         * @description Scope: admin. Newest first, at most 500.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        /**
+         * Open a signed-request session
+         * @description The request must be signed (RFC 9421, see the httpSignature scheme); it is the one request that needs no session. Sessions last 8 hours unless revoked.
+         */
+        post: operations["openSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a session
+         * @description Scope: admin. The next request under it is refused.
+         */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access anomaly settings
+         * @description Scope: admin.
+         */
+        get: operations["getAccessSettings"];
+        /**
+         * Set access anomaly settings
+         * @description Scope: admin.
+         */
+        put: operations["putAccessSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP credentials
+         * @description Scope: admin. Passwords are never listed.
+         */
+        get: operations["listSMTPCredentials"];
+        put?: never;
+        /**
+         * Create an SMTP credential
+         * @description Scope: admin. Generates a username and a password for SMTP AUTH (PLAIN or LOGIN, over TLS only). The answer carries the password; it is shown this once and never again.
+         */
+        post: operations["createSMTPCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an SMTP credential
+         * @description Scope: admin. The next AUTH with it fails in every server process.
+         */
+        delete: operations["revokeSMTPCredential"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-relay-proofs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List SMTP relay proofs
+         * @description Scope: admin. The proofs the relay listener accepts for the account's domains.
+         */
+        get: operations["listRelayProofs"];
+        put?: never;
+        /**
+         * Register an SMTP relay proof
+         * @description Scope: admin. Lets the account's own mail servers (Google Workspace, Microsoft 365, Postfix) relay mail from one of its verified domains through the relay listener: kind dkim with a DKIM selector they sign with, or kind cert with the hex SHA-256 of the client certificate they present.
+         */
+        post: operations["addRelayProof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/smtp-relay-proofs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an SMTP relay proof
+         * @description Scope: admin. Mail relying on it is refused from the next message on.
+         */
+        delete: operations["deleteRelayProof"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List forms
+         * @description Scope: forms.
+         */
+        get: operations["listForms"];
+        put?: never;
+        /**
+         * Create a form
+         * @description Scope: forms. Every problem of the definition is reported at once, by path. The answer holds the hosted page's unguessable URL and an iframe snippet; only origins in allowed_origins may frame the page. A consent block is refused (422) while this server has no consent recorder.
+         */
+        post: operations["createForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a form
+         * @description Scope: forms.
+         */
+        get: operations["getForm"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a form
+         * @description Scope: forms. Its URL stops answering and its stored submissions are deleted; messages it produced keep their own retention.
+         */
+        delete: operations["deleteForm"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List a form's submissions
+         * @description Scope: forms. Values are present when the form stores submissions (destinations.store), until its retention ends.
+         */
+        get: operations["listFormSubmissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -1532,6 +2514,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "access.anomaly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_access_anomaly"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    complained: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the recipient reported the message as spam (a feedback report)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_complained"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "form.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * a form submission was accepted and sealed; ids only, never the values
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_form_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1561,6 +2603,11 @@ export interface components {
             };
             security?: components["schemas"]["SecurityFlags"];
             portal?: components["schemas"]["PortalOptions"];
+            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
         };
         /** @description Give content (base64), or in a multipart/form-data request part. */
         Attachment: {
@@ -1716,7 +2763,7 @@ export interface components {
         };
         KeyRequest: {
             name?: string;
-            scopes?: ("send" | "read" | "templates" | "admin")[];
+            scopes?: ("send" | "read" | "templates" | "admin" | "audit" | "forms")[];
             /** @description A sandbox key's messages are accepted and recorded but never delivered. */
             sandbox?: boolean;
             /** Format: date-time */
@@ -1755,6 +2802,10 @@ export interface components {
                 field: string;
                 detail: string;
             }[];
+            /** @description OAuth endpoints only: the RFC 6749 5.2 error code (invalid_client, invalid_request, invalid_scope, unsupported_grant_type). */
+            error?: string;
+            /** @description OAuth endpoints only: the same text as detail. */
+            error_description?: string;
         };
         AuditView: {
             /** @description Position in the whole log's chain. */
@@ -2069,7 +3120,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained" | "form.submitted")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -2134,7 +3185,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "webhook.test";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained" | "form.submitted";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -2177,6 +3228,23 @@ export interface components {
                 endpoint?: {
                     id?: string;
                     reason?: string;
+                };
+                /** @description access.anomaly: what was found. */
+                access?: {
+                    /** @description The API key or OAuth client. */
+                    credential_id: string;
+                    /** @enum {string} */
+                    kind: "volume" | "new_network";
+                    /** @description new_network: the client network (IPv4 /24, IPv6 /48). */
+                    network?: string;
+                    /** @description volume: requests in the window. */
+                    requests?: number;
+                    suspended: boolean;
+                };
+                /** @description form.submitted: the form and submission; never the values. */
+                form?: {
+                    id: string;
+                    submission_id: string;
                 };
             };
         };
@@ -2329,6 +3397,498 @@ export interface components {
             purged?: number;
             problems?: components["schemas"]["ArchiveProblem"][];
         };
+        StatsCounts: {
+            /** Format: int64 */
+            accepted: number;
+            /**
+             * Format: int64
+             * @description Waiting now; in totals only.
+             */
+            in_queue?: number;
+            /** Format: int64 */
+            delivered: number;
+            /** Format: int64 */
+            deferred: number;
+            /** Format: int64 */
+            bounced: number;
+            /** Format: int64 */
+            expired: number;
+            /**
+             * Format: int64
+             * @description Dropped or failed.
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Recipients who opened, people only.
+             */
+            opened: number;
+            /** Format: int64 */
+            opened_proxy: number;
+            /** Format: int64 */
+            opened_machine: number;
+            /**
+             * Format: int64
+             * @description Recipients who clicked, people only.
+             */
+            clicked: number;
+            /** Format: int64 */
+            clicked_proxy: number;
+            /** Format: int64 */
+            clicked_machine: number;
+            /** Format: int64 */
+            unsubscribed: number;
+            /** Format: int64 */
+            complained: number;
+            secured: {
+                /** Format: int64 */
+                tls?: number;
+                /** Format: int64 */
+                pgp?: number;
+                /** Format: int64 */
+                smime?: number;
+                /** Format: int64 */
+                portal?: number;
+                /** Format: int64 */
+                none?: number;
+            };
+            rates: {
+                delivery?: number;
+                open?: number;
+                click_through?: number;
+                click_to_open?: number;
+            };
+        };
+        StatsGroup: {
+            /** @description The domain or method, or an opaque keyed hash. */
+            key: string;
+            label: string;
+            totals: components["schemas"]["StatsCounts"];
+            series?: {
+                /** Format: date-time */
+                start?: string;
+                counts?: components["schemas"]["StatsCounts"];
+            }[];
+        };
+        StatsResult: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            interval?: string;
+            group_by?: string;
+            groups: components["schemas"]["StatsGroup"][];
+        };
+        MessageSummary: {
+            id?: string;
+            /** Format: date-time */
+            created_at?: string;
+            from?: string;
+            subject?: string;
+            tags?: string[];
+            campaign?: string;
+            metadata?: {
+                [key: string]: string;
+            };
+            sandbox?: boolean;
+            quarantined?: boolean;
+            recipients?: {
+                id?: string;
+                email?: string;
+                status?: string;
+                method?: string;
+            }[];
+        };
+        MessageList: {
+            messages: components["schemas"]["MessageSummary"][];
+            next_cursor?: string;
+            has_more: boolean;
+        };
+        Accounting: {
+            address: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            disclosures: {
+                message_id?: string;
+                /** Format: date-time */
+                accepted_at?: string;
+                from?: string;
+                subject?: string;
+                categories?: string[];
+                status?: string;
+                /** Format: date-time */
+                updated_at?: string;
+                method?: string;
+                tls_version?: string;
+                tls_verified?: boolean;
+                mx?: string;
+                reasons?: string[];
+            }[];
+        };
+        DLPSummary: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            categories: {
+                category?: string;
+                /** Format: int64 */
+                messages?: number;
+                /** Format: int64 */
+                quarantined?: number;
+                /** Format: int64 */
+                sent?: number;
+            }[];
+            quarantine: {
+                [key: string]: number;
+            };
+        };
+        ContactField: {
+            name: string;
+            /** @enum {string} */
+            type: "string" | "number" | "date" | "boolean" | "list";
+            /** @description keep keyed-hash index rows so segments can filter on it */
+            filterable?: boolean;
+        };
+        Contact: {
+            id?: string;
+            email?: string;
+            fields?: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        ContactInput: {
+            email: string;
+            /** @description merged into what is stored; null removes a field */
+            fields?: {
+                [key: string]: unknown;
+            };
+            lists?: string[];
+        };
+        ImportReport: {
+            rows?: number;
+            stored?: number;
+            created?: number;
+            updated?: number;
+            problems?: {
+                row?: number;
+                column?: string;
+                detail?: string;
+            }[];
+            truncated?: boolean;
+        };
+        MarketingList: {
+            id?: string;
+            name?: string;
+            public?: boolean;
+            double_opt_in?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+        };
+        Topic: {
+            id?: string;
+            name?: string;
+            description?: string;
+            /** Format: date-time */
+            created_at?: string;
+        };
+        Segment: {
+            id?: string;
+            name?: string;
+            filter?: components["schemas"]["SegmentFilter"];
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        /** @description One condition per object: {"and": [..]}, {"or": [..]}, {"not": {..}}, {"field": name, "op": eq|ne|in|lt|lte|gt|gte|between|contains|exists, "value": ..}, {"list": id}, {"topic": id}, {"consent": {"kind": .., "purpose": ..}}, {"engaged": {"event": .., "within_days": n}}, {"suppressed": scope}. */
+        SegmentFilter: {
+            [key: string]: unknown;
+        };
+        SegmentPage: {
+            count?: number;
+            contacts?: components["schemas"]["Contact"][];
+            next?: string;
+        };
+        Consent: {
+            id?: string;
+            contact_id?: string;
+            email?: string;
+            kind?: string;
+            purposes?: string[];
+            fields?: string[];
+            obtained_via?: string;
+            /** Format: date-time */
+            obtained_at?: string;
+            evidence_hash?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            expiry_event?: string;
+            remuneration?: boolean;
+            /** @enum {string} */
+            state?: "active" | "expired" | "revoked";
+            /** Format: date-time */
+            expired_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            revoked_via?: string;
+            /** Format: date-time */
+            contact_deleted_at?: string;
+            /** Format: date-time */
+            retain_until?: string;
+        };
+        ConsentInput: {
+            email: string;
+            /** @enum {string} */
+            kind: "hipaa_authorization" | "email_opt_in" | "double_opt_in";
+            purposes: string[];
+            fields?: string[];
+            obtained_via: string;
+            /** Format: date-time */
+            obtained_at?: string;
+            /** @description SHA-256 hex of the evidence */
+            evidence_hash?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            expiry_event?: string;
+            remuneration?: boolean;
+        };
+        Suppression: {
+            email?: string;
+            /** @enum {string} */
+            scope?: "marketing" | "transactional";
+            /** @enum {string} */
+            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual";
+            /** Format: date-time */
+            created_at?: string;
+        };
+        SuppressionRequest: {
+            email: string;
+            /** @enum {string} */
+            scope: "marketing" | "transactional";
+            /** @enum {string} */
+            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual";
+        };
+        OAuthClientRequest: {
+            name?: string;
+            scopes: ("send" | "read" | "templates" | "admin")[];
+            sandbox?: boolean;
+            /** Format: date-time */
+            expires_at?: string;
+            /**
+             * @description opaque (default): random tokens stored hashed; jwt: RFC 9068 tokens signed with the key at /.well-known/jwks.json.
+             * @enum {string}
+             */
+            token_format?: "opaque" | "jwt";
+            /** @description Seconds an access token lives; default 900. */
+            token_ttl?: number;
+            /** @description A public JSON Web Key (EC, OKP or RSA): the client may then authenticate with private_key_jwt (RFC 7523). */
+            public_jwk?: Record<string, never>;
+            /** @description Issue no client secret: the client authenticates only with private_key_jwt. */
+            no_secret?: boolean;
+        };
+        OAuthClient: {
+            /** @description The client_id. */
+            id: string;
+            name: string;
+            scopes: string[];
+            sandbox: boolean;
+            /** @enum {string} */
+            token_format: "opaque" | "jwt";
+            token_ttl: number;
+            auth_methods: ("client_secret_basic" | "client_secret_post" | "private_key_jwt")[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description Only in the answer that created the client. */
+            client_secret?: string;
+        };
+        OAuthClientList: {
+            clients: components["schemas"]["OAuthClient"][];
+        };
+        Introspection: {
+            active: boolean;
+            scope?: string;
+            client_id?: string;
+            token_type?: string;
+            exp?: number;
+            iat?: number;
+            sub?: string;
+            iss?: string;
+            jti?: string;
+        };
+        Session: {
+            /** @description Send it in the Sealpost-Session field, covered by each request's signature. */
+            id: string;
+            client_id: string;
+            key_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+        };
+        AccessSettings: {
+            /** @description When an access.anomaly is raised for a credential (a request volume far above its own baseline, or a network it never used), revoke it at once. */
+            suspend_on_anomaly: boolean;
+        };
+        SMTPCredentialRequest: {
+            name?: string;
+            /** @description Default: send. Only send and admin let a session submit. */
+            scopes?: ("send" | "read" | "templates" | "admin")[];
+            /** @description A sandbox key's messages are accepted and recorded but never delivered. */
+            sandbox?: boolean;
+            /** Format: date-time */
+            expires_at?: string;
+        };
+        SMTPCredentialView: {
+            id: string;
+            name: string;
+            /** @description The SMTP AUTH username, generated. */
+            username: string;
+            scopes: string[];
+            sandbox: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description Only in the answer to POST /v1/smtp-credentials. */
+            password?: string;
+        };
+        SMTPCredentialList: {
+            credentials: components["schemas"]["SMTPCredentialView"][];
+        };
+        RelayProofRequest: {
+            /** @description A verified sender domain of the account. */
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            /** @description The DKIM selector, or the hex SHA-256 of the DER client certificate. */
+            value: string;
+        };
+        RelayProofView: {
+            id: string;
+            domain: string;
+            /** @enum {string} */
+            kind: "dkim" | "cert";
+            value: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        RelayProofList: {
+            proofs: components["schemas"]["RelayProofView"][];
+        };
+        FormField: {
+            name: string;
+            label: string;
+            /** @enum {string} */
+            type: "text" | "long_text" | "email" | "phone" | "date" | "choice" | "checkbox" | "file";
+            required?: boolean;
+            help?: string;
+            /** @description Choice fields: 2-50 options. */
+            options?: string[];
+            /** @description Text fields; 0: 200, or 5000 for long_text. */
+            max_length?: number;
+            /** @description File fields: accepted media types (application/pdf, image/*). */
+            accept?: string[];
+            /** @description File fields; 0: 10 MiB. */
+            max_bytes?: number;
+        };
+        FormDestinations: {
+            /** @description Internal addresses; each submission is a message to them, secured by the account's policy. */
+            addresses?: string[];
+            /** @description Record a form.submitted event (ids only) for the account's webhook endpoints. */
+            webhook?: boolean;
+            /** @description Keep the values sealed for the dashboard and GET /v1/forms/{id}/submissions. */
+            store?: boolean;
+        };
+        FormConsent: {
+            /** @enum {string} */
+            kind: "hipaa_marketing_authorisation" | "email_opt_in";
+            statement: string;
+            purposes: string[];
+            fields_allowed?: string[];
+            /** @description The email field holding the address consented for. */
+            email_field: string;
+        };
+        FormDefinition: {
+            name: string;
+            title: string;
+            intro?: string;
+            fields: components["schemas"]["FormField"][];
+            /** @description Sender of the delivered message, on a verified domain. */
+            from: string;
+            destinations: components["schemas"]["FormDestinations"];
+            confirmation?: string;
+            /** @description How long stored submissions are kept, e.g. 90d; default 30d. */
+            retention?: string;
+            /** @description Origins that may frame the page (https://clinic.example). */
+            allowed_origins?: string[];
+            /** @description An email field: its owner may ask for a copy, sent through the portal only. */
+            submitter_copy?: string;
+            consent?: components["schemas"]["FormConsent"];
+            /** @description Time-to-fill check; 0: 3 seconds. */
+            min_fill_seconds?: number;
+        };
+        FormView: {
+            id: string;
+            name: string;
+            /** @description The hosted page: unguessable; treat it like a password for the form. */
+            url: string;
+            /** @description An iframe for the practice's own site. */
+            embed_html: string;
+            definition: components["schemas"]["FormDefinition"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FormList: {
+            forms: components["schemas"]["FormView"][];
+            next_cursor?: string;
+            has_more: boolean;
+        };
+        FormValue: {
+            name: string;
+            label: string;
+            value?: string;
+            file?: {
+                name: string;
+                type: string;
+                size: number;
+                sha256: string;
+            };
+        };
+        FormSubmission: {
+            id: string;
+            form_id: string;
+            message_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description SHA-256 (hex) of the signed submission. */
+            evidence_hash?: string;
+            consent_id?: string;
+            values?: components["schemas"]["FormValue"][];
+        };
+        FormSubmissionList: {
+            submissions: components["schemas"]["FormSubmission"][];
+            next_cursor?: string;
+            has_more: boolean;
+        };
     };
     responses: {
         /** @description The request is malformed or a field is invalid; errors names each field. */
@@ -2415,6 +3975,21 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credential's or the account's request rate for this scope is above its limit. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until a request will be allowed. */
+                "Retry-After"?: number;
+                /** @description The limits that apply, as a structured-field list: "credential";q=<burst>;w=<seconds to refill>, "tenant";… */
+                "RateLimit-Policy"?: string;
+                /** @description What remains of each limit: "credential";r=<remaining>;t=<seconds until full>, "tenant";…. Sent on every authenticated answer. */
+                RateLimit?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description Makes a retry safe: the same key with the same body answers the first result; with a different body the answer is 409. */
@@ -2446,6 +4021,61 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Comma-separated recipient statuses: a message matches when any recipient has one.
+                 * @example delivered,bounced
+                 */
+                status?: string;
+                /** @description Comma-separated security methods (tls, pgp, smime, portal, none). */
+                method?: string;
+                /** @description A recipient address. */
+                recipient?: string;
+                /** @description The from address. */
+                from?: string;
+                /** @description A campaign name. */
+                campaign?: string;
+                /** @description A tag. */
+                tag?: string;
+                /** @description metadata.KEY=VALUE: messages whose metadata KEY holds VALUE (repeatable with other keys). */
+                metadata?: {
+                    [key: string]: string;
+                };
+                /** @description Only quarantined (true) or not quarantined (false) messages. */
+                quarantined?: boolean;
+                /** @description Accepted at or after this RFC 3339 time. */
+                since?: string;
+                /** @description Accepted before this RFC 3339 time. */
+                until?: string;
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
         };
     };
     sendMessage: {
@@ -4295,6 +5925,1865 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getStats: {
+        parameters: {
+            query?: {
+                /** @description Start (RFC 3339), rounded down to the hour. */
+                from?: string;
+                /** @description End (RFC 3339), exclusive; at most 400 days after from. */
+                to?: string;
+                /** @description Adds a series per group, by hour, day or week (weeks start on Monday, UTC). */
+                interval?: "hour" | "day" | "week";
+                /**
+                 * @description Split by recipient domain, campaign, tag, from address, subject, security method, or one metadata key's values (metadata.KEY).
+                 * @example domain
+                 */
+                group_by?: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsResult"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDisclosures: {
+        parameters: {
+            query: {
+                /** @description The recipient address. */
+                address: string;
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accounting. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accounting"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDLPReport: {
+        parameters: {
+            query: {
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DLPSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listContactFields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fields. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        fields?: components["schemas"]["ContactField"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addContactField: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactField"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactField"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteContactField: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Field name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of contacts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        contacts?: components["schemas"]["Contact"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactInput"];
+            };
+        };
+        responses: {
+            /** @description Updated (201 when created). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    importContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Contact id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Contact id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listLists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lists. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        lists?: components["schemas"]["MarketingList"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    public?: boolean;
+                    double_opt_in?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketingList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketingList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putListMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+                /** @description Contact id. */
+                contact: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    status: "pending" | "confirmed" | "unsubscribed";
+                };
+            };
+        };
+        responses: {
+            /** @description Set. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteListMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description List id. */
+                id: string;
+                /** @description Contact id. */
+                contact: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The topics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        topics?: components["schemas"]["Topic"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSegments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The segments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        segments?: components["schemas"]["Segment"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSegment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    filter: components["schemas"]["SegmentFilter"];
+                };
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Segment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    previewSegment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    filter: components["schemas"]["SegmentFilter"];
+                };
+            };
+        };
+        responses: {
+            /** @description Count and page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSegment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Segment id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The segment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Segment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteSegment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Segment id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    segmentContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Segment id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Count and page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The records. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        consents?: components["schemas"]["Consent"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentInput"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    fireConsentEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    contact: string;
+                    event: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The ids of the records ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        expired?: string[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Consent id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Consent id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description how the revocation came: letter, phone, api, … */
+                    via: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The revoked record. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSuppressions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        suppressions?: components["schemas"]["Suppression"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addSuppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuppressionRequest"];
+            };
+        };
+        responses: {
+            /** @description Suppressed (the first reason stays). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    removeSuppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuppressionRequest"];
+            };
+        };
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    sendMarketing: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same body answers the first result; with a different body the answer is 409. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    from: string;
+                    /** @description contact id */
+                    contact: string;
+                    list?: string;
+                    topic?: string;
+                    consent?: {
+                        kind?: string;
+                        purpose?: string;
+                    };
+                    /** @description template: {{field}}, {{email}}, {{unsubscribe_url}}, {{preferences_url}} */
+                    subject?: string;
+                    text?: string;
+                    html?: string;
+                    tags?: string[];
+                    campaign?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted and stored. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    oauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @constant */
+                    grant_type: "client_credentials";
+                    /** @description Space-separated; default every scope of the client. */
+                    scope?: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        access_token: string;
+                        /** @constant */
+                        token_type: "Bearer";
+                        expires_in: number;
+                        scope: string;
+                    };
+                };
+            };
+            /** @description invalid_request, invalid_scope or unsupported_grant_type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description RFC 7662 2.2. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Introspection"];
+                };
+            };
+            /** @description invalid_request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    token: string;
+                    token_type_hint?: string;
+                    client_id?: string;
+                    /** @description client_secret_post */
+                    client_secret?: string;
+                    /** @constant */
+                    client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                    /** @description private_key_jwt: a JWT signed by the client's key, iss = sub = client id, aud = the token endpoint, exp within 10 minutes, a jti used once. */
+                    client_assertion?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Revoked (or never valid). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_client. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    oauthMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RFC 8414 2. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    oauthJWKS: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JWK set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jwk-set+json": {
+                        keys: Record<string, never>[];
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOAuthClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every client of the account, revoked ones included. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthClientRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClient"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addSignatureKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    alg: "ed25519" | "hmac-sha256";
+                    public_key?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Registered; keyid names it in signatures. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keyid: string;
+                        alg: string;
+                        client_id: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description hmac-sha256 only, base64, shown once. */
+                        secret?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeClientSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revoked: number;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessions: components["schemas"]["Session"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    openSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opened. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAccessSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessSettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putAccessSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSMTPCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every SMTP credential of the account, revoked ones included. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SMTPCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; password is set. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SMTPCredentialView"] & unknown;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeSMTPCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SMTP credential id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRelayProofs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every relay proof of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelayProofRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayProofView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteRelayProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Relay proof id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listForms: {
+        parameters: {
+            query?: {
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of forms. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormDefinition"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description The form's URL in the API. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listFormSubmissions: {
+        parameters: {
+            query?: {
+                /** @description A next_cursor from an earlier page. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Form id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of submissions, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSubmissionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     event_accepted: {
         parameters: {
             query?: never;
@@ -4802,6 +8291,72 @@ export interface operations {
         };
     };
     event_webhook_disabled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_access_anomaly: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_complained: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_form_submitted: {
         parameters: {
             query?: never;
             header?: never;

@@ -6,26 +6,28 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -49,12 +51,29 @@ type Deps struct {
 	// The archive, and the key that signs its exports (the audit checkpoint key).
 	Archive    *archive.Service
 	ArchiveKey ed25519.PrivateKey
+	// Reports: statistics and split reports (built over DB and Tenants when nil).
+	Reports   *report.Service
+	Marketing *marketing.Service // contacts, consent, suppression
+
+	// Access beyond API keys: OAuth clients, request limits, failure counts.
+	OAuth         *oauth.Service
+	Limits        Limits
+	OnAuthFailure func(method, reason string) // metrics; optional
+	Anomaly       AnomalyObserver             // optional
+	// Secure forms.
+	Forms *forms.Service
+}
+
+// AnomalyObserver sees every authenticated request (its credential and client address).
+type AnomalyObserver interface {
+	Observe(ctx context.Context, p *tenant.Principal, clientIP string)
 }
 
 // Server is the API handler.
 type Server struct {
 	Deps
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	limits limiters
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error
@@ -71,6 +90,7 @@ func New(d Deps) *Server {
 		d.OnAccepted = func() {}
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s.limits = newLimiters(d.Limits)
 	for _, rt := range Routes() {
 		h := rt.handler
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt, func(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error { return h(s, w, r, p) }))
@@ -125,6 +145,12 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 				if !p.Can(rt.Scope) {
 					return problem(403, "Forbidden", "this API key lacks the "+rt.Scope+" scope")
 				}
+				if err := s.limit(sw, p, rt.Scope); err != nil {
+					return err
+				}
+				if s.Anomaly != nil {
+					s.Anomaly.Observe(r.Context(), p, clientIP(r))
+				}
 			}
 			if err := s.checkLength(r); err != nil {
 				return err
@@ -150,6 +176,9 @@ func (s *Server) wrap(rt Route, h handlerFunc) http.Handler {
 		status := sw.Status
 		if status == 0 {
 			status = 200
+		}
+		if p == nil {
+			p = rec.principal // a public route that authenticated its caller itself
 		}
 		if !rec.done {
 			s.audit(r, p, sw, name, status, log)
@@ -179,7 +208,10 @@ type auditKey struct{}
 
 // auditRecord lets a handler record its request's audit entry inside its own
 // transaction; wrap then does not write a second one.
-type auditRecord struct{ done bool }
+type auditRecord struct {
+	done      bool
+	principal *tenant.Principal
+}
 
 // inlineAudit returns the entry a handler should commit with its own write, and a
 // function to call once that write has committed.
@@ -215,20 +247,6 @@ func (s *Server) audit(r *http.Request, p *tenant.Principal, w http.ResponseWrit
 	if err := s.Audit.Record(ctx, e); err != nil {
 		log.Error("audit record failed", "err", err)
 	}
-}
-
-func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return nil, problem(401, "Unauthorized", "send an API key as Authorization: Bearer <key>")
-	}
-	p, err := s.Tenants.Authenticate(r.Context(), strings.TrimSpace(secret))
-	if errors.Is(err, tenant.ErrBadCredentials) {
-		s.Log.Info("credential refused", "client", clientIP(r))
-		return nil, problem(401, "Unauthorized", err.Error())
-	}
-	return p, err
 }
 
 func clientIP(r *http.Request) string {

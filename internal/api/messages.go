@@ -39,6 +39,7 @@ type SendRequest struct {
 	Metadata     map[string]string `json:"metadata"`
 	Security     policy.Flags      `json:"security"`
 	Portal       *PortalJSON       `json:"portal"`
+	Track        *pipeline.Track   `json:"track"`
 }
 
 // AttachmentJSON is one attachment, its content in standard base64.
@@ -180,7 +181,7 @@ func (s *Server) submission(r *http.Request, p *tenant.Principal, req *SendReque
 	}
 	return &pipeline.Submission{Principal: p, Draft: d, TemplateID: req.TemplateID, TemplateData: req.TemplateData,
 		Tags: req.Tags, Campaign: req.Campaign, Metadata: req.Metadata, Security: req.Security, IdempotencyKey: idemKey, RequestHash: sum,
-		Via: via, ClientAddr: clientIP(r), TLS: r.TLS, Portal: pr}, nil
+		Via: via, ClientAddr: clientIP(r), TLS: r.TLS, Portal: pr, Track: req.Track}, nil
 }
 
 func idempotencyKey(r *http.Request) (string, error) {

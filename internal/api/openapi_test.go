@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/mailcheck/received"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -129,6 +130,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 			Secret string `json:"secret"`
 		}{}},
 		{"WebhookPayload", webhook.Payload{}},
+		// Access beyond API keys.
+		{"OAuthClient", OAuthClientView{}},
+		{"Introspection", oauth.Introspection{}},
+		{"Session", SessionView{}},
+		{"AccessSettings", AccessSettings{}},
 	} {
 		s, ok := doc.Components.Schemas[c.schema]
 		if !ok {

@@ -24,6 +24,9 @@ type Problem struct {
 	Instance  string         `json:"instance,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
+	// OAuth endpoints also carry RFC 6749 5.2's members, which OAuth clients read.
+	OAuthError       string `json:"error,omitempty"`
+	OAuthDescription string `json:"error_description,omitempty"`
 }
 
 // FieldProblem names one invalid field.

@@ -66,10 +66,16 @@ type Result struct {
 	P99ms         float64 `json:"accept_p99_ms"`
 	ServerCPUs    float64 `json:"server_cpu_seconds"`
 	ServerMaxRSS  int64   `json:"server_peak_rss_kib"`
-	Webhook       bool    `json:"webhook"`
-	Webhooks      int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
-	WebhooksPerS  float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
-	ArchiveOff    bool    `json:"archive_off,omitempty"`
+	// CPUPerMessageMs is the server's CPU time (for Postfix: all its processes and
+	// the OpenDKIM milter) per delivered message.
+	CPUPerMessageMs float64 `json:"cpu_ms_per_message"`
+	// Connections is how many SMTP connections the receiver saw: fewer than
+	// Delivered means connections were reused.
+	Connections  int     `json:"receiver_connections"`
+	Webhook      bool    `json:"webhook"`
+	Webhooks     int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
+	WebhooksPerS float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
+	ArchiveOff   bool    `json:"archive_off,omitempty"`
 }
 
 // Run performs one benchmark run.
@@ -127,7 +133,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		"SEALPOST_LOG_LEVEL=warn", "SEALPOST_HOSTNAME=sealpost.bench", "SEALPOST_WEBHOOKS_ALLOW_LOOPBACK=true",
 		// Every bench client comes from one loopback address: the per-client cap
 		// would refuse an open loop that has many requests outstanding.
-		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096")
+		"SEALPOST_API_MAX_CLIENT_CONNECTIONS=4096",
+		// The benchmark measures throughput, not the request limits.
+		"SEALPOST_ACCESS_CREDENTIAL_RATE=0", "SEALPOST_ACCESS_TENANT_RATE=0")
 	var hooks *hookReceiver
 	if o.ArchiveOff {
 		env = append(env, "SEALPOST_ARCHIVE_OFF=true")
@@ -175,7 +183,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	werr := rcv.WaitCount(wctx, len(lat))
-	r.Delivered = rcv.Count()
+	r.Delivered, r.Connections = rcv.Count(), rcv.Connections()
 	r.DeliveredPerS = float64(r.Delivered) / time.Since(start).Seconds()
 	if hooks != nil {
 		r.Webhooks, r.WebhooksPerS = hooks.settle(wctx, start)
@@ -186,6 +194,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		r.ServerCPUs = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 		r.ServerMaxRSS = ru.Maxrss
 	}
+	r.CPUPerMessageMs = cpuPerMessage(r)
 	if werr != nil {
 		return r, fmt.Errorf("only %d of %d delivered within %v", r.Delivered, len(lat), o.Timeout)
 	}
@@ -323,6 +332,13 @@ func drive(base, key string, body []byte, o Options) ([]time.Duration, int) {
 	return lat, errs
 }
 
+func cpuPerMessage(r *Result) float64 {
+	if r.Delivered == 0 {
+		return 0
+	}
+	return r.ServerCPUs * 1000 / float64(r.Delivered)
+}
+
 func pct(sorted []time.Duration, p int) float64 {
 	if len(sorted) == 0 {
 		return 0
@@ -337,20 +353,20 @@ func pct(sorted []time.Duration, p int) float64 {
 // WriteTable prints results as a table.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tpeak MiB\terrors\t")
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tconns\tpeak MiB\terrors\t")
 	for _, r := range rs {
 		rate := "closed"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
-			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, float64(r.ServerMaxRSS)/1024, r.Errors)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
+			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
 	}
 	return tw.Flush()
 }
 
-// WriteJSON prints results as JSON.
-func WriteJSON(w io.Writer, rs []*Result) error {
+// WriteJSON prints results (or any summary of them) as JSON.
+func WriteJSON(w io.Writer, rs any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rs)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -89,12 +88,6 @@ func openArchive(e *env, fs *flag.FlagSet, args []string, nargs int, cfg, ten *s
 		return nil, nil, archive.Actor{}, err
 	}
 	return a, archive.New(a.db, a.tenants, nil), archive.Actor{TenantID: t.ID, Principal: cliPrincipal(), Client: "cli"}, nil
-}
-
-func printJSON(e *env, v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func archiveSearch(e *env, args []string) error {

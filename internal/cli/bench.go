@@ -17,7 +17,12 @@ SMTP server and DNS, drives N messages through the API, and reports accepted/s,
 delivered/s end to end, accept latency p50/p95/p99, and the server's CPU seconds and
 peak memory. Closed loop with --c clients, or open loop with --rate.
 Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webhook false,true;
---repeat N runs the whole set N times, alternating, so compared runs share the machine's state.`)
+--repeat N runs the whole set N times, alternating, so compared runs share the machine's state.
+--compare postfix runs the machine's Postfix beside each Sealpost run (alternating which
+goes first) with the same messages, concurrency and security: verified STARTTLS into the
+same kind of receiver with sessions cached and connections reused, and an OpenDKIM
+milter signing with RSA-2048; it then prints each configuration's ratios, min / median /
+max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	dbs := fs.String("db", "sqlite", "comma-separated: sqlite and/or postgres://… URLs")
 	n := fs.Int("n", 5000, "messages")
 	c := fs.Int("c", 64, "concurrent clients (closed loop)")
@@ -30,16 +35,24 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webho
 	repeat := fs.Int("repeat", 1, "run the whole set this many times, alternating")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
+	compare := fs.String("compare", "", `"postfix": run Postfix beside each run and print the ratios`)
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *compare != "" && *compare != "postfix" {
+		return fmt.Errorf("--compare: only postfix is known, not %q", *compare)
+	}
+	if *compare != "" && *rate > 0 {
+		return fmt.Errorf("--compare measures closed-loop relay rates; drop --rate")
 	}
 	bin, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	var results []*bench.Result
-	for range max(*repeat, 1) {
+	var pairs []bench.Pair
+	for i := range max(*repeat, 1) {
 		for _, db := range strings.Split(*dbs, ",") {
 			if db == "sqlite" {
 				db = ""
@@ -50,21 +63,67 @@ Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webho
 						for _, ar := range strings.Split(*arch, ",") {
 							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
 								Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true", ArchiveOff: ar == "false"}
-							r, err := bench.Run(context.Background(), o, e.stderr)
-							if r != nil {
-								results = append(results, r)
+							sealpost := func() *bench.Result {
+								r, err := bench.Run(context.Background(), o, e.stderr)
+								if r != nil {
+									results = append(results, r)
+								}
+								if err != nil {
+									fmt.Fprintln(e.stderr, "bench:", err)
+									return nil
+								}
+								return r
 							}
-							if err != nil {
-								fmt.Fprintln(e.stderr, "bench:", err)
+							if *compare == "" {
+								sealpost()
+								continue
 							}
+							// Alternate which side goes first, so neither always meets
+							// the machine as the other left it.
+							var p bench.Pair
+							if i%2 == 1 {
+								p.Postfix = postfixRun(e, o, &results)
+								p.Sealpost = sealpost()
+							} else {
+								p.Sealpost = sealpost()
+								p.Postfix = postfixRun(e, o, &results)
+							}
+							pairs = append(pairs, p)
 						}
 					}
 				}
 			}
 		}
 	}
+	if *compare != "" {
+		cs := bench.Compare(pairs)
+		if *asJSON {
+			return bench.WriteJSON(e.stdout, struct {
+				Runs       []*bench.Result    `json:"runs"`
+				Comparison []bench.Comparison `json:"comparison"`
+			}{results, cs})
+		}
+		if err := bench.WriteTable(e.stdout, results); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout)
+		return bench.WriteComparison(e.stdout, cs)
+	}
 	if *asJSON {
 		return bench.WriteJSON(e.stdout, results)
 	}
 	return bench.WriteTable(e.stdout, results)
+}
+
+// postfixRun runs the Postfix side of a pair and keeps its result.
+func postfixRun(e *env, o bench.Options, results *[]*bench.Result) *bench.Result {
+	r, err := bench.RunPostfix(context.Background(), o, e.stderr)
+	if r != nil {
+		*results = append(*results, r)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "bench: postfix:", err)
+		return nil
+	}
+	return r
 }

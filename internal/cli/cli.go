@@ -56,6 +56,24 @@ func commands() []command {
 		{"version", "print the version", version},
 		// The archive: journal, search, holds, retention, export.
 		{"archive", "search, show, export, hold and verify the sealed archive of mail in and out", archiveCmd},
+		// Reports: statistics, exports and compliance reports.
+		{"report", "statistics by domain, campaign, tag, sender, subject, metadata or method, as a table, CSV or JSON", reportCmd},
+		// The dashboard's people.
+		{"user", "invite, list, disable people who sign in to the dashboard, and reset their second factor", userCmd},
+		// Marketing audience.
+		{"contact", "marketing contacts: custom fields, put, import and export CSV", contactCmd},
+		{"list", "marketing lists, memberships and preference-centre topics", listCmd},
+		{"segment", "save and evaluate segment filters over contacts", segmentCmd},
+		{"consent", "record, list, revoke and expire consent and HIPAA authorisations", consentCmd},
+		{"suppression", "add, list and remove suppressed addresses (marketing or transactional)", suppressionCmd},
+		// Access beyond API keys.
+		{"oauth-client", "create, list and revoke OAuth 2.0 clients (client credentials)", oauthClientCmd},
+		{"session", "list and revoke signed-request sessions, one by one or per client", sessionCmd},
+		// SMTP gateway credentials.
+		{"smtp-credential", "create, list and revoke usernames and passwords for SMTP submission", smtpCredCmd},
+		{"smtp-relay", "register the DKIM selectors or client certificates a tenant's own mail servers relay with", smtpRelayCmd},
+		// Secure forms.
+		{"form", "create, list, show and delete secure forms; list their submissions", formCmd},
 	}
 }
 

@@ -81,6 +81,10 @@ the same directory find ./sealpost-dev by themselves.`)
 	cfg.Delivery.Port = rcv.Port()
 	cfg.Delivery.Retry = []string{"10s", "30s", "1m"}
 	cfg.Delivery.Expire = "10m"
+	smtpTLS, err := devSMTP(&cfg, ca)
+	if err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -96,7 +100,8 @@ the same directory find ./sealpost-dev by themselves.`)
 	defer stop()
 	s, err := server.New(ctx, &cfg, server.Options{
 		Logger: logger(&cfg, e.stderr), Keyring: ring, RootCAs: ca.Pool(), Listener: ln,
-		Extra: map[string]http.Handler{"/dev/mailbox": rcv.MailboxHandler()},
+		Extra:   map[string]http.Handler{"/dev/mailbox": rcv.MailboxHandler()},
+		SMTPTLS: smtpTLS,
 	})
 	if err != nil {
 		ln.Close()
@@ -109,6 +114,9 @@ the same directory find ./sealpost-dev by themselves.`)
 	}
 	base := "http://" + ln.Addr().String()
 	printDevBanner(e, devBanner{Base: base, DataDir: cfg.DataDir, Secret: secret, DNS: dns.Addr(), SMTP: rcv.Addr()})
+	if err := printDevSMTP(ctx, e, s); err != nil {
+		return err
+	}
 	return s.Run(ctx)
 }
 

@@ -39,11 +39,42 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	// Archive: the sealed journal of mail in and out.
 	Archive Archive `toml:"archive"`
+	// Tracking: opens and clicks.
+	Tracking Tracking `toml:"tracking"`
+	// Access beyond API keys: OAuth issuer and request limits.
+	Access Access `toml:"access"`
+	// SMTP gateway: submission listeners and their defences.
+	SMTP SMTP `toml:"smtp"`
 }
 
 // Archive is the journal of every accepted message.
 type Archive struct {
 	Off bool `toml:"off" help:"do not journal accepted mail; for measuring the archive's cost only: compliance needs the journal"`
+}
+
+// Tracking is where tracked links and the open pixel point.
+type Tracking struct {
+	BaseURL string `toml:"base_url" help:"base URL of tracked links and the open pixel (served under /t/ on the API listener); default the portal URL"`
+}
+
+// SMTP is the SMTP face: where it listens and how it defends itself. A listener with
+// no address is off.
+type SMTP struct {
+	Submission      string `toml:"submission" help:"address for submission with STARTTLS before AUTH (RFC 6409, usually :587); empty: off"`
+	Submissions     string `toml:"submissions" help:"address for submission over implicit TLS (RFC 8314, usually :465); empty: off"`
+	Relay           string `toml:"relay" help:"address for the relay from a tenant's own mail servers (Google Workspace, Microsoft 365, Postfix): no AUTH, each message proven by DKIM under a registered selector or a pinned client certificate; empty: off"`
+	Inbound         string `toml:"inbound" help:"address other servers deliver to (usually :25): bounces and complaints for bounce_domain; empty: off"`
+	BounceDomain    string `toml:"bounce_domain" help:"domain of per-recipient return paths (bounces+<token>@domain); its MX must point at the inbound listener; empty: the message's From is the return path"`
+	TLSCert         string `toml:"tls_cert" help:"PEM certificate for STARTTLS and implicit TLS; default api.tls_cert"`
+	TLSKey          string `toml:"tls_key" help:"PEM private key; default api.tls_key"`
+	MaxMessageBytes int64  `toml:"max_message_bytes" help:"largest message as transmitted (SIZE); default a third over message.max_bytes, for base64"`
+	MaxRecipients   int    `toml:"max_recipients" help:"recipients per message"`
+	Timeout         string `toml:"timeout" help:"a client silent this long in a command or in DATA is disconnected"`
+	AuthMaxFailures int    `toml:"auth_max_failures" help:"failed AUTH attempts per client address or username within auth_window before both are locked"`
+	AuthWindow      string `toml:"auth_window" help:"window in which AUTH failures are counted"`
+	AuthLockout     string `toml:"auth_lockout" help:"how long a lockout lasts"`
+	MaxConnections  int    `toml:"max_connections" help:"open connections per listener"`
+	MaxClientConns  int    `toml:"max_client_connections" help:"open connections from one client address (IPv6: one /64)"`
 }
 
 // Webhooks is how events are pushed to tenants' endpoints.
@@ -155,6 +186,9 @@ func Default() Config {
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
 		Webhooks: Webhooks{Allow: []string{}, Concurrency: 32, PerEndpoint: 4},
 		Log:      Log{Level: "info", Format: "json"},
+		Access:   DefaultAccess(),
+		SMTP: SMTP{MaxRecipients: 50, Timeout: "5m", AuthMaxFailures: 10, AuthWindow: "15m", AuthLockout: "15m",
+			MaxConnections: 1000, MaxClientConns: 50},
 	}
 }
 
@@ -251,17 +285,21 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePortal(bad)
+	c.validateSMTP(bad)
 	if _, err := c.WebhookAllow(); err != nil {
 		bad("%v", err)
 	}
 	if c.Webhooks.Concurrency < 1 || c.Webhooks.PerEndpoint < 1 {
 		bad("webhooks.concurrency and webhooks.per_endpoint must be at least 1")
 	}
+	for _, err := range c.Access.validate() {
+		bad("%v", err)
+	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch strings.TrimSpace(r) {
-		case "api", "worker":
+		case "api", "worker", "smtp":
 		default:
-			bad("roles: unknown role %q (api, worker)", r)
+			bad("roles: unknown role %q (api, worker, smtp)", r)
 		}
 	}
 	switch c.Log.Level {
@@ -433,4 +471,39 @@ func (c *Config) validateLimits(bad func(string, ...any)) {
 	if a.MaxInflightBytes < a.MaxBodyBytes {
 		bad("api.max_inflight_bytes %d: want at least api.max_body_bytes (%d), or no body of the largest size could be read", a.MaxInflightBytes, a.MaxBodyBytes)
 	}
+}
+
+// validateSMTP checks the SMTP listeners and their limits.
+func (c *Config) validateSMTP(bad func(string, ...any)) {
+	m := c.SMTP
+	for _, l := range []struct{ name, v string }{{"smtp.submission", m.Submission}, {"smtp.submissions", m.Submissions}, {"smtp.relay", m.Relay}, {"smtp.inbound", m.Inbound}} {
+		if l.v != "" {
+			if _, _, err := net.SplitHostPort(l.v); err != nil {
+				bad("%s %q: want host:port", l.name, l.v)
+			}
+		}
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		bad("smtp.tls_cert and smtp.tls_key go together")
+	}
+	if m.MaxRecipients < 1 {
+		bad("smtp.max_recipients %d: want at least 1", m.MaxRecipients)
+	}
+	if m.AuthMaxFailures < 1 {
+		bad("smtp.auth_max_failures %d: want at least 1", m.AuthMaxFailures)
+	}
+	if m.MaxConnections < 1 || m.MaxClientConns < 1 || m.MaxClientConns > m.MaxConnections {
+		bad("smtp.max_connections and smtp.max_client_connections: want at least 1, per client at most the total")
+	}
+	for _, dur := range []struct{ name, v string }{{"smtp.timeout", m.Timeout}, {"smtp.auth_window", m.AuthWindow}, {"smtp.auth_lockout", m.AuthLockout}} {
+		if _, err := duration.ParsePositive(dur.v); err != nil {
+			bad("%s %q: want a duration such as 5m", dur.name, dur.v)
+		}
+	}
+}
+
+// SMTPListening reports whether this process runs SMTP listeners: one is configured
+// and the process runs the smtp role or the api role (a single process runs both).
+func (c *Config) SMTPListening() bool {
+	return (c.SMTP.Submission != "" || c.SMTP.Submissions != "" || c.SMTP.Relay != "" || c.SMTP.Inbound != "") && (c.HasRole("smtp") || c.HasRole("api"))
 }

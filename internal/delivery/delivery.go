@@ -9,6 +9,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log/slog"
@@ -47,6 +48,12 @@ type Config struct {
 	MaxIdlePerHost     int           // idle connections kept per host:port; 0: 2, <0: none
 	IdleTimeout        time.Duration // 0: 30s, well under the 5m servers wait (RFC 5321 4.5.3.2.7)
 	MaxMessagesPerConn int           // 0: 100
+
+	// MXCacheTTL keeps a domain's MX answer this long (0: ask every time). The
+	// resolver does not tell record TTLs; a few seconds spare a burst of mail to one
+	// domain a lookup per message and stay well inside any TTL in practice. Only
+	// answers with records are kept: a failure or NXDOMAIN is asked again.
+	MXCacheTTL time.Duration
 
 	Logger *slog.Logger // nil: discard
 }
@@ -89,6 +96,8 @@ type Client struct {
 	resolver *net.Resolver
 	log      *slog.Logger
 	pool     *pool
+	sessions tls.ClientSessionCache // TLS sessions to resume, by server name
+	mx       mxCache
 }
 
 // New returns a Client for cfg.
@@ -126,6 +135,7 @@ func New(cfg Config) *Client {
 	}
 	c.log = c.log.With("component", "delivery")
 	c.pool = newPool(cfg.MaxIdlePerHost, cfg.IdleTimeout)
+	c.sessions = tls.NewLRUClientSessionCache(1024)
 	return c
 }
 

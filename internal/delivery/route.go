@@ -88,7 +88,7 @@ func (c *Client) route(ctx context.Context, domain string) ([]target, *Error) {
 	// would turn a clean NXDOMAIN into whatever the last search name gave.
 	// A partial answer with some malformed records comes with an error;
 	// the good records are still worth trying.
-	mxs, err := c.resolver.LookupMX(ctx, domain+".")
+	mxs, err := c.lookupMX(ctx, domain)
 	if len(mxs) == 0 {
 		var dnsErr *net.DNSError
 		if err != nil && (!errors.As(err, &dnsErr) || !dnsErr.IsNotFound) {

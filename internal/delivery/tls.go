@@ -25,6 +25,10 @@ type TLSInfo struct {
 	ServerName  string `json:"server_name"`            // name the certificate was checked against
 	DANE        bool   `json:"dane,omitempty"`         // authenticated by DANE (RFC 7672)
 	MTASTS      string `json:"mta_sts,omitempty"`      // MTA-STS mode that applied: "testing" or "enforce"
+	// Resumed: the handshake resumed an earlier session (RFC 8446 2.2) and
+	// skipped the key exchange's signature; the certificate was that session's
+	// and was checked again here, as on a full handshake.
+	Resumed bool `json:"resumed,omitempty"`
 
 	webPKI bool // the certificate verified against RootCAs, whatever DANE said
 }
@@ -106,6 +110,11 @@ func (c *Client) tlsConfig(t target, info *TLSInfo) *tls.Config {
 	return &tls.Config{
 		ServerName: serverName,
 		MinVersion: tls.VersionTLS12,
+		// A new connection to a host we spoke to recently resumes that session
+		// instead of paying for a full handshake. crypto/tls keeps the peer's
+		// certificates with the session and runs VerifyConnection on resumption
+		// too, so every connection's evidence is checked as on a full handshake.
+		ClientSessionCache: c.sessions,
 		// Verification happens in VerifyConnection below so that a failure
 		// is recorded instead of aborting the handshake.
 		InsecureSkipVerify: true, // #nosec G402 -- verified in VerifyConnection, see above
@@ -140,6 +149,7 @@ func verifyPeer(cs tls.ConnectionState, serverName string, roots *x509.CertPool)
 func finishTLSInfo(info *TLSInfo, cs tls.ConnectionState) {
 	info.Version = tlssec.VersionName(cs.Version)
 	info.Cipher = tls.CipherSuiteName(cs.CipherSuite)
+	info.Resumed = cs.DidResume
 }
 
 // checkRequireTLS enforces Envelope.RequireTLS: a verified TLS session or a

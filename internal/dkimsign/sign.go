@@ -21,6 +21,9 @@ func DefaultHeaderKeys() []string {
 		"From", "Reply-To", "Subject", "Date", "To", "Cc", "Message-ID",
 		"In-Reply-To", "References", "MIME-Version", "Content-Type",
 		"Content-Transfer-Encoding", "From",
+		// RFC 8058 4: the one-click pair must be signed. Over-signing them on mail
+		// that lacks them keeps anyone from adding them in transit.
+		"List-Unsubscribe", "List-Unsubscribe-Post",
 	}
 }
 

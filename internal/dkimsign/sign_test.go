@@ -143,7 +143,7 @@ func TestSignAndVerify(t *testing.T) {
 			sig := header[:strings.Index(header, "b=")]
 			sig = strings.Join(strings.Fields(sig), " ")
 			for _, want := range []string{"a=" + algo + "-sha256;", "c=relaxed/relaxed;", "d=example.com;", "s=s1;", " t=",
-				"h=From:Reply-To:Subject:Date:To:Cc:Message-ID:In-Reply-To:References:MIME-Version:Content-Type:Content-Transfer-Encoding:From;"} {
+				"h=From:Reply-To:Subject:Date:To:Cc:Message-ID:In-Reply-To:References:MIME-Version:Content-Type:Content-Transfer-Encoding:From:List-Unsubscribe:List-Unsubscribe-Post;"} {
 				if !strings.Contains(sig, want) {
 					t.Errorf("signature lacks %q: %s", want, sig)
 				}

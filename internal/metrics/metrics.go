@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,9 @@ type Metrics struct {
 	apiTime      *prometheus.HistogramVec
 	dbErrors     prometheus.Counter
 	portal       *prometheus.CounterVec
+	// Access beyond API keys: refused credentials and limited requests.
+	access     *prometheus.CounterVec
+	accessOnce sync.Once
 }
 
 // New registers the collectors. stats is called on each scrape.

@@ -20,6 +20,7 @@ import (
 	"github.com/sealpost/sealpost/internal/dlp"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -93,6 +94,18 @@ type Submission struct {
 	// Also, if set, runs in the message's transaction with its id: records that must
 	// exist exactly when the message does (a portal reply's link to its thread).
 	Also func(ctx context.Context, tx *store.Tx, messageID string) error
+	// Track asks for open and click tracking of the copies the policy allows it in.
+	Track *Track
+	// Envelope, when set, is the SMTP envelope's recipients: only they get a delivery.
+	// A header address outside it (Google's gateway, for one, relays only the external
+	// recipients of a message whose To lists everyone) stays in the headers unsent.
+	Envelope []string
+}
+
+// Track is what to track in a message's copies.
+type Track struct {
+	Opens  bool `json:"opens"`
+	Clicks bool `json:"clicks"`
 }
 
 // PortalRequest is a sender's choice for portal copies of one message.
@@ -159,6 +172,10 @@ type Envelope struct {
 	// keyed hashes of them (LabelHash) for grouping and filtering.
 	Tags     []string `json:"tags,omitempty"`
 	Campaign string   `json:"campaign,omitempty"`
+	Track    *Track   `json:"track,omitempty"`
+	// ReplyTo is the first Reply-To address: where a portal reply goes when the
+	// sender is an address that cannot receive (noreply@…).
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // LabelHash is the keyed hash stored in place of a tag or campaign name: equal labels
@@ -222,7 +239,10 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		runtime.GC()
 	}
 	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
-		Tags: sub.Tags, Campaign: sub.Campaign}
+		Tags: sub.Tags, Campaign: sub.Campaign, Track: sub.Track}
+	if len(d.ReplyTo) > 0 {
+		envelope.ReplyTo = d.ReplyTo[0].Addr
+	}
 	var tagHashes []string
 	for _, t := range sub.Tags {
 		tagHashes = append(tagHashes, LabelHash(keys, "tag", t))
@@ -247,6 +267,9 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		Content:  content, Chunks: chunks,
 		DLP: dlpJSON, Quarantined: held,
 	}
+	// The groups its statistics are split by: keyed hashes, with sealed labels.
+	m.Report = report.MessageDims(keys, report.Labels{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata,
+		Campaign: sub.Campaign, CampaignHash: campaignHash, Tags: sub.Tags, TagHashes: tagHashes})
 	res := &Result{MessageID: id, Status: "accepted", DLP: findings}
 	status, firstEvents := StatusQueued, []string{"accepted", "queued"}
 	if held {
@@ -255,8 +278,18 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	var rcpts []*store.Recipient
 	var jobs []*store.Job
 	var events []*store.Event
+	var deliverTo map[string]bool
+	if sub.Envelope != nil {
+		deliverTo = map[string]bool{}
+		for _, a := range sub.Envelope {
+			deliverTo[message.RecipientKey(a, p.cfg.IgnoreLocalPartCase)] = true
+		}
+	}
 	add := func(kind string, list []message.Address) {
 		for _, a := range list {
+			if deliverTo != nil && !deliverTo[message.RecipientKey(a.Addr, p.cfg.IgnoreLocalPartCase)] {
+				continue
+			}
 			r := &store.Recipient{ID: tenant.NewID("rcp"), MessageID: id, TenantID: m.TenantID, Kind: kind,
 				AddressHash: keys.AddressHash(a.Addr), Domain: a.Domain(), Status: status, UpdatedAt: now}
 			r.Address = keys.Data.SealString(a.Addr, "recipient/"+r.ID)

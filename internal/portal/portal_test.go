@@ -37,6 +37,11 @@ func TestReplyDraftRoundTrip(t *testing.T) {
 			t.Errorf("thread text: %q", got)
 		}
 	}
+	// A sender that cannot receive named a Reply-To: the reply goes there.
+	d, err := replyDraft(&pipeline.Envelope{From: "noreply@clinic.example", ReplyTo: "desk@clinic.example"}, "s", "pat@plain.example", "t", nil)
+	if err != nil || d.To[0].Addr != "desk@clinic.example" || d.From.Addr != "secure-reply@clinic.example" {
+		t.Errorf("reply to a noreply sender with Reply-To: %+v %v", d, err)
+	}
 	if _, err := replyDraft(&pipeline.Envelope{From: "broken"}, "s", "p@x.example", "t", nil); err == nil {
 		t.Error("a broken original sender is accepted")
 	}

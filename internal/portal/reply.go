@@ -150,6 +150,12 @@ func replyDraft(env *pipeline.Envelope, subject, recipient, text string, atts []
 	if err != nil {
 		return nil, err
 	}
+	// The reply goes where the sender asked replies to go (a noreply@ sender's
+	// Reply-To), and comes from our address at the sender's domain either way.
+	to := orig.Addr
+	if env.ReplyTo != "" {
+		to = env.ReplyTo
+	}
 	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
 		subject = "Re: " + subject
 	}
@@ -158,7 +164,7 @@ func replyDraft(env *pipeline.Envelope, subject, recipient, text string, atts []
 	}
 	d := &message.Draft{
 		From:    message.Address{Name: recipient + " via secure portal", Addr: replyLocal + "@" + orig.Domain()},
-		To:      []message.Address{{Addr: orig.Addr}},
+		To:      []message.Address{{Addr: to}},
 		Subject: subject,
 		Text: strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n") + replySignature +
 			"Sent by " + recipient + " from the secure message portal, in reply to your secure message.\r\n",

@@ -117,7 +117,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		if m == policy.Portal && st.PortalExpires.IsZero() {
 			st.PortalExpires = w.portalExpiry(ctx, j.TenantID, env)
 		}
-		prep, err := rc.Prepare(m, raw, st, env.From)
+		prep, err := rc.Prepare(m, w.tracked(ctx, keys, msg, env, j, m, raw), st, env.From)
 		if err != nil {
 			w.retryOutcome(ctx, j, keys, &Outcome{Attempt: j.Attempts, Stage: "policy", Error: string(m) + ": " + err.Error()}, st)
 			return
@@ -127,7 +127,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		}
 		sig, dkimNote := w.sign(ctx, msg, prep.Data)
 		// The signature goes in front of the message as it is: no signed copy.
-		res, err := w.out.Deliver(ctx, delivery.Envelope{From: env.From, To: to, RequireTLS: prep.RequireTLS, BeforeData: markData},
+		res, err := w.out.Deliver(ctx, delivery.Envelope{From: w.returnPath(keys, j.RecipientID, env.From), To: to, RequireTLS: prep.RequireTLS, BeforeData: markData},
 			&signedMessage{Reader: io.MultiReader(strings.NewReader(sig), bytes.NewReader(prep.Data)), n: len(sig) + len(prep.Data)})
 		if lost {
 			// The lease ran out and another process holds the job (or it was revoked):
@@ -251,18 +251,26 @@ func (w *Worker) sign(ctx context.Context, msg *store.Message, raw []byte) (stri
 	if k == nil {
 		return "", "none"
 	}
-	s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
-	release := w.signing.acquire(ctx)
-	if release == nil {
-		return "", "none" // shutting down: the delivery that follows fails and is retried
-	}
-	sig, err := s.SignedHeader(bytes.NewReader(raw))
-	release()
-	if err != nil {
-		w.log.Error("dkim sign", "message", msg.ID, "err", err)
+	note := k.Selector + "._domainkey." + k.Domain
+	// Copies of this message with the same bytes share one signature.
+	sig, ok := w.signed.get(ctx, w.now(), msg.ID, k.ID+" "+note, raw, func() (string, bool) {
+		s := &dkimsign.Signer{Domain: k.Domain, Selector: k.Selector, Key: key}
+		release := w.signing.acquire(ctx)
+		if release == nil {
+			return "", false // shutting down: the delivery that follows fails and is retried
+		}
+		sig, err := s.SignedHeader(bytes.NewReader(raw))
+		release()
+		if err != nil {
+			w.log.Error("dkim sign", "message", msg.ID, "err", err)
+			return "", false
+		}
+		return sig, true
+	})
+	if !ok {
 		return "", "none"
 	}
-	return sig, k.Selector + "._domainkey." + k.Domain
+	return sig, note
 }
 
 // retryLater records a temporary failure, or expiry when the next attempt would fall

@@ -46,6 +46,11 @@ type Config struct {
 	// API: a delivery holds twice its message's size (the loaded row, then the copy
 	// a method makes) while it runs.
 	Memory *membudget.Budget
+	// Tracker, if set, adds open and click tracking to copies that asked for it.
+	Tracker Tracker
+	// ReturnPath, if set, is the envelope sender for one recipient's delivery (VERP
+	// bounce addressing); unset, the message's From.
+	ReturnPath func(keys *tenant.Keys, recipientID, from string) string
 }
 
 // Observer is told of outcomes (metrics); optional.
@@ -80,6 +85,7 @@ type Worker struct {
 	unrecorded int
 	signers    signerCache
 	signing    *signingSlots
+	signed     signOnce   // signatures shared by copies with identical bytes
 	accepted   *acceptLog // nil without Config.LogDir
 	orphans    bool       // a dead process's log is not yet fully recorded
 }

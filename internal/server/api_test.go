@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
@@ -227,9 +228,26 @@ func TestTenantIsolation(t *testing.T) {
 		holdID, _ := hold["id"].(string)
 		_, rule := e.do("PUT", "/v1/archive/retention", e.key, map[string]any{"tag": "x", "days": 30})
 		ruleID, _ := rule["id"].(string)
+		_, oc := e.do("POST", "/v1/oauth-clients", e.key, map[string]any{"name": "ehr", "scopes": []string{"send"}})
+		ocID, _ := oc["id"].(string)
+		sessID := "ses_isolation"
+		if err := e.srv.DB.CreateAccessSession(context.Background(), &store.AccessSession{ID: sessID, ClientID: ocID, TenantID: e.tenant, KeyID: "sk_x",
+			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 		_, other := e.addTenant("intruder", "intruder.example")
 
 		ids := map[string]string{"{id}": "", "{domain}": "clinic.example"}
+		// Marketing objects of the owner.
+		e.do("POST", "/v1/contact-fields", e.key, map[string]any{"name": "plan", "type": "string", "filterable": true})
+		_, ct := e.do("POST", "/v1/contacts", e.key, map[string]any{"email": "pat@patient.example"})
+		_, ls := e.do("POST", "/v1/lists", e.key, map[string]any{"name": "News"})
+		_, sg := e.do("POST", "/v1/segments", e.key, map[string]any{"name": "Gold", "filter": map[string]any{"field": "plan", "op": "eq", "value": "gold"}})
+		_, cs := e.do("POST", "/v1/consents", e.key, map[string]any{"email": "pat@patient.example", "kind": "email_opt_in", "purposes": []string{"news"}, "obtained_via": "web_form"})
+		if ct["id"] == nil || ls["id"] == nil || sg["id"] == nil || cs["id"] == nil {
+			t.Fatalf("marketing objects not created: %v %v %v %v", ct, ls, sg, cs)
+		}
+		ids["{name}"], ids["{contact}"] = "plan", fmt.Sprint(ct["id"])
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -246,6 +264,10 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = rkID
 			case strings.HasPrefix(path, "/v1/webhooks/"):
 				ids["{id}"] = whID
+			case strings.HasPrefix(path, "/v1/oauth-clients/"):
+				ids["{id}"] = ocID
+			case strings.HasPrefix(path, "/v1/sessions/"):
+				ids["{id}"] = sessID
 			case strings.HasPrefix(path, "/v1/signing-keys/"):
 				// {type} names the caller's own key, not another tenant's object; a
 				// caller only ever reaches its own (checked in TestSigningKeys).
@@ -261,6 +283,15 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = holdID
 			case strings.HasPrefix(path, "/v1/archive/retention/"):
 				ids["{id}"] = ruleID
+			case strings.HasPrefix(path, "/v1/contact-fields/"):
+			case strings.HasPrefix(path, "/v1/contacts/"):
+				ids["{id}"] = fmt.Sprint(ct["id"])
+			case strings.HasPrefix(path, "/v1/lists/"):
+				ids["{id}"] = fmt.Sprint(ls["id"])
+			case strings.HasPrefix(path, "/v1/segments/"):
+				ids["{id}"] = fmt.Sprint(sg["id"])
+			case strings.HasPrefix(path, "/v1/consents/"):
+				ids["{id}"] = fmt.Sprint(cs["id"])
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

@@ -133,6 +133,10 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	// Every test client comes from 127.0.0.1; the race tests open up to 200 connections
 	// at once. The cap itself is tested against the server process (flood_test.go).
 	cfg.API.MaxClientConns = 1024
+	// Request limits are off unless a test turns them on (access_test.go); the OAuth
+	// issuer is this server's address.
+	cfg.Access.CredentialRate, cfg.Access.TenantRate = 0, 0
+	cfg.Access.Issuer = cfg.Secure.PortalURL
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
@@ -223,6 +227,9 @@ func (e *env) do(method, path, key string, body any, hdr ...string) (int, map[st
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") { // the contacts export
+		return resp.StatusCode, map[string]any{"csv": string(raw)}
+	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			e.t.Fatalf("%s %s: %d, not JSON: %q", method, path, resp.StatusCode, raw)

@@ -75,6 +75,14 @@ func PortalURL(cfg *config.Config) string {
 	return "http://" + cfg.API.Listen
 }
 
+// TrackingURL is the base URL of tracked links: tracking.base_url, else the portal's.
+func TrackingURL(cfg *config.Config) string {
+	if cfg.Tracking.BaseURL != "" {
+		return strings.TrimRight(cfg.Tracking.BaseURL, "/")
+	}
+	return PortalURL(cfg)
+}
+
 // PortalConfig is the portal's configuration.
 func PortalConfig(cfg *config.Config) portal.Config {
 	p := cfg.Portal

@@ -23,18 +23,26 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
+	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
+	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/metrics"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/portal/prefs"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
+	"github.com/sealpost/sealpost/internal/smtpd"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
+	"github.com/sealpost/sealpost/internal/tenant/oauth"
+	"github.com/sealpost/sealpost/internal/tenant/people"
+	"github.com/sealpost/sealpost/internal/tracking"
+	"github.com/sealpost/sealpost/internal/web"
 	"github.com/sealpost/sealpost/internal/webhook"
 )
 
@@ -56,6 +64,8 @@ type Options struct {
 	WebhookRetry        []time.Duration
 	WebhookTimeout      time.Duration
 	WebhookDisableAfter time.Duration
+	// SMTPTLS is the SMTP listeners' TLS; default from smtp.tls_cert (dev, tests).
+	SMTPTLS *tls.Config
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -74,12 +84,23 @@ type Server struct {
 	Portal   *portal.Service
 	Webhooks *webhook.Service
 	Archive  *archive.Service // the journal of mail in and out
+	Tracking *tracking.Service
+	// The dashboard: people who sign in, and the pages under /app.
+	People *people.Service
+	Web    *web.Server
+	// Marketing audience: contacts, consent, suppression, unsubscribe pages.
+	Marketing *marketing.Service
+	OAuth     *oauth.Service // OAuth 2.0 clients and tokens
+	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
+	// Secure forms.
+	Forms *forms.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
 	webhookOwner string
 	inflight     atomic.Int64      // API requests being served
 	memory       *membudget.Budget // the one cap on bytes being worked on: request bodies and deliveries
+	smtpLn       map[smtpd.Mode]net.Listener
 }
 
 // LoadKeyring finds the master keyring: the master_key setting (or SEALPOST_MASTER_KEY),
@@ -180,17 +201,22 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		// steady stream then pays for TCP, TLS and EHLO once per connection, not per
 		// message.
 		MaxIdlePerHost: cfg.Delivery.PerDomain,
+		// A burst to one domain looks its MX up once, not per message.
+		MXCacheTTL: 10 * time.Second,
 	})
 	// One cap on bytes being worked on, shared by requests and deliveries.
 	s.memory = membudget.New(cfg.API.MaxInflightBytes)
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
+	s.Tracking = tracking.New(db, s.Tenants, TrackingURL(cfg), PortalURL(cfg)+"/p/", log.With("part", "tracking"))
 	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
-		Memory:  s.memory,
+		Memory:  s.memory, Tracker: s.Tracking,
+		// SMTP gateway: per-recipient return paths.
+		ReturnPath: returnPath(cfg),
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -208,6 +234,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.Webhooks = WebhookService(cfg, db, s.Tenants, resolver, roots, opt, log.With("part", "webhook"))
 	s.Webhooks.Metrics.Attempt = whStats.Attempt
 	s.webhookOwner = owner
+	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
+	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
+	// Secure forms.
+	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -216,7 +246,22 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
 		Archive: s.Archive, ArchiveKey: signer.Key,
+		Marketing: s.Marketing,
+		// Access beyond API keys.
+		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
+		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
+		Forms:   s.Forms, // Secure forms.
 	})
+	// The dashboard: people who sign in, and the pages under /app.
+	if err := s.buildDashboard(cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// SMTP gateway.
+	if err := s.smtpListeners(cfg, opt.SMTPTLS, resolver); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -267,6 +312,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.Handle("/p/", s.Portal.Handler())
+	mux.Handle("/t/", s.Tracking.Handler())
+	mux.Handle("/app/", s.Web)                                                                            // the dashboard
+	mux.Handle("/u/", &prefs.Handler{Marketing: s.Marketing, DB: s.DB, Log: s.Log.With("part", "prefs")}) // marketing: unsubscribe, preferences
+	mux.Handle("/f/", formsHandler(s.Forms, s.Portal, s.Log.With("part", "forms")))                       // Secure forms.
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
@@ -295,7 +344,10 @@ func (s *Server) Run(ctx context.Context) error {
 			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
 		}
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
+	if s.SMTP != nil {
+		s.serveSMTP(errc)
+	}
 	var srv *http.Server
 	if s.Config.HasRole("api") {
 		ln := s.listener
@@ -358,6 +410,8 @@ func (s *Server) Run(ctx context.Context) error {
 	go (&audit.Runner{Log: s.Audit, Logger: s.Log}).Run(actx, config.Duration(s.Config.AuditEvery))
 	if s.Config.HasRole("worker") {
 		go s.Portal.Run(actx)
+		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
+		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
 	}
 	var runErr error
 	select {
@@ -368,6 +422,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		srv.Shutdown(sctx)
+		cancel()
+	}
+	if s.SMTP != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.SMTP.Shutdown(sctx)
 		cancel()
 	}
 	stopWorker()

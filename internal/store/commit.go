@@ -134,7 +134,7 @@ func (c *committer) commit(batch []*writeReq) {
 			continue
 		}
 		stx.after = nil
-		auditMark := len(stx.audit)
+		auditMark, rollupMark := len(stx.audit), len(stx.rollups)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the
 		// whole shared transaction, and with it the other writers' work.
@@ -154,6 +154,7 @@ func (c *committer) commit(batch []*writeReq) {
 			}
 			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
+				stx.rollups = stx.rollups[:rollupMark]
 				if _, err := stx.exec(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 					tx.Rollback()
 					c.finish(batch, nil, fmt.Errorf("%w: rollback to savepoint: %v", ErrUnavailable, err))
@@ -173,6 +174,11 @@ func (c *committer) commit(batch []*writeReq) {
 	if err := stx.flushAudit(ctx); err != nil {
 		tx.Rollback()
 		c.finish(batch, nil, fmt.Errorf("%w: append audit: %v", ErrUnavailable, err))
+		return
+	}
+	if err := stx.flushRollups(ctx); err != nil {
+		tx.Rollback()
+		c.finish(batch, nil, fmt.Errorf("%w: add to report rollups: %v", ErrUnavailable, err))
 		return
 	}
 	if err := tx.Commit(); err != nil {

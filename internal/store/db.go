@@ -193,6 +193,7 @@ type Tx struct {
 	dialect Dialect
 	after   []func()
 	audit   []*AuditEntry // appended at commit, in order
+	rollups []rollupDelta // added to the report rollups at commit
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

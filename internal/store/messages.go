@@ -22,6 +22,9 @@ type Message struct {
 	Chunks       [][]byte // for InsertMessage: the sealed pieces after Content, in order
 	DLP          []byte   // JSON findings: categories and counts, never matched text
 	Quarantined  bool     // held by policy until an administrator releases or deletes it
+
+	// Report, for InsertMessage, is the groups the message counts under in reports.
+	Report []ReportDim
 }
 
 // Recipient is one recipient of a message and its current status.
@@ -46,6 +49,9 @@ type Event struct {
 	At                               time.Time
 	Sandbox                          bool
 	Data                             []byte // sealed JSON
+	// Class, on opened and clicked events, is who read or clicked: human, proxy or
+	// machine. The rollups count by it; the timeline carries it inside Data.
+	Class string
 }
 
 // Job is a queued delivery of one message to one recipient.
@@ -95,12 +101,25 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 			return err
 		}
 	}
-	return tx.InsertEvents(ctx, events...)
+	if err := tx.insertReportDims(ctx, m); err != nil {
+		return err
+	}
+	known := make(map[string]*rcptGroups, len(rcpts))
+	for _, r := range rcpts {
+		known[r.ID] = &rcptGroups{domain: r.Domain, method: r.Method, dims: m.Report}
+	}
+	return tx.insertEvents(ctx, events, known)
 }
 
 // InsertEvents appends events (setting their ids) and, in the same transaction, one
-// webhook job per event and subscribed endpoint.
+// webhook job per event and subscribed endpoint, and counts them in the report rollups.
 func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
+	return tx.insertEvents(ctx, events, nil)
+}
+
+// insertEvents is InsertEvents, counting the events in the report rollups; known holds
+// the report groups of recipients the caller has in hand.
+func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[string]*rcptGroups) error {
 	ids := make([]int64, 0, len(events))
 	var at time.Time
 	for _, e := range events {
@@ -110,6 +129,9 @@ func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
 		}
 		ids = append(ids, e.ID)
 		at = e.At
+	}
+	if err := tx.rollup(ctx, events, known); err != nil {
+		return err
 	}
 	return tx.enqueueWebhooks(ctx, ids, at)
 }

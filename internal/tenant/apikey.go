@@ -23,10 +23,16 @@ const (
 	ScopeAdmin     = "admin"     // everything, including domains and keys
 	// Archive: search, view, export, holds and retention of the archive.
 	ScopeArchive = "archive"
+	// ScopeAudit reads the audit trail: what a compliance officer needs without admin.
+	ScopeAudit = "audit"
+	// Marketing: contacts, lists, topics, segments, consent, suppression.
+	ScopeMarketing = "marketing"
+	// Secure forms.
+	ScopeForms = "forms" // manage forms and read their submissions
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeArchive}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing, ScopeForms, ScopeArchive}
 
 // Principal is who a request acts as.
 type Principal struct {

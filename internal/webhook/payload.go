@@ -42,6 +42,26 @@ type Data struct {
 	Security      *Security         `json:"security,omitempty"`
 	Portal        *Portal           `json:"portal,omitempty"`
 	Endpoint      *EndpointNote     `json:"endpoint,omitempty"`
+	// Tracking: who opened or clicked (human, proxy, machine) and why it was so judged.
+	Class       string      `json:"class,omitempty"`
+	ClassReason string      `json:"class_reason,omitempty"`
+	Access      *AccessNote `json:"access,omitempty"`
+	Form        *FormNote   `json:"form,omitempty"`
+}
+
+// FormNote names the form and submission of a form.submitted event; never its values.
+type FormNote struct {
+	ID           string `json:"id"`
+	SubmissionID string `json:"submission_id"`
+}
+
+// AccessNote says what an access.anomaly event found.
+type AccessNote struct {
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"` // volume | new_network
+	Network      string `json:"network,omitempty"`
+	Requests     int    `json:"requests,omitempty"`
+	Suspended    bool   `json:"suspended"`
 }
 
 // Security is the evidence of a "secured" event.
@@ -91,6 +111,15 @@ type sealed struct {
 	Reasons          []string   `json:"reasons"`
 	EndpointID       string     `json:"endpoint_id"`
 	Reason           string     `json:"reason"`
+	Class            string     `json:"class"` // opened, clicked
+	// access.anomaly
+	CredentialID string `json:"credential_id"`
+	Kind         string `json:"kind"`
+	Network      string `json:"network"`
+	Requests     int    `json:"requests"`
+	Suspended    bool   `json:"suspended"`
+	FormID       string `json:"form_id"`
+	SubmissionID string `json:"submission_id"`
 }
 
 // statusOf is the recipient's status an event leaves behind.
@@ -129,6 +158,12 @@ func (s *Service) build(ctx context.Context, k *tenant.Keys, ev *store.Event, in
 		p.Data.Security = sec
 	case "webhook.disabled":
 		p.Data.Endpoint = &EndpointNote{ID: d.EndpointID, Reason: d.Reason}
+	case "opened", "clicked":
+		p.Data.Class, p.Data.ClassReason = d.Class, d.Reason
+	case "access.anomaly":
+		p.Data.Access = &AccessNote{CredentialID: d.CredentialID, Kind: d.Kind, Network: d.Network, Requests: d.Requests, Suspended: d.Suspended}
+	case "form.submitted":
+		p.Data.Form = &FormNote{ID: d.FormID, SubmissionID: d.SubmissionID}
 	}
 	if d.PortalMessageID != "" && ev.Type != "secured" {
 		p.Data.Portal = &Portal{MessageID: d.PortalMessageID, ExpiresAt: d.ExpiresAt}

@@ -28,6 +28,19 @@ var Catalogue = []struct{ Type, Description string }{
 	{"portal.expired", "the portal copy expired and was destroyed"},
 	{"portal.revoked", "the portal copy was revoked and destroyed"},
 	{"webhook.disabled", "a webhook endpoint was disabled (410 Gone, or failing for 5 days)"},
+	// Tracking: opens and clicks, each with a class of human, proxy or machine.
+	{"opened", "the tracking pixel was fetched; data.class says by a person (human), a privacy or image proxy (proxy) or a scanner (machine)"},
+	{"clicked", "a tracked link was followed; data.class says by a person (human), a proxy (proxy) or a scanner (machine)"},
+	// Marketing consent and unsubscribes.
+	{"consent.expired", "a consent or authorisation reached its expiry date or event (recipient_id is the consent's id)"},
+	{"consent.revoked", "a consent or authorisation was revoked (recipient_id is the consent's id)"},
+	{"unsubscribed", "the recipient of a marketing message unsubscribed"},
+	// Access beyond API keys.
+	{"access.anomaly", "a credential sent far above its own baseline or from a network it never used (and was suspended, if the account chose so)"},
+	// SMTP gateway: complaints arrive by mail (RFC 5965) at the delivery's return path.
+	{"complained", "the recipient reported the message as spam (a feedback report)"},
+	// Secure forms.
+	{"form.submitted", "a form submission was accepted and sealed; ids only, never the values"},
 }
 
 // Types lists the catalogue's types.

@@ -1,0 +1,6 @@
+package cli
+
+import "flag"
+
+// flagSet lets a verb's setup add flags without seeing the tenant flags.
+type flagSet struct{ *flag.FlagSet }
