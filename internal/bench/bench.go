@@ -137,8 +137,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		// The benchmark measures throughput, not the request limits.
 		"SEALPOST_ACCESS_CREDENTIAL_RATE=0", "SEALPOST_ACCESS_TENANT_RATE=0")
 	var hooks *hookReceiver
-	if o.ArchiveOff {
-		env = append(env, "SEALPOST_ARCHIVE_OFF=true")
+	if !o.ArchiveOff {
+		env = append(env, "SEALPOST_ARCHIVE_JOURNAL=true")
+	} else {
 		dbName += " (no archive)"
 	}
 	if o.Webhook {

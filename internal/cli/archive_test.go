@@ -23,6 +23,7 @@ func TestArchiveCommands(t *testing.T) {
 		}
 	}
 	c, _ := config.Load(cfgPath, nil)
+	c.Archive.Journal = true
 	ctx := context.Background()
 	s, err := server.New(ctx, c, server.Options{})
 	if err != nil {

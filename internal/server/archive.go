@@ -6,10 +6,10 @@ import (
 	"github.com/sealpost/sealpost/internal/pipeline"
 )
 
-// journal is what the pipeline copies accepted mail into: the archive, unless the
-// configuration turns it off to measure what it costs.
+// journal is what the pipeline copies accepted mail into: the archive, when the
+// configuration turns the journal on.
 func journal(cfg *config.Config) pipeline.Journal {
-	if cfg.Archive.Off {
+	if !cfg.Archive.Journal {
 		return nil
 	}
 	return archive.Prepare

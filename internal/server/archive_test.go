@@ -159,7 +159,7 @@ func benchAcceptArchive(b *testing.B, name, db string, on bool) {
 		if db == "postgres" {
 			url = storetest.PostgresURL(b)
 		}
-		e := newEnv(b, url, envOptions{roles: "api", quiet: true, configure: func(c *config.Config) { c.Archive.Off = !on }})
+		e := newEnv(b, url, envOptions{roles: "api", quiet: true, configure: func(c *config.Config) { c.Archive.Journal = on }})
 		body := []byte(fmt.Sprintf(`{"from":"a@clinic.example","to":"pat@patient.example","subject":"results","text":%q}`, strings.Repeat("0123456789abcdef", 640)))
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 		b.SetParallelism(32)
