@@ -811,6 +811,249 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/archive/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Search the archive
+         * @description Scope: archive. Entries matching every criterion given, oldest first. Word criteria match whole normalised words (case and punctuation ignored); from and to given as an address match that whole address. Criteria travel in the body, never in the URL. The search is audited with the fields used and the number of results, never the words.
+         */
+        post: operations["searchArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/entries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Open an archive entry
+         * @description Scope: archive. Its description and text as the portal's viewer reads it. Audited. 410 once purged.
+         */
+        get: operations["getArchiveEntry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/entries/{id}/view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * View an archive entry
+         * @description Scope: archive. The message as an HTML document made safe by the portal's sanitiser, served with a Content-Security-Policy that loads and runs nothing: show it in a sandboxed frame. Audited.
+         */
+        get: operations["viewArchiveEntry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/entries/{id}/raw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download an archived message
+         * @description Scope: archive. The message exactly as archived (RFC 5322). Audited.
+         */
+        get: operations["getArchiveEntryRaw"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export archive entries
+         * @description Scope: archive. Streams a zip bundle of the entries the query selects: messages/*.eml (format zip) or archive.mbox (format mbox, mboxrd quoting), messages.sha256, and MANIFEST.sha256 signed with Ed25519 (MANIFEST.sha256.sig, signing-key.pem: the audit checkpoint key). Verify with `sealpost archive verify-export` or openssl. A bundle cut short by a failure has no manifest and fails verification. Audited.
+         */
+        post: operations["exportArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List legal holds
+         * @description Scope: archive. Active holds; with all=true released ones too.
+         */
+        get: operations["listArchiveHolds"];
+        put?: never;
+        /**
+         * Place a legal hold
+         * @description Scope: archive. Entries matching every criterion given (date range, any participant's address, a search query) are never purged until the hold is released, whatever the retention rules say. The address is kept only as a keyed hash. Audited.
+         */
+        post: operations["placeArchiveHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/holds/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Hold id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a legal hold
+         * @description Scope: archive. Its entries follow the retention rules again. Audited.
+         */
+        post: operations["releaseArchiveHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List retention rules
+         * @description Scope: archive. Entries are kept default_days (seven years) unless a rule says otherwise; a rule without direction, tag or campaign replaces the default; when several rules match an entry the longest period wins.
+         */
+        get: operations["listArchiveRetention"];
+        /**
+         * Set a retention rule
+         * @description Scope: archive. Replaces the rule with the same criteria. Audited.
+         */
+        put: operations["setArchiveRetention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/retention/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a retention rule
+         * @description Scope: archive. Audited.
+         */
+        delete: operations["deleteArchiveRetention"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge expired entries
+         * @description Scope: archive. Crypto-shreds every entry past its retention period that no hold matches: its key and sealed content are destroyed, a tombstone stays. Records counts and SHA-256 over the purged entries' digests in the audit trail. 409 if a hold was placed or released while it ran.
+         */
+        post: operations["purgeArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/archive/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the archive
+         * @description Scope: archive. Checks every entry of the account against the digest the audit chain recorded when it was journaled, and names each entry changed, deleted, inserted or reordered.
+         */
+        get: operations["verifyArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stats": {
         parameters: {
             query?: never;
@@ -3005,6 +3248,155 @@ export interface components {
                 };
             };
         };
+        /** @description Search criteria; every one given must hold. */
+        ArchiveQuery: {
+            /**
+             * Format: date-time
+             * @description At or after this time.
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description Before this time.
+             */
+            until?: string;
+            /** @description Sender: a whole address, or words of the name or address. */
+            from?: string;
+            /** @description Recipient: a whole address, or words of it. */
+            to?: string;
+            /** @description Any participant's whole address. */
+            address?: string;
+            /** @description Words of the subject, all of them. */
+            subject?: string;
+            /** @description Words of the body text, all of them. */
+            body?: string;
+            /** @description An attachment's whole file name (with a dot), or words of it. */
+            attachment?: string;
+            /** @enum {string} */
+            direction?: "in" | "out";
+            tag?: string;
+            campaign?: string;
+        };
+        ArchiveSearchRequest: {
+            query: components["schemas"]["ArchiveQuery"];
+            /** @description next of the previous page. */
+            cursor?: string;
+            limit?: number;
+        };
+        ArchiveMeta: {
+            from?: string;
+            to?: string[];
+            subject?: string;
+            /** Format: date-time */
+            date?: string;
+            message_id?: string;
+            tags?: string[];
+            campaign?: string;
+            attachments?: string[];
+        };
+        ArchiveResult: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            direction: "in" | "out";
+            /** @description Sealpost's message id, for mail sent through it. */
+            message_id?: string;
+            size: number;
+            meta: components["schemas"]["ArchiveMeta"];
+        };
+        ArchivePage: {
+            results: components["schemas"]["ArchiveResult"][];
+            /** @description Cursor of the next page; absent on the last. */
+            next?: string;
+        };
+        ArchiveEntryView: {
+            id?: string;
+            /** Format: date-time */
+            at?: string;
+            direction?: string;
+            message_id?: string;
+            size?: number;
+            meta?: components["schemas"]["ArchiveMeta"];
+            text?: string;
+            /** @description An HTML body exists: GET …/view shows it sanitised. */
+            has_html?: boolean;
+            attachments?: string[];
+            /** @description A parsing limit left something out. */
+            incomplete?: boolean;
+        };
+        ArchiveExportRequest: {
+            /**
+             * @default zip
+             * @enum {string}
+             */
+            format: "zip" | "mbox";
+            query: components["schemas"]["ArchiveQuery"];
+        };
+        ArchiveHoldRequest: {
+            /** @description What the hold is for. */
+            name: string;
+            /** Format: date-time */
+            since?: string;
+            /** Format: date-time */
+            until?: string;
+            /** @description Any participant's whole address; stored only as a keyed hash. */
+            address?: string;
+            query?: components["schemas"]["ArchiveQuery"];
+        };
+        ArchiveHold: {
+            id?: string;
+            name?: string;
+            /** Format: date-time */
+            since?: string;
+            /** Format: date-time */
+            until?: string;
+            /** @description Never returned: the address is kept only as a keyed hash. */
+            address?: string;
+            query?: components["schemas"]["ArchiveQuery"];
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            /** Format: date-time */
+            released_at?: string;
+            /** @description The hold names an address. */
+            by_address?: boolean;
+        };
+        ArchiveRuleRequest: {
+            /** @enum {string} */
+            direction?: "in" | "out";
+            tag?: string;
+            campaign?: string;
+            days: number;
+        };
+        ArchiveRule: {
+            id?: string;
+            direction?: string;
+            tag?: string;
+            campaign?: string;
+            days?: number;
+            /** Format: date-time */
+            created_at?: string;
+        };
+        ArchivePurgeReport: {
+            tenant_id?: string;
+            purged?: number;
+            /** @description Expired but kept by a hold. */
+            held?: number;
+            /** @description SHA-256 over the purged entries' digests, as recorded in the audit trail. */
+            sha256?: string;
+        };
+        ArchiveProblem: {
+            entry_id?: string;
+            /** @enum {string} */
+            kind?: "changed" | "deleted" | "inserted" | "reordered";
+            detail?: string;
+        };
+        ArchiveVerifyReport: {
+            entries?: number;
+            purged?: number;
+            problems?: components["schemas"]["ArchiveProblem"][];
+        };
         StatsCounts: {
             /** Format: int64 */
             accepted: number;
@@ -5196,6 +5588,337 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    searchArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArchiveSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description A page of results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchivePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getArchiveEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveEntryView"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    viewArchiveEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sanitised document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getArchiveEntryRaw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Archive entry id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "message/rfc822": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArchiveExportRequest"];
+            };
+        };
+        responses: {
+            /** @description The bundle. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listArchiveHolds: {
+        parameters: {
+            query?: {
+                /** @description true: released holds too. */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        holds: components["schemas"]["ArchiveHold"][];
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    placeArchiveHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArchiveHoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The hold. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveHold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    releaseArchiveHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Hold id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listArchiveRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        default_days: number;
+                        rules: components["schemas"]["ArchiveRule"][];
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    setArchiveRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArchiveRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteArchiveRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    purgeArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was purged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchivePurgeReport"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The findings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveVerifyReport"];
                 };
             };
             503: components["responses"]["Unavailable"];

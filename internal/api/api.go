@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
@@ -46,6 +48,9 @@ type Deps struct {
 	OnDBError    func()                                                                // metrics; optional
 	Audit        *audit.Log                                                            // every request appends an entry
 	DomainChecks func(domain string, dkim []domaincheck.DKIMExpect) domaincheck.Config // settings for domain checks
+	// The archive, and the key that signs its exports (the audit checkpoint key).
+	Archive    *archive.Service
+	ArchiveKey ed25519.PrivateKey
 	// Reports: statistics and split reports (built over DB and Tenants when nil).
 	Reports   *report.Service
 	Marketing *marketing.Service // contacts, consent, suppression

@@ -79,6 +79,20 @@ func Routes() []Route {
 		{"POST", "/v1/keys", tenant.ScopeAdmin, (*Server).createKey},
 		{"DELETE", "/v1/keys/{id}", tenant.ScopeAdmin, (*Server).revokeKey},
 
+		// The archive: search, view, export, legal holds, retention, verification.
+		{"POST", "/v1/archive/search", tenant.ScopeArchive, (*Server).archiveSearch},
+		{"GET", "/v1/archive/entries/{id}", tenant.ScopeArchive, (*Server).archiveEntry},
+		{"GET", "/v1/archive/entries/{id}/view", tenant.ScopeArchive, (*Server).archiveView},
+		{"GET", "/v1/archive/entries/{id}/raw", tenant.ScopeArchive, (*Server).archiveRaw},
+		{"POST", "/v1/archive/export", tenant.ScopeArchive, (*Server).archiveExport},
+		{"GET", "/v1/archive/holds", tenant.ScopeArchive, (*Server).archiveHolds},
+		{"POST", "/v1/archive/holds", tenant.ScopeArchive, (*Server).archivePlaceHold},
+		{"POST", "/v1/archive/holds/{id}/release", tenant.ScopeArchive, (*Server).archiveReleaseHold},
+		{"GET", "/v1/archive/retention", tenant.ScopeArchive, (*Server).archiveRules},
+		{"PUT", "/v1/archive/retention", tenant.ScopeArchive, (*Server).archiveSetRule},
+		{"DELETE", "/v1/archive/retention/{id}", tenant.ScopeArchive, (*Server).archiveDeleteRule},
+		{"POST", "/v1/archive/purge", tenant.ScopeArchive, (*Server).archivePurge},
+		{"GET", "/v1/archive/verify", tenant.ScopeArchive, (*Server).archiveVerify},
 		// Reports: statistics, message search, compliance.
 		{"GET", "/v1/stats", tenant.ScopeRead, (*Server).getStats},
 		{"GET", "/v1/messages", tenant.ScopeRead, (*Server).listMessages},

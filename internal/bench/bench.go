@@ -44,6 +44,7 @@ type Options struct {
 	Timeout     time.Duration // for delivery to finish
 	CPUProfile  string        // if set, the server writes a CPU profile here
 	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
+	ArchiveOff  bool          // the server journals nothing: to measure what the archive costs
 }
 
 // Result is what a run measured.
@@ -74,6 +75,7 @@ type Result struct {
 	Webhook      bool    `json:"webhook"`
 	Webhooks     int     `json:"webhooks,omitempty"`       // deliveries the endpoint received
 	WebhooksPerS float64 `json:"webhooks_per_s,omitempty"` // from the first send to the last webhook
+	ArchiveOff   bool    `json:"archive_off,omitempty"`
 }
 
 // Run performs one benchmark run.
@@ -135,6 +137,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		// The benchmark measures throughput, not the request limits.
 		"SEALPOST_ACCESS_CREDENTIAL_RATE=0", "SEALPOST_ACCESS_TENANT_RATE=0")
 	var hooks *hookReceiver
+	if !o.ArchiveOff {
+		env = append(env, "SEALPOST_ARCHIVE_JOURNAL=true")
+	} else {
+		dbName += " (no archive)"
+	}
 	if o.Webhook {
 		if hooks, err = startHookReceiver(); err != nil {
 			return nil, err
@@ -163,7 +170,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("server not ready: %v\n%s", err, logs.String())
 	}
 
-	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM, Webhook: o.Webhook}
+	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM, Webhook: o.Webhook, ArchiveOff: o.ArchiveOff}
 	body := []byte(fmt.Sprintf(`{"from":"Bench <b@%s>","to":"r@rcpt.example","subject":"bench","text":%q}`, domain, strings.Repeat("x", o.Size)))
 	start := time.Now()
 	lat, errs := drive(base, key, body, o)

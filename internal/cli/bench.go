@@ -31,6 +31,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	tlsOpt := fs.String("tls", "true", "receiver offers STARTTLS: true, false or true,false")
 	dkim := fs.String("dkim", "rsa", "DKIM: rsa, ed25519, none (comma-separated to compare)")
 	hook := fs.String("webhook", "false", "subscribe one loopback endpoint to every event: false, true or false,true")
+	arch := fs.String("archive", "true", "journal accepted mail into the archive: true, false or true,false (to measure its cost)")
 	repeat := fs.Int("repeat", 1, "run the whole set this many times, alternating")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
@@ -59,34 +60,36 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 			for _, t := range strings.Split(*tlsOpt, ",") {
 				for _, d := range strings.Split(*dkim, ",") {
 					for _, wh := range strings.Split(*hook, ",") {
-						o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
-							Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true"}
-						sealpost := func() *bench.Result {
-							r, err := bench.Run(context.Background(), o, e.stderr)
-							if r != nil {
-								results = append(results, r)
+						for _, ar := range strings.Split(*arch, ",") {
+							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
+								Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true", ArchiveOff: ar == "false"}
+							sealpost := func() *bench.Result {
+								r, err := bench.Run(context.Background(), o, e.stderr)
+								if r != nil {
+									results = append(results, r)
+								}
+								if err != nil {
+									fmt.Fprintln(e.stderr, "bench:", err)
+									return nil
+								}
+								return r
 							}
-							if err != nil {
-								fmt.Fprintln(e.stderr, "bench:", err)
-								return nil
+							if *compare == "" {
+								sealpost()
+								continue
 							}
-							return r
+							// Alternate which side goes first, so neither always meets
+							// the machine as the other left it.
+							var p bench.Pair
+							if i%2 == 1 {
+								p.Postfix = postfixRun(e, o, &results)
+								p.Sealpost = sealpost()
+							} else {
+								p.Sealpost = sealpost()
+								p.Postfix = postfixRun(e, o, &results)
+							}
+							pairs = append(pairs, p)
 						}
-						if *compare == "" {
-							sealpost()
-							continue
-						}
-						// Alternate which side goes first, so neither always meets
-						// the machine as the other left it.
-						var p bench.Pair
-						if i%2 == 1 {
-							p.Postfix = postfixRun(e, o, &results)
-							p.Sealpost = sealpost()
-						} else {
-							p.Sealpost = sealpost()
-							p.Postfix = postfixRun(e, o, &results)
-						}
-						pairs = append(pairs, p)
 					}
 				}
 			}

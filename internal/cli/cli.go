@@ -54,6 +54,8 @@ func commands() []command {
 		{"bench", "measure acceptance and delivery throughput on this machine", benchCmd},
 		{"config", "print every setting (defaults, or a config file's values) with its environment variable", configCmd},
 		{"version", "print the version", version},
+		// The archive: journal, search, holds, retention, export.
+		{"archive", "search, show, export, hold and verify the sealed archive of mail in and out", archiveCmd},
 		// Reports: statistics, exports and compliance reports.
 		{"report", "statistics by domain, campaign, tag, sender, subject, metadata or method, as a table, CSV or JSON", reportCmd},
 		// The dashboard's people.

@@ -37,12 +37,22 @@ type Config struct {
 	Portal   Portal   `toml:"portal"`
 	Webhooks Webhooks `toml:"webhooks"`
 	Log      Log      `toml:"log"`
+	// Archive: the sealed journal of mail in and out.
+	Archive Archive `toml:"archive"`
 	// Tracking: opens and clicks.
 	Tracking Tracking `toml:"tracking"`
 	// Access beyond API keys: OAuth issuer and request limits.
 	Access Access `toml:"access"`
 	// SMTP gateway: submission listeners and their defences.
 	SMTP SMTP `toml:"smtp"`
+}
+
+// Archive is the journal of every accepted message.
+type Archive struct {
+	// Off by default for now: the journal keeps a second sealed copy of every message
+	// in the accepting transaction, which costs about half of accepted/s on SQLite and
+	// a second copy of a large message in memory (see docs/architecture.md).
+	Journal bool `toml:"journal" help:"journal every accepted message into the sealed archive (search, holds, retention, export)"`
 }
 
 // Tracking is where tracked links and the open pixel point.

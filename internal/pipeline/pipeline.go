@@ -40,6 +40,8 @@ type Config struct {
 	Accepted func(recipients int)
 	// IgnoreLocalPartCase merges recipients whose local parts differ only in case.
 	IgnoreLocalPartCase bool
+	// Journal, if set, copies every accepted message into the archive in its transaction.
+	Journal Journal
 }
 
 // Pipeline accepts messages.
@@ -220,6 +222,10 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	size := cw.n
 	content, chunks := cw.finish()
+	journal, err := p.journal(keys, sub, id, now, content, chunks)
+	if err != nil {
+		return nil, err
+	}
 	// Everything else reads the built message: let the decoded attachments go.
 	for i := range d.Attachments {
 		d.Attachments[i].Content = nil
@@ -323,6 +329,9 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 			}
 		}
 		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
+			return err
+		}
+		if err := journal.insert(ctx, tx); err != nil {
 			return err
 		}
 		if sub.Also != nil {

@@ -221,6 +221,13 @@ func TestTenantIsolation(t *testing.T) {
 		rkID, _ := rk["id"].(string)
 		_, wh := e.do("POST", "/v1/webhooks", e.key, map[string]any{"url": "https://hooks.clinic.example/sealpost"})
 		whID, _ := wh["id"].(string)
+		// The archive's objects: an entry (the message above, journaled), a hold, a rule.
+		_, page := e.do("POST", "/v1/archive/search", e.key, map[string]any{"query": map[string]any{}})
+		arcID := page["results"].([]any)[0].(map[string]any)["id"].(string)
+		_, hold := e.do("POST", "/v1/archive/holds", e.key, map[string]any{"name": "matter", "query": map[string]any{"subject": "x"}})
+		holdID, _ := hold["id"].(string)
+		_, rule := e.do("PUT", "/v1/archive/retention", e.key, map[string]any{"tag": "x", "days": 30})
+		ruleID, _ := rule["id"].(string)
 		_, oc := e.do("POST", "/v1/oauth-clients", e.key, map[string]any{"name": "ehr", "scopes": []string{"send"}})
 		ocID, _ := oc["id"].(string)
 		sessID := "ses_isolation"
@@ -277,6 +284,12 @@ func TestTenantIsolation(t *testing.T) {
 				// tenant: every tenant may ask.
 				continue
 			case strings.HasPrefix(path, "/v1/domains/"):
+			case strings.HasPrefix(path, "/v1/archive/entries/"):
+				ids["{id}"] = arcID
+			case strings.HasPrefix(path, "/v1/archive/holds/"):
+				ids["{id}"] = holdID
+			case strings.HasPrefix(path, "/v1/archive/retention/"):
+				ids["{id}"] = ruleID
 			case strings.HasPrefix(path, "/v1/contact-fields/"):
 			case strings.HasPrefix(path, "/v1/contacts/"):
 				ids["{id}"] = fmt.Sprint(ct["id"])

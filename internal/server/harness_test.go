@@ -102,6 +102,7 @@ func newEnv(t testing.TB, dbURL string, o envOptions) *env {
 	dns.AddZoneMX(patientDomain, "mx."+patientDomain, net.IPv4(127, 0, 0, 1))
 
 	cfg := config.Default()
+	cfg.Archive.Journal = true // every test server journals, so the archive is exercised everywhere
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = dbURL
 	cfg.Hostname = "sealpost.test"

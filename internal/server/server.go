@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
@@ -82,6 +83,7 @@ type Server struct {
 	Secure   *secureline.Service
 	Portal   *portal.Service
 	Webhooks *webhook.Service
+	Archive  *archive.Service // the journal of mail in and out
 	Tracking *tracking.Service
 	// The dashboard: people who sign in, and the pages under /app.
 	People *people.Service
@@ -187,7 +189,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	limits := message.DefaultLimits()
 	limits.MaxTotalBytes, limits.MaxAttachmentBytes = cfg.Message.MaxBytes, cfg.Message.MaxAttachmentBytes
 	s.Pipeline = pipeline.New(db, s.Tenants, s.Secure, pipeline.Config{Hostname: cfg.Hostname, Limits: limits,
-		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted, IgnoreLocalPartCase: cfg.Delivery.IgnoreLocalPartCase}, log)
+		Expire: config.Duration(cfg.Delivery.Expire), Accepted: s.Metrics.Accepted, IgnoreLocalPartCase: cfg.Delivery.IgnoreLocalPartCase,
+		Journal: journal(cfg)}, log)
+	s.Archive = archive.New(db, s.Tenants, log.With("part", "archive"))
 	s.Client = delivery.New(delivery.Config{
 		Resolver: resolver, Port: cfg.Delivery.Port, SmartHost: cfg.Delivery.SmartHost,
 		SmartHostUser: cfg.Delivery.SmartHostUser, SmartHostPassword: cfg.Delivery.SmartHostPassword,
@@ -241,6 +245,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		DomainChecks: func(_ string, dkim []domaincheck.DKIMExpect) domaincheck.Config {
 			return DomainCheckConfig(cfg, resolver, roots, dkim)
 		},
+		Archive: s.Archive, ArchiveKey: signer.Key,
 		Marketing: s.Marketing,
 		// Access beyond API keys.
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,

@@ -21,6 +21,8 @@ const (
 	ScopeRead      = "read"      // read messages and events
 	ScopeTemplates = "templates" // manage templates
 	ScopeAdmin     = "admin"     // everything, including domains and keys
+	// Archive: search, view, export, holds and retention of the archive.
+	ScopeArchive = "archive"
 	// ScopeAudit reads the audit trail: what a compliance officer needs without admin.
 	ScopeAudit = "audit"
 	// Marketing: contacts, lists, topics, segments, consent, suppression.
@@ -30,7 +32,7 @@ const (
 )
 
 // AllScopes lists the valid scopes.
-var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing, ScopeForms}
+var AllScopes = []string{ScopeSend, ScopeRead, ScopeTemplates, ScopeAdmin, ScopeAudit, ScopeMarketing, ScopeForms, ScopeArchive}
 
 // Principal is who a request acts as.
 type Principal struct {
