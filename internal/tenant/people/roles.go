@@ -31,7 +31,7 @@ type RoleInfo struct {
 var Roles = []RoleInfo{
 	{RoleOwner, "everything, including other owners", []string{tenant.ScopeAdmin}, true},
 	{RoleAdmin, "everything except making or changing owners", []string{tenant.ScopeAdmin}, true},
-	{RoleCompliance, "reads messages, events and the audit trail", []string{tenant.ScopeRead, tenant.ScopeAudit}, false},
+	{RoleCompliance, "reads messages, events, the audit trail and the archive (search, holds, export)", []string{tenant.ScopeRead, tenant.ScopeAudit, tenant.ScopeArchive}, false},
 	{RoleDeveloper, "sends, reads and manages templates", []string{tenant.ScopeSend, tenant.ScopeRead, tenant.ScopeTemplates}, false},
 	{RoleMarketer, "sends, manages templates, contacts, consent, suppression and forms, reads results", []string{tenant.ScopeSend, tenant.ScopeRead, tenant.ScopeTemplates, tenant.ScopeMarketing, tenant.ScopeForms}, false},
 	{RoleViewer, "reads messages and events", []string{tenant.ScopeRead}, false},
