@@ -242,7 +242,7 @@ func TestClientAgainstServer(t *testing.T) {
 				t.Errorf("unexpected event %+v", ev)
 			}
 		}
-		_, err = c.ListEvents(ctx, client.EventQuery{Types: []string{"opened"}})
+		_, err = c.ListEvents(ctx, client.EventQuery{Types: []string{"openned"}})
 		if e := asError(t, err); e.Status != 400 || len(e.Fields) == 0 || e.Fields[0].Field != "type" {
 			t.Errorf("unknown event type: %+v", e)
 		}
