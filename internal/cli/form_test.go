@@ -9,14 +9,21 @@ import (
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/forms"
+	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
-// The form verbs end to end on the embedded database: a bad definition refused with
+// The form verbs end to end, on SQLite and PostgreSQL: a bad definition refused with
 // every problem named, create printing the URL and the iframe snippet, list and show,
 // a submission (made through the same service the hosted page calls) listed and — only
 // on request — unsealed, and delete taking the URL and the stored submissions with it.
 func TestFormCommands(t *testing.T) {
-	cfg := writeConfig(t)
+	storetest.Each(t, func(t *testing.T, dbURL string) { formCommands(t, dbURL) })
+}
+
+func formCommands(t *testing.T, dbURL string) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sealpost.toml")
+	os.WriteFile(cfg, []byte("data_dir = \""+dir+"\"\ndatabase_url = \""+dbURL+"\"\n"), 0o600)
 	mustRun := func(args ...string) string {
 		t.Helper()
 		code, out, errOut := run(t, append(args, "--config", cfg)...)
@@ -28,7 +35,6 @@ func TestFormCommands(t *testing.T) {
 	mustRun("masterkey", "init")
 	mustRun("tenant", "create", "clinic")
 	mustRun("domain", "add", "--tenant", "clinic", "clinic.example", "--verified")
-	dir := t.TempDir()
 
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"name": "", "title": "Intake", "from": "nope", "fields": [{"name": "Bad Name", "label": "", "type": "colour"}], "destinations": {}}`), 0o600)

@@ -28,7 +28,12 @@ import (
 // blocked or partitioned) works. From an origin it does not allow, frame-ancestors
 // keeps the form out of the frame.
 func TestFormEmbedInBrowser(t *testing.T) {
-	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	b := browsertest.Start(t) // one browser for both databases: its start is the slow part
+	storetest.Each(t, func(t *testing.T, dbURL string) { formEmbedInBrowser(t, b, dbURL) })
+}
+
+func formEmbedInBrowser(t *testing.T, b *browsertest.Browser, dbURL string) {
+	e := newEnv(t, dbURL, envOptions{})
 	var snippet string
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -53,8 +58,6 @@ func TestFormEmbedInBrowser(t *testing.T) {
 	if !strings.Contains(snippet, `src="`+link+`"`) {
 		t.Fatalf("embed snippet %q does not frame %s", snippet, link)
 	}
-	b := browsertest.Start(t)
-
 	t.Run("allowed origin", func(t *testing.T) {
 		b.Navigate(allowed + "/")
 		waitFor(t, b, "#site")
