@@ -103,7 +103,7 @@ type OAuthToken struct {
 	Scopes                 []string
 	Sandbox                bool
 	CreatedAt, ExpiresAt   time.Time
-	RevokedAt              time.Time // zero: live
+	RevokedAt              time.Time        // zero: live
 	ClientAccess           CredentialAccess // read with the token: its client's current rules
 }
 
