@@ -73,14 +73,10 @@ func TestCredentialNetworksAndLimits(t *testing.T) {
 			t.Fatalf("list keys: %d %v", s, l)
 		}
 
-		// An OAuth client bound to another network: its token is refused here.
+		// An OAuth client bound to other networks gets no token here.
 		id, secret := createClient(t, e, map[string]any{"scopes": []string{"read"}, "allowed_networks": []string{"10.0.0.0/8", "2001:db8::/32"}})
-		st, tok := oauthPost(t, e.base, "/oauth/token", id, secret, url.Values{"grant_type": {"client_credentials"}})
-		if st != 200 {
-			t.Fatalf("token: %d %v", st, tok)
-		}
-		if r, body := get(http.DefaultClient, "Bearer "+tok["access_token"].(string)); r.StatusCode != 403 {
-			t.Fatalf("token from outside its client's networks: %d %s", r.StatusCode, body)
+		if st, tok := oauthPost(t, e.base, "/oauth/token", id, secret, url.Values{"grant_type": {"client_credentials"}}); st != 403 || tok["error"] != "unauthorized_client" {
+			t.Fatalf("token from outside the client's networks: %d %v", st, tok)
 		}
 		// A client bound to this machine's network works from it, and not from elsewhere.
 		id2, secret2 := createClient(t, e, map[string]any{"scopes": []string{"read"}, "allowed_networks": []string{"127.0.0.1"}})
@@ -101,13 +97,16 @@ func TestCredentialNetworksAndLimits(t *testing.T) {
 			}
 		}
 		if refused != 3 {
-			t.Fatalf("%d audited refusals from the other network, want 3", refused)
+			t.Fatalf("%d audited refusals from the other network, want 3 (bearer, Basic, token)", refused)
 		}
 		m := scrape(t, e)
 		if v := metricValue(t, m, `sealpost_api_auth_failures_total{method="bearer",reason="network"}`); v != 1 {
 			t.Fatalf("bearer network failures %v", v)
 		}
-		if v := metricValue(t, m, `sealpost_api_auth_failures_total{method="oauth",reason="network"}`); v != 2 {
+		if v := metricValue(t, m, `sealpost_api_auth_failures_total{method="oauth_client",reason="network"}`); v != 1 {
+			t.Fatalf("token endpoint network failures %v", v)
+		}
+		if v := metricValue(t, m, `sealpost_api_auth_failures_total{method="oauth",reason="network"}`); v != 1 {
 			t.Fatalf("oauth network failures %v", v)
 		}
 
