@@ -36,7 +36,7 @@ func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
 		if v.Session == "" && r.Pattern != sessionOpenPattern {
 			return nil, s.authFailed(r, "signature", "no_session", problem(401, "Unauthorized", "open a session with a signed POST /v1/sessions, then name it in the covered Sealpost-Session field"))
 		}
-		return s.checkNetwork(r, "signature", v.Principal)
+		return v.Principal, nil
 	}
 	h := r.Header.Get("Authorization")
 	if len(h) > maxAuthorizationBytes {
@@ -153,5 +153,12 @@ func (s *Server) verifySigned(r *http.Request) (*oauth.SignedRequest, error) {
 	if errors.As(err, &he) {
 		return nil, s.authFailed(r, "signature", "refused", problem(401, "Unauthorized", he.Reason))
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	// Here, not in authenticate, so that opening a session obeys the list too.
+	if _, err := s.checkNetwork(r, "signature", v.Principal); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

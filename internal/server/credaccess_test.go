@@ -2,14 +2,19 @@ package server_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/store"
@@ -159,4 +164,27 @@ func basic(user, pass string) string {
 func fmtAny(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestSignedRequestNetworks: a signed request follows its client's networks — refused
+// with 403 from outside them, even to open a session.
+func TestSignedRequestNetworks(t *testing.T) {
+	chk := startChecker(t)
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, envOptions{})
+		id, _ := createClient(t, e, map[string]any{"scopes": []string{"read"}, "allowed_networks": []string{"10.0.0.0/8"}})
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		der, _ := x509.MarshalPKCS8PrivateKey(priv)
+		s, k := e.do("POST", "/v1/oauth-clients/"+id+"/signature-keys", e.key, map[string]any{"alg": "ed25519", "public_key": base64.StdEncoding.EncodeToString(pub)})
+		if s != 201 {
+			t.Fatalf("register key: %d %v", s, k)
+		}
+		sg := &signer{t: t, e: e, chk: chk, alg: "ed25519", key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), keyid: k["keyid"].(string)}
+		if s, p := sg.sign("POST", "/v1/sessions", "", nil, time.Now()).send(t); s != 403 || strings.Contains(fmtAny(p), id) {
+			t.Fatalf("signed request from outside the client's networks: %d %v", s, p)
+		}
+		if v := metricValue(t, scrape(t, e), `sealpost_api_auth_failures_total{method="signature",reason="network"}`); v != 1 {
+			t.Fatalf("signature network failures %v", v)
+		}
+	})
 }
