@@ -2768,6 +2768,10 @@ export interface components {
             sandbox?: boolean;
             /** Format: date-time */
             expires_at?: string;
+            /** @description Accept the credential only from these networks; absent or empty: any network. A request from elsewhere is refused with 403. */
+            allowed_networks?: string[];
+            /** @description The credential's own request limit, used instead of the server's default credential limit; absent: the default. */
+            rate_limit?: components["schemas"]["CredentialRateLimit"];
         };
         KeyView: {
             id: string;
@@ -2780,6 +2784,9 @@ export interface components {
             expires_at?: string;
             /** Format: date-time */
             revoked_at?: string;
+            /** @description The networks the credential is accepted from, in canonical form; absent: any. */
+            allowed_networks?: string[];
+            rate_limit?: components["schemas"]["CredentialRateLimit"];
             /** @description Only in the answer to POST /v1/keys. */
             secret?: string;
         };
@@ -3692,6 +3699,10 @@ export interface components {
             public_jwk?: Record<string, never>;
             /** @description Issue no client secret: the client authenticates only with private_key_jwt. */
             no_secret?: boolean;
+            /** @description Accept the credential only from these networks; absent or empty: any network. A request from elsewhere is refused with 403. */
+            allowed_networks?: string[];
+            /** @description The credential's own request limit, used instead of the server's default credential limit; absent: the default. */
+            rate_limit?: components["schemas"]["CredentialRateLimit"];
         };
         OAuthClient: {
             /** @description The client_id. */
@@ -3709,6 +3720,9 @@ export interface components {
             expires_at?: string;
             /** Format: date-time */
             revoked_at?: string;
+            /** @description The networks the credential is accepted from, in canonical form; absent: any. */
+            allowed_networks?: string[];
+            rate_limit?: components["schemas"]["CredentialRateLimit"];
             /** @description Only in the answer that created the client. */
             client_secret?: string;
         };
@@ -3889,6 +3903,12 @@ export interface components {
             next_cursor?: string;
             has_more: boolean;
         };
+        CredentialRateLimit: {
+            /** @description Requests per second sustained, per scope. */
+            per_second: number;
+            /** @description Requests allowed at once. */
+            burst: number;
+        };
     };
     responses: {
         /** @description The request is malformed or a field is invalid; errors names each field. */
@@ -3910,7 +3930,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The API key lacks the operation's scope. */
+        /** @description The credential lacks the operation's scope, or is not accepted from the network the request came from. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -7033,6 +7053,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The client is not accepted from the network the request came from (error unauthorized_client). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -7388,6 +7417,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };

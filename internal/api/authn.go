@@ -73,7 +73,23 @@ func (s *Server) authenticate(r *http.Request) (*tenant.Principal, error) {
 	if errors.Is(err, tenant.ErrBadCredentials) || errors.Is(err, oauth.ErrBadToken) {
 		return nil, s.authFailed(r, method, "refused", problem(401, "Unauthorized", authDetail))
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return s.checkNetwork(r, method, p)
+}
+
+// networkDetail answers a credential used from outside its allowlist. It names neither
+// the credential nor its networks: only the holder of a working secret can see it.
+const networkDetail = "this credential is not accepted from the network the request came from"
+
+// checkNetwork refuses a credential used from outside its networks, for every method
+// alike (an OAuth token and a signed request follow their client's list).
+func (s *Server) checkNetwork(r *http.Request, method string, p *tenant.Principal) (*tenant.Principal, error) {
+	if p.Access.AllowsAddr(clientIP(r)) {
+		return p, nil
+	}
+	return nil, s.authFailed(r, method, "network", problem(403, "Forbidden", networkDetail))
 }
 
 // authFailed counts and logs a refused credential (never the credential itself) and
@@ -137,5 +153,12 @@ func (s *Server) verifySigned(r *http.Request) (*oauth.SignedRequest, error) {
 	if errors.As(err, &he) {
 		return nil, s.authFailed(r, "signature", "refused", problem(401, "Unauthorized", he.Reason))
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	// Here, not in authenticate, so that opening a session obeys the list too.
+	if _, err := s.checkNetwork(r, "signature", v.Principal); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -17,7 +18,17 @@ type KeyView struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Secret    string     `json:"secret,omitempty"`
+	// The networks the key may be used from (absent: any) and its own rate limit
+	// (absent: the server's default).
+	AllowedNetworks []string       `json:"allowed_networks,omitempty"`
+	RateLimit       *RateLimitView `json:"rate_limit,omitempty"`
+	Secret          string         `json:"secret,omitempty"`
+}
+
+func keyView(k *store.APIKey) KeyView {
+	v := KeyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, Sandbox: k.Sandbox, CreatedAt: k.CreatedAt, ExpiresAt: timePtr(k.ExpiresAt), RevokedAt: timePtr(k.RevokedAt)}
+	v.AllowedNetworks, v.RateLimit = accessView(k.Access)
+	return v
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -34,7 +45,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *tenant.Prin
 	}
 	out := []KeyView{}
 	for _, k := range ks {
-		out = append(out, KeyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, Sandbox: k.Sandbox, CreatedAt: k.CreatedAt, ExpiresAt: timePtr(k.ExpiresAt), RevokedAt: timePtr(k.RevokedAt)})
+		out = append(out, keyView(k))
 	}
 	writeJSON(w, 200, map[string]any{"keys": out})
 	return nil
@@ -50,11 +61,18 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		Scopes    []string   `json:"scopes"`
 		Sandbox   bool       `json:"sandbox"`
 		ExpiresAt *time.Time `json:"expires_at"`
+
+		AllowedNetworks []string       `json:"allowed_networks"`
+		RateLimit       *RateLimitView `json:"rate_limit"`
 	}
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	o := tenant.KeyOptions{Name: req.Name, Scopes: req.Scopes, Sandbox: req.Sandbox}
+	access, err := credentialAccess(req.AllowedNetworks, req.RateLimit)
+	if err != nil {
+		return err
+	}
+	o := tenant.KeyOptions{Name: req.Name, Scopes: req.Scopes, Sandbox: req.Sandbox, Access: access}
 	if req.ExpiresAt != nil {
 		o.Expires = *req.ExpiresAt
 	}
@@ -65,7 +83,9 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, KeyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, Sandbox: k.Sandbox, CreatedAt: k.CreatedAt, ExpiresAt: timePtr(k.ExpiresAt), Secret: secret})
+	v := keyView(k)
+	v.Secret = secret
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 

@@ -108,6 +108,12 @@ func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request, form url.Va
 	if err != nil {
 		return nil, s.oauthError(r, err)
 	}
+	// A client outside its networks gets no token (nor introspects or revokes), as its
+	// tokens would be refused there anyway.
+	if !tenant.AccessOf(c.Access).AllowsAddr(clientIP(r)) {
+		s.authFailed(r, "oauth_client", "network", nil)
+		return nil, oauthProblem(403, "unauthorized_client", networkDetail)
+	}
 	if rec, _ := r.Context().Value(auditKey{}).(*auditRecord); rec != nil {
 		rec.principal = &tenant.Principal{KeyID: c.ID, TenantID: c.TenantID, Scopes: c.Scopes, Sandbox: c.Sandbox}
 	}

@@ -25,12 +25,17 @@ type OAuthClientView struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
-	Secret      string     `json:"client_secret,omitempty"`
+	// The networks the client and its tokens may be used from (absent: any) and its
+	// own rate limit (absent: the server's default).
+	AllowedNetworks []string       `json:"allowed_networks,omitempty"`
+	RateLimit       *RateLimitView `json:"rate_limit,omitempty"`
+	Secret          string         `json:"client_secret,omitempty"`
 }
 
 func oauthClientView(c *store.OAuthClient) OAuthClientView {
 	v := OAuthClientView{ID: c.ID, Name: c.Name, Scopes: c.Scopes, Sandbox: c.Sandbox, TokenFormat: c.TokenFormat, TokenTTL: int(c.TokenTTL / time.Second),
 		AuthMethods: []string{}, CreatedAt: c.CreatedAt, ExpiresAt: timePtr(c.ExpiresAt), RevokedAt: timePtr(c.RevokedAt)}
+	v.AllowedNetworks, v.RateLimit = accessView(c.Access)
 	if c.SecretHash != nil {
 		v.AuthMethods = append(v.AuthMethods, "client_secret_basic", "client_secret_post")
 	}
@@ -67,12 +72,19 @@ func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request, p *te
 		TokenTTL    int            `json:"token_ttl"`
 		PublicJWK   map[string]any `json:"public_jwk"`
 		NoSecret    bool           `json:"no_secret"`
+
+		AllowedNetworks []string       `json:"allowed_networks"`
+		RateLimit       *RateLimitView `json:"rate_limit"`
 	}
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
+	access, err := credentialAccess(req.AllowedNetworks, req.RateLimit)
+	if err != nil {
+		return err
+	}
 	o := oauth.ClientOptions{Name: req.Name, Scopes: req.Scopes, Sandbox: req.Sandbox, TokenFormat: req.TokenFormat,
-		TokenTTL: time.Duration(req.TokenTTL) * time.Second, NoSecret: req.NoSecret}
+		TokenTTL: time.Duration(req.TokenTTL) * time.Second, NoSecret: req.NoSecret, Access: access}
 	if req.ExpiresAt != nil {
 		o.Expires = *req.ExpiresAt
 	}

@@ -21,6 +21,7 @@ func keyCmd(e *env, args []string) error {
 	}, `
 Verbs:
   create --tenant T [--scopes send,read] [--sandbox] [--expires 90d] [--name N]
+         [--allow-network CIDR]... [--rate-per-second N --rate-burst N]
                     make an API key; its secret is printed once and never stored
   list --tenant T   list keys (never their secrets)
   revoke ID         revoke a key at once
@@ -35,6 +36,7 @@ func keyCreate(e *env, args []string) error {
 	sandbox := fs.Bool("sandbox", false, "sandbox key: runs the whole pipeline but never delivers")
 	expires := fs.String("expires", "", "lifetime (90d, 720h) or RFC 3339 time; default never")
 	name := fs.String("name", "", "a label for the key")
+	access := accessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +49,7 @@ func keyCreate(e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	secret, k, err := a.tenants.CreateKey(context.Background(), t.ID, tenant.KeyOptions{Name: *name, Scopes: strings.Split(*scopes, ","), Sandbox: *sandbox, Expires: exp})
+	secret, k, err := a.tenants.CreateKey(context.Background(), t.ID, tenant.KeyOptions{Name: *name, Scopes: strings.Split(*scopes, ","), Sandbox: *sandbox, Expires: exp, Access: access()})
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func keyList(e *env, args []string) error {
 		return err
 	}
 	w := table(e)
-	fmt.Fprintln(w, "ID\tNAME\tSCOPES\tSANDBOX\tEXPIRES\tSTATE")
+	fmt.Fprintln(w, "ID\tNAME\tSCOPES\tSANDBOX\tEXPIRES\tSTATE\tNETWORKS\tLIMIT")
 	for _, k := range ks {
 		exp, state := "never", "live"
 		if !k.ExpiresAt.IsZero() {
@@ -84,7 +86,8 @@ func keyList(e *env, args []string) error {
 		if !k.RevokedAt.IsZero() {
 			state = "revoked"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.Sandbox, exp, state)
+		nets, limit := accessColumns(k.Access)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.Sandbox, exp, state, nets, limit)
 	}
 	return w.Flush()
 }

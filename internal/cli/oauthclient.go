@@ -20,6 +20,7 @@ func oauthClientCmd(e *env, args []string) error {
 Verbs:
   create --tenant T [--scopes send,read] [--sandbox] [--expires 90d] [--name N]
          [--token-format opaque|jwt] [--token-ttl 15m] [--public-jwk FILE [--no-secret]]
+         [--allow-network CIDR]... [--rate-per-second N --rate-burst N]
                     make an OAuth 2.0 client (client credentials grant); its secret is
                     printed once and never stored
   list [--tenant T] list clients (never their secrets)
@@ -51,6 +52,7 @@ func oauthClientCreate(e *env, args []string) error {
 	ttl := fs.Duration("token-ttl", oauth.DefaultTokenTTL, "lifetime of each access token (1m to 24h)")
 	jwk := fs.String("public-jwk", "", "file holding the client's public JWK, for private_key_jwt")
 	noSecret := fs.Bool("no-secret", false, "issue no secret: the client authenticates only with private_key_jwt")
+	access := accessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func oauthClientCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	o := oauth.ClientOptions{Name: *name, Scopes: strings.Split(*scopes, ","), Sandbox: *sandbox, Expires: exp, TokenFormat: *format, TokenTTL: *ttl, NoSecret: *noSecret}
+	o := oauth.ClientOptions{Name: *name, Scopes: strings.Split(*scopes, ","), Sandbox: *sandbox, Expires: exp, TokenFormat: *format, TokenTTL: *ttl, NoSecret: *noSecret, Access: access()}
 	if *jwk != "" {
 		b, err := os.ReadFile(*jwk)
 		if err != nil {
@@ -119,7 +121,7 @@ func oauthClientList(e *env, args []string) error {
 		return err
 	}
 	w := table(e)
-	fmt.Fprintln(w, "ID\tNAME\tSCOPES\tSANDBOX\tTOKENS\tAUTH\tEXPIRES\tSTATE")
+	fmt.Fprintln(w, "ID\tNAME\tSCOPES\tSANDBOX\tTOKENS\tAUTH\tEXPIRES\tSTATE\tNETWORKS\tLIMIT")
 	for _, c := range cs {
 		exp, state := "never", "live"
 		if !c.ExpiresAt.IsZero() {
@@ -138,7 +140,8 @@ func oauthClientList(e *env, args []string) error {
 		if c.PublicJWK != "" {
 			auth = append(auth, "private_key_jwt")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s/%s\t%s\t%s\t%s\n", c.ID, c.Name, strings.Join(c.Scopes, ","), c.Sandbox, c.TokenFormat, c.TokenTTL, strings.Join(auth, ","), exp, state)
+		nets, limit := accessColumns(c.Access)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, strings.Join(c.Scopes, ","), c.Sandbox, c.TokenFormat, c.TokenTTL, strings.Join(auth, ","), exp, state, nets, limit)
 	}
 	return w.Flush()
 }

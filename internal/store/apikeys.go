@@ -17,9 +17,10 @@ type APIKey struct {
 	CreatedAt          time.Time
 	ExpiresAt          time.Time // zero: never
 	RevokedAt          time.Time // zero: live
+	Access             CredentialAccess
 }
 
-const apiKeyCols = "id, tenant_id, name, hash, scopes, sandbox, created_at, expires_at, revoked_at" // #nosec G101 -- column names, not a credential
+const apiKeyCols = "id, tenant_id, name, hash, scopes, sandbox, created_at, expires_at, revoked_at, allowed_networks, rate_per_second, rate_burst" // #nosec G101 -- column names, not a credential
 
 func scanAPIKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 	var k APIKey
@@ -27,7 +28,8 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 	var sandbox int
 	var created int64
 	var exp, rev sql.NullInt64
-	if err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Hash, &scopes, &sandbox, &created, &exp, &rev); err != nil {
+	var nets string
+	if err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Hash, &scopes, &sandbox, &created, &exp, &rev, &nets, &k.Access.RatePerSecond, &k.Access.RateBurst); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -36,6 +38,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 	if scopes != "" {
 		k.Scopes = strings.Split(scopes, " ")
 	}
+	k.Access.Networks = splitNetworks(nets)
 	k.Sandbox, k.CreatedAt, k.ExpiresAt, k.RevokedAt = sandbox == 1, fromMS(created), fromNullMS(exp), fromNullMS(rev)
 	return &k, nil
 }
@@ -43,8 +46,9 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 // CreateAPIKey stores a key.
 func (db *DB) CreateAPIKey(ctx context.Context, k *APIKey) error {
 	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.exec(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-			k.ID, k.TenantID, k.Name, k.Hash, strings.Join(k.Scopes, " "), b2i(k.Sandbox), ms(k.CreatedAt), nullMS(k.ExpiresAt))
+		_, err := tx.exec(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
+			k.ID, k.TenantID, k.Name, k.Hash, strings.Join(k.Scopes, " "), b2i(k.Sandbox), ms(k.CreatedAt), nullMS(k.ExpiresAt),
+			strings.Join(k.Access.Networks, " "), k.Access.RatePerSecond, k.Access.RateBurst)
 		return conflict(err)
 	})
 }

@@ -21,9 +21,10 @@ type OAuthClient struct {
 	CreatedAt          time.Time
 	ExpiresAt          time.Time // zero: never
 	RevokedAt          time.Time // zero: live
+	Access             CredentialAccess
 }
 
-const oauthClientCols = "id, tenant_id, name, secret_hash, public_jwk, scopes, sandbox, token_format, token_ttl, created_at, expires_at, revoked_at" // #nosec G101 -- column names, not a credential
+const oauthClientCols = "id, tenant_id, name, secret_hash, public_jwk, scopes, sandbox, token_format, token_ttl, created_at, expires_at, revoked_at, allowed_networks, rate_per_second, rate_burst" // #nosec G101 -- column names, not a credential
 
 func scanOAuthClient(row interface{ Scan(...any) error }) (*OAuthClient, error) {
 	var c OAuthClient
@@ -31,7 +32,8 @@ func scanOAuthClient(row interface{ Scan(...any) error }) (*OAuthClient, error) 
 	var sandbox int
 	var ttl, created int64
 	var exp, rev sql.NullInt64
-	if err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &c.PublicJWK, &scopes, &sandbox, &c.TokenFormat, &ttl, &created, &exp, &rev); err != nil {
+	var nets string
+	if err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.SecretHash, &c.PublicJWK, &scopes, &sandbox, &c.TokenFormat, &ttl, &created, &exp, &rev, &nets, &c.Access.RatePerSecond, &c.Access.RateBurst); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -40,6 +42,7 @@ func scanOAuthClient(row interface{ Scan(...any) error }) (*OAuthClient, error) 
 	if scopes != "" {
 		c.Scopes = strings.Split(scopes, " ")
 	}
+	c.Access.Networks = splitNetworks(nets)
 	c.Sandbox, c.TokenTTL = sandbox == 1, time.Duration(ttl)*time.Second
 	c.CreatedAt, c.ExpiresAt, c.RevokedAt = fromMS(created), fromNullMS(exp), fromNullMS(rev)
 	return &c, nil
@@ -48,9 +51,10 @@ func scanOAuthClient(row interface{ Scan(...any) error }) (*OAuthClient, error) 
 // CreateOAuthClient stores a client.
 func (db *DB) CreateOAuthClient(ctx context.Context, c *OAuthClient) error {
 	return db.Write(ctx, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.exec(ctx, "INSERT INTO oauth_clients ("+oauthClientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+		_, err := tx.exec(ctx, "INSERT INTO oauth_clients ("+oauthClientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14)",
 			c.ID, c.TenantID, c.Name, c.SecretHash, c.PublicJWK, strings.Join(c.Scopes, " "), b2i(c.Sandbox), c.TokenFormat,
-			int64(c.TokenTTL/time.Second), ms(c.CreatedAt), nullMS(c.ExpiresAt))
+			int64(c.TokenTTL/time.Second), ms(c.CreatedAt), nullMS(c.ExpiresAt),
+			strings.Join(c.Access.Networks, " "), c.Access.RatePerSecond, c.Access.RateBurst)
 		return conflict(err)
 	})
 }
@@ -99,7 +103,8 @@ type OAuthToken struct {
 	Scopes                 []string
 	Sandbox                bool
 	CreatedAt, ExpiresAt   time.Time
-	RevokedAt              time.Time // zero: live
+	RevokedAt              time.Time        // zero: live
+	ClientAccess           CredentialAccess // read with the token: its client's current rules
 }
 
 const oauthTokenCols = "hash, id, client_id, tenant_id, scopes, sandbox, created_at, expires_at, revoked_at" // #nosec G101 -- column names, not a credential
@@ -124,8 +129,13 @@ func (db *DB) OAuthTokenByHash(ctx context.Context, hash []byte) (*OAuthToken, e
 	var sandbox int
 	var created, exp int64
 	var rev sql.NullInt64
-	err := db.sql.QueryRowContext(ctx, "SELECT "+oauthTokenCols+" FROM oauth_tokens WHERE hash = $1", hash).
-		Scan(&t.Hash, &t.ID, &t.ClientID, &t.TenantID, &scopes, &sandbox, &created, &exp, &rev)
+	var nets string
+	// The client's rules are read with the token, in the same query, so a token obeys
+	// its client's networks and limit without a second read per request.
+	err := db.sql.QueryRowContext(ctx, "SELECT t.hash, t.id, t.client_id, t.tenant_id, t.scopes, t.sandbox, t.created_at, t.expires_at, t.revoked_at, "+
+		"COALESCE(c.allowed_networks, ''), COALESCE(c.rate_per_second, 0), COALESCE(c.rate_burst, 0) "+
+		"FROM oauth_tokens t LEFT JOIN oauth_clients c ON c.id = t.client_id WHERE t.hash = $1", hash).
+		Scan(&t.Hash, &t.ID, &t.ClientID, &t.TenantID, &scopes, &sandbox, &created, &exp, &rev, &nets, &t.ClientAccess.RatePerSecond, &t.ClientAccess.RateBurst)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -135,6 +145,7 @@ func (db *DB) OAuthTokenByHash(ctx context.Context, hash []byte) (*OAuthToken, e
 	if scopes != "" {
 		t.Scopes = strings.Split(scopes, " ")
 	}
+	t.ClientAccess.Networks = splitNetworks(nets)
 	t.Sandbox, t.CreatedAt, t.ExpiresAt, t.RevokedAt = sandbox == 1, fromMS(created), fromMS(exp), fromNullMS(rev)
 	return &t, nil
 }

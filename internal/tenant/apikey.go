@@ -40,6 +40,7 @@ type Principal struct {
 	TenantID string
 	Scopes   []string
 	Sandbox  bool
+	Access   Access // the credential's own networks and rate limit
 }
 
 // Can reports whether the principal holds scope (admin holds all).
@@ -57,6 +58,7 @@ type KeyOptions struct {
 	Scopes  []string
 	Sandbox bool
 	Expires time.Time // zero: never
+	Access  store.CredentialAccess
 }
 
 // CreateKey makes an API key and returns its secret, which is never stored or shown again.
@@ -72,6 +74,10 @@ func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) 
 	if !o.Expires.IsZero() && !o.Expires.After(s.now()) {
 		return "", nil, invalid("expiry must be in the future")
 	}
+	access, err := CheckAccessError(o.Access)
+	if err != nil {
+		return "", nil, err
+	}
 	prefix := "sp_live_"
 	if o.Sandbox {
 		prefix = "sp_test_"
@@ -79,7 +85,7 @@ func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) 
 	// 256 bits of randomness: a fast hash is the right way to store such a secret
 	// (nothing to brute-force), and keeps authentication cheap on every request.
 	secret := prefix + base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
-	k := &store.APIKey{ID: NewID("key"), TenantID: tenantID, Name: o.Name, Hash: hashSecret(secret), Scopes: o.Scopes, Sandbox: o.Sandbox, CreatedAt: s.now(), ExpiresAt: o.Expires}
+	k := &store.APIKey{ID: NewID("key"), TenantID: tenantID, Name: o.Name, Hash: hashSecret(secret), Scopes: o.Scopes, Sandbox: o.Sandbox, CreatedAt: s.now(), ExpiresAt: o.Expires, Access: access}
 	if err := s.db.CreateAPIKey(ctx, k); err != nil {
 		return "", nil, err
 	}
@@ -112,7 +118,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 		return nil, ErrBadCredentials
 	}
-	p = &Principal{KeyID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Sandbox: k.Sandbox}
+	p = &Principal{KeyID: k.ID, TenantID: k.TenantID, Scopes: k.Scopes, Sandbox: k.Sandbox, Access: AccessOf(k.Access)}
 	until := now.Add(authCacheTTL)
 	if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(until) {
 		until = k.ExpiresAt

@@ -83,6 +83,7 @@ type ClientOptions struct {
 	// 7523) signed by the matching private key. NoSecret then issues no secret.
 	PublicJWK string
 	NoSecret  bool
+	Access    store.CredentialAccess // networks and rate limit of the client and its tokens
 }
 
 // InvalidError is a request the caller can fix.
@@ -130,8 +131,12 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, o ClientOpt
 	if o.NoSecret && o.PublicJWK == "" {
 		return "", nil, invalid("public_jwk", "a client without a secret needs a public key")
 	}
+	access, err := tenant.CheckAccessError(o.Access)
+	if err != nil {
+		return "", nil, err
+	}
 	c := &store.OAuthClient{ID: tenant.NewID("oac"), TenantID: tenantID, Name: o.Name, PublicJWK: o.PublicJWK, Scopes: o.Scopes,
-		Sandbox: o.Sandbox, TokenFormat: o.TokenFormat, TokenTTL: o.TokenTTL, CreatedAt: s.now(), ExpiresAt: o.Expires}
+		Sandbox: o.Sandbox, TokenFormat: o.TokenFormat, TokenTTL: o.TokenTTL, CreatedAt: s.now(), ExpiresAt: o.Expires, Access: access}
 	var secret string
 	if !o.NoSecret {
 		// 256 random bits: a fast hash suffices (nothing to brute-force).

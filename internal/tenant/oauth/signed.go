@@ -172,7 +172,7 @@ func (s *Service) VerifyRequest(ctx context.Context, r *http.Request, targetURI 
 		}
 		return nil, err
 	}
-	out := &SignedRequest{Principal: &tenant.Principal{KeyID: c.ID, TenantID: c.TenantID, Scopes: c.Scopes, Sandbox: c.Sandbox}, KeyID: k.ID}
+	out := &SignedRequest{Principal: &tenant.Principal{KeyID: c.ID, TenantID: c.TenantID, Scopes: c.Scopes, Sandbox: c.Sandbox, Access: tenant.AccessOf(c.Access)}, KeyID: k.ID}
 	if id := r.Header.Get(SessionHeader); id != "" {
 		sess, err := s.db.AccessSession(ctx, id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

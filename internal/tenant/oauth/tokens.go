@@ -220,7 +220,7 @@ func (s *Service) Authenticate(ctx context.Context, value string) (*tenant.Princ
 	if err != nil {
 		return nil, err
 	}
-	return &tenant.Principal{KeyID: t.ClientID, TenantID: t.TenantID, Scopes: t.Scopes, Sandbox: t.Sandbox}, nil
+	return &tenant.Principal{KeyID: t.ClientID, TenantID: t.TenantID, Scopes: t.Scopes, Sandbox: t.Sandbox, Access: tenant.AccessOf(t.ClientAccess)}, nil
 }
 
 // Introspection is an RFC 7662 2.2 response.
