@@ -99,7 +99,10 @@ func (o *outageLog) everyRoute(t *testing.T, hc *http.Client, base, key string) 
 			resp, err := hc.Do(req)
 			allowed := []int{503}
 			if rt.Scope == "" {
-				allowed = []int{200}
+				// Routes without a key: documents answer 200 without the database; the
+				// OAuth endpoints and opening a session refuse this unsigned "{}" before
+				// storage is asked (400, 401); those that need the database say 503.
+				allowed = []int{200, 400, 401, 503}
 			}
 			o.record(rt.Method+" "+rt.Path, resp, err, allowed...)
 			if resp != nil {
