@@ -2708,6 +2708,16 @@ export interface components {
                 keywords?: string[];
                 regexps?: string[];
             };
+            /** @description open and click tracking: the default for a message without "track", and whether a message with PHI findings may be tracked */
+            tracking?: {
+                opens?: boolean;
+                clicks?: boolean;
+                /**
+                 * @description default never
+                 * @enum {string}
+                 */
+                with_phi?: "never" | "allowed";
+            };
         };
         PolicyView: {
             /** @description 0 while the default policy applies */
@@ -2724,6 +2734,14 @@ export interface components {
             /** @description available methods after the chosen one, used if it fails at delivery time */
             fallbacks: ("tls" | "pgp" | "smime" | "portal" | "none")[];
             reasons: string[];
+            /** @description whether this recipient's copy would carry an open pixel and tracked links, and why not */
+            tracking?: {
+                opens: boolean;
+                clicks: boolean;
+                /** @enum {string} */
+                source: "message" | "tenant default" | "none";
+                reason?: string;
+            };
         };
         Preview: {
             /** @enum {string} */
