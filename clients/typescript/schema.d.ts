@@ -871,6 +871,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access anomalies per credential
+         * @description Scope: admin. Every access.anomaly event in the range, oldest first: the credential, the kind (volume: far above its own baseline; new_network: a network it never used), the network, the request count, and whether the credential was suspended.
+         */
+        get: operations["getAnomaliesReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contact-fields": {
         parameters: {
             query?: never;
@@ -2696,6 +2716,22 @@ export interface components {
                 action: "secure" | "block" | "quarantine";
                 methods?: ("tls" | "pgp" | "smime" | "portal" | "none")[];
             };
+        };
+        AnomaliesReport: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            anomalies: {
+                /** Format: date-time */
+                at: string;
+                credential_id: string;
+                /** @enum {string} */
+                kind: "volume" | "new_network";
+                network?: string;
+                requests?: number;
+                suspended: boolean;
+            }[];
         };
         PolicyDocument: {
             rules?: components["schemas"]["PolicyRule"][];
@@ -5316,6 +5352,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DLPSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnomaliesReport: {
+        parameters: {
+            query: {
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The anomalies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomaliesReport"];
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["BadRequest"];
