@@ -2380,7 +2380,7 @@ export interface components {
             };
             security?: components["schemas"]["SecurityFlags"];
             portal?: components["schemas"]["PortalOptions"];
-            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. */
+            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI unless the tenant policy's tracking.with_phi is "allowed"; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. Without it, the template's track applies, else the tenant policy's tracking default. */
             track?: {
                 opens?: boolean;
                 clicks?: boolean;
@@ -2488,6 +2488,11 @@ export interface components {
             subject?: string;
             text?: string;
             html?: string;
+            /** @description tracking for messages from this template that do not say "track" (before the tenant default) */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
         };
         TemplateView: {
             id: string;
@@ -2495,6 +2500,11 @@ export interface components {
             subject: string;
             text?: string;
             html?: string;
+            /** @description tracking for messages from this template that do not say "track" (before the tenant default) */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2775,7 +2785,7 @@ export interface components {
                 opens: boolean;
                 clicks: boolean;
                 /** @enum {string} */
-                source: "message" | "tenant default" | "none";
+                source: "message" | "template" | "tenant default" | "none";
                 reason?: string;
             };
         };

@@ -94,6 +94,8 @@ type Submission struct {
 	Also func(ctx context.Context, tx *store.Tx, messageID string) error
 	// Track asks for open and click tracking of the copies the policy allows it in.
 	Track *Track
+	// trackSource says where Track came from when not the message: "template".
+	trackSource string
 	// Envelope, when set, is the SMTP envelope's recipients: only they get a delivery.
 	// A header address outside it (Google's gateway, for one, relays only the external
 	// recipients of a message whose To lists everyone) stays in the headers unsent.

@@ -148,7 +148,7 @@ func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, erro
 			if r.Candidates == nil {
 				r.Candidates = []policy.Method{}
 			}
-			r.Tracking = previewTrack(sub.Track, dec.Tracking, r.Method, len(findings) > 0)
+			r.Tracking = previewTrack(sub.Track, sub.trackSource, dec.Tracking, r.Method, len(findings) > 0)
 			out.Recipients = append(out.Recipients, r)
 		}
 	}

@@ -18,16 +18,18 @@ func effectiveTrack(own *Track, def policy.Tracking) *Track {
 type TrackPreview struct {
 	Opens  bool   `json:"opens"`
 	Clicks bool   `json:"clicks"`
-	Source string `json:"source"`           // "message", "tenant default" or "none"
+	Source string `json:"source"`           // "message", "template", "tenant default" or "none"
 	Reason string `json:"reason,omitempty"` // why nothing is tracked
 }
 
 // previewTrack applies the same rule delivery applies (policy.TrackRule) to the method
 // the recipient would get now.
-func previewTrack(own *Track, def policy.Tracking, m policy.Method, phi bool) TrackPreview {
+func previewTrack(own *Track, ownSource string, def policy.Tracking, m policy.Method, phi bool) TrackPreview {
 	t := effectiveTrack(own, def)
 	src := "message"
 	switch {
+	case own != nil && ownSource != "":
+		src = ownSource
 	case own == nil && t != nil:
 		src = "tenant default"
 	case t == nil:

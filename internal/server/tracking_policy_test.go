@@ -64,9 +64,22 @@ func TestTrackingFollowsTheTenantPolicy(t *testing.T) {
 		}
 		sendFinal(msg("plain@"+patientDomain, "See you soon.", nil))
 		sendFinal(msg("phi@"+patientDomain, phiText, nil))
-		sendFinal(msg("portal@"+patientDomain, phiText, map[string]any{"security": map[string]any{"force": "portal"}}))
+		sendFinal(msg("portal@"+patientDomain, "See you soon.", map[string]any{"security": map[string]any{"force": "portal"}}))
 		sendFinal(msg("pgp@"+patientDomain, "See you soon.", map[string]any{"security": map[string]any{"force": "pgp"}}))
 		sendFinal(msg("own@"+patientDomain, "See you soon.", map[string]any{"track": map[string]any{"opens": false, "clicks": false}}))
+
+		// A template's own choice comes before the tenant's default.
+		s, tpl := e.do("POST", "/v1/templates", e.key, map[string]any{"name": "visit", "subject": "Visit", "text": "See you soon.",
+			"html": html, "track": map[string]any{"opens": false, "clicks": false}})
+		if s != 201 || tpl["track"] == nil {
+			t.Fatalf("template: %d %v", s, tpl)
+		}
+		fromTemplate := map[string]any{"from": "a@clinic.example", "to": "tpl@" + patientDomain, "template_id": tpl["id"]}
+		_, pv = e.do("POST", "/v1/policy/preview", e.key, fromTemplate)
+		if tr := pv["recipients"].([]any)[0].(map[string]any)["tracking"].(map[string]any); tr["source"] != "template" || tr["opens"] != false {
+			t.Fatalf("preview from a template: %v", pv)
+		}
+		sendFinal(fromTemplate)
 
 		tracked := func(rcpt string) bool {
 			t.Helper()
@@ -88,7 +101,7 @@ func TestTrackingFollowsTheTenantPolicy(t *testing.T) {
 		if !tracked("plain@" + patientDomain) {
 			t.Fatal("the tenant default did not track a plain message")
 		}
-		for _, rcpt := range []string{"phi", "portal", "pgp", "own"} {
+		for _, rcpt := range []string{"phi", "portal", "pgp", "own", "tpl"} {
 			if tracked(rcpt + "@" + patientDomain) {
 				t.Fatalf("%s copy carries tracking", rcpt)
 			}
