@@ -1114,6 +1114,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access anomalies per credential
+         * @description Scope: admin. Every access.anomaly event in the range, oldest first: the credential, the kind (volume: far above its own baseline; new_network: a network it never used), the network, the request count, and whether the credential was suspended.
+         */
+        get: operations["getAnomaliesReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contact-fields": {
         parameters: {
             query?: never;
@@ -2603,7 +2623,7 @@ export interface components {
             };
             security?: components["schemas"]["SecurityFlags"];
             portal?: components["schemas"]["PortalOptions"];
-            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. */
+            /** @description Open and click tracking, added only to copies sent over TLS and never when DLP finds PHI unless the tenant policy's tracking.with_phi is "allowed"; unsubscribe and portal links are never rewritten. Links carry an opaque signed token; targets are stored sealed. Without it, the template's track applies, else the tenant policy's tracking default. */
             track?: {
                 opens?: boolean;
                 clicks?: boolean;
@@ -2711,6 +2731,11 @@ export interface components {
             subject?: string;
             text?: string;
             html?: string;
+            /** @description tracking for messages from this template that do not say "track" (before the tenant default) */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
         };
         TemplateView: {
             id: string;
@@ -2718,6 +2743,11 @@ export interface components {
             subject: string;
             text?: string;
             html?: string;
+            /** @description tracking for messages from this template that do not say "track" (before the tenant default) */
+            track?: {
+                opens?: boolean;
+                clicks?: boolean;
+            };
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2947,6 +2977,22 @@ export interface components {
                 methods?: ("tls" | "pgp" | "smime" | "portal" | "none")[];
             };
         };
+        AnomaliesReport: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            anomalies: {
+                /** Format: date-time */
+                at: string;
+                credential_id: string;
+                /** @enum {string} */
+                kind: "volume" | "new_network";
+                network?: string;
+                requests?: number;
+                suspended: boolean;
+            }[];
+        };
         PolicyDocument: {
             rules?: components["schemas"]["PolicyRule"][];
             /** @description permit "none" for content without findings */
@@ -2957,6 +3003,16 @@ export interface components {
                 mrn_patterns?: string[];
                 keywords?: string[];
                 regexps?: string[];
+            };
+            /** @description open and click tracking: the default for a message without "track", and whether a message with PHI findings may be tracked */
+            tracking?: {
+                opens?: boolean;
+                clicks?: boolean;
+                /**
+                 * @description default never
+                 * @enum {string}
+                 */
+                with_phi?: "never" | "allowed";
             };
         };
         PolicyView: {
@@ -2974,6 +3030,14 @@ export interface components {
             /** @description available methods after the chosen one, used if it fails at delivery time */
             fallbacks: ("tls" | "pgp" | "smime" | "portal" | "none")[];
             reasons: string[];
+            /** @description whether this recipient's copy would carry an open pixel and tracked links, and why not */
+            tracking?: {
+                opens: boolean;
+                clicks: boolean;
+                /** @enum {string} */
+                source: "message" | "template" | "tenant default" | "none";
+                reason?: string;
+            };
         };
         Preview: {
             /** @enum {string} */
@@ -6041,6 +6105,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DLPSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnomaliesReport: {
+        parameters: {
+            query: {
+                /** @description Start (RFC 3339). */
+                from: string;
+                /** @description End (RFC 3339), exclusive. */
+                to: string;
+                /** @description json (default) or csv. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The anomalies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomaliesReport"];
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["BadRequest"];

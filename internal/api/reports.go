@@ -159,3 +159,21 @@ func reportProblem(err error) error {
 	}
 	return err
 }
+
+// getAnomalies serves GET /v1/reports/anomalies: access anomalies per credential, as
+// JSON or CSV.
+func (s *Server) getAnomalies(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	from, to, fields := reportRange(r)
+	format, err := exportFormat(r)
+	if err != nil {
+		fields = append(fields, FieldProblem{Field: "format", Detail: err.Error()})
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields)
+	}
+	res, err := s.reports().Anomalies(r.Context(), p.TenantID, from, to)
+	if err := reportProblem(err); err != nil {
+		return err
+	}
+	return writeExport(w, format, "anomalies", res, func(w http.ResponseWriter) error { return report.WriteAnomaliesCSV(w, res) })
+}

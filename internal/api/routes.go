@@ -160,5 +160,7 @@ func Routes() []Route {
 		{"GET", "/v1/forms/{id}", tenant.ScopeForms, (*Server).getForm},
 		{"DELETE", "/v1/forms/{id}", tenant.ScopeForms, (*Server).deleteForm},
 		{"GET", "/v1/forms/{id}/submissions", tenant.ScopeForms, (*Server).listFormSubmissions},
+		// Compliance report: access anomalies per credential.
+		{"GET", "/v1/reports/anomalies", tenant.ScopeAdmin, (*Server).getAnomalies},
 	}
 }

@@ -17,17 +17,20 @@ type TemplateRequest struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	// Track applies to messages from this template that do not say "track".
+	Track *pipeline.Track `json:"track"`
 }
 
 // TemplateView is a stored template.
 type TemplateView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Subject   string    `json:"subject"`
-	Text      string    `json:"text,omitempty"`
-	HTML      string    `json:"html,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Subject   string          `json:"subject"`
+	Text      string          `json:"text,omitempty"`
+	HTML      string          `json:"html,omitempty"`
+	Track     *pipeline.Track `json:"track,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 }
 
 func (s *Server) templateFromRequest(r *http.Request, p *tenant.Principal, t *store.Template) error {
@@ -42,7 +45,7 @@ func (s *Server) templateFromRequest(r *http.Request, p *tenant.Principal, t *st
 	if req.Name == "" || len(req.Name) > 200 || !printableName(req.Name) {
 		return badField("name", "1-200 printable characters")
 	}
-	c := &pipeline.TemplateContent{Subject: req.Subject, Text: req.Text, HTML: req.HTML}
+	c := &pipeline.TemplateContent{Subject: req.Subject, Text: req.Text, HTML: req.HTML, Track: req.Track}
 	if _, _, _, fe := pipeline.ParseTemplate(c); fe != nil {
 		return problem(422, "Invalid template", fe.Field+": "+fe.Detail, FieldProblem{fe.Field, fe.Detail})
 	}
@@ -75,7 +78,7 @@ func (s *Server) templateView(r *http.Request, p *tenant.Principal, t *store.Tem
 	if err != nil {
 		return nil, err
 	}
-	return &TemplateView{ID: t.ID, Name: t.Name, Subject: c.Subject, Text: c.Text, HTML: c.HTML, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, nil
+	return &TemplateView{ID: t.ID, Name: t.Name, Subject: c.Subject, Text: c.Text, HTML: c.HTML, Track: c.Track, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, nil
 }
 
 func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {

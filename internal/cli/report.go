@@ -11,7 +11,7 @@ import (
 
 func reportCmd(e *env, args []string) error {
 	return sub(e, "report", args, map[string]func(*env, []string) error{
-		"stats": reportStats, "disclosures": reportDisclosures,
+		"stats": reportStats, "disclosures": reportDisclosures, "anomalies": reportAnomalies,
 	}, `
 Verbs:
   stats --tenant T [--from TIME] [--to TIME] [--interval hour|day|week]
@@ -20,6 +20,9 @@ Verbs:
   disclosures --tenant T --address ADDR [--from TIME] [--to TIME] [--format table|csv|json]
                     accounting of disclosures (HIPAA 164.528): every message with PHI
                     findings sent to ADDR, and how each copy was secured
+  anomalies --tenant T [--from TIME] [--to TIME] [--format table|csv|json]
+                    access anomalies per credential: volume far above its baseline or
+                    a new network, and whether the credential was suspended
 
 Opened and clicked count each recipient once, people only; proxy (privacy proxies,
 image caches) and machine (scanners) counts stand beside them. Sandbox traffic is

@@ -188,7 +188,12 @@ Verbs:
 
 A policy is an ordered list of rules; the first whose conditions all hold decides each
 recipient's method preference (or blocks, or quarantines). Without rules, content with
-PHI findings leaves only by verified TLS, PGP, S/MIME or the portal. See the README.`)
+PHI findings leaves only by verified TLS, PGP, S/MIME or the portal.
+
+"tracking": {"opens": true, "clicks": true} is the default for messages that do not
+say "track"; "with_phi": "allowed" lets tracking follow a message in which DLP found
+PHI (default "never"). POST /v1/policy/preview shows, per recipient, what is tracked.
+See the README.`)
 }
 
 func policyShow(e *env, args []string) error {

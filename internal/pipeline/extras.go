@@ -73,6 +73,9 @@ type TemplateContent struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text,omitempty"`
 	HTML    string `json:"html,omitempty"`
+	// Track is the template's own tracking choice: it applies to a message that does
+	// not say "track", before the tenant's default.
+	Track *Track `json:"track,omitempty"`
 }
 
 // ParseTemplate checks that a template's parts parse, naming the part that does not.
@@ -128,6 +131,9 @@ func (p *Pipeline) render(ctx context.Context, keys *tenant.Keys, sub *Submissio
 	c, err := LoadTemplate(keys, t)
 	if err != nil {
 		return err
+	}
+	if sub.Track == nil && c.Track != nil {
+		sub.Track, sub.trackSource = c.Track, "template"
 	}
 	subj, text, html, fe := ParseTemplate(c)
 	if fe != nil {

@@ -96,6 +96,8 @@ type Submission struct {
 	Also func(ctx context.Context, tx *store.Tx, messageID string) error
 	// Track asks for open and click tracking of the copies the policy allows it in.
 	Track *Track
+	// trackSource says where Track came from when not the message: "template".
+	trackSource string
 	// Envelope, when set, is the SMTP envelope's recipients: only they get a delivery.
 	// A header address outside it (Google's gateway, for one, relays only the external
 	// recipients of a message whose To lists everyone) stays in the headers unsent.
@@ -173,6 +175,9 @@ type Envelope struct {
 	Tags     []string `json:"tags,omitempty"`
 	Campaign string   `json:"campaign,omitempty"`
 	Track    *Track   `json:"track,omitempty"`
+	// TrackPHI is the policy's word, when the message was accepted, on tracking a
+	// message with PHI findings: delivery follows the rule the preview showed.
+	TrackPHI bool `json:"track_phi,omitempty"`
 	// ReplyTo is the first Reply-To address: where a portal reply goes when the
 	// sender is an address that cannot receive (noreply@…).
 	ReplyTo string `json:"reply_to,omitempty"`
@@ -239,7 +244,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		runtime.GC()
 	}
 	envelope := Envelope{From: d.From.Addr, Subject: d.Subject, Metadata: sub.Metadata, MessageID: d.MessageID, Security: sub.Security,
-		Tags: sub.Tags, Campaign: sub.Campaign, Track: sub.Track}
+		Tags: sub.Tags, Campaign: sub.Campaign, Track: effectiveTrack(sub.Track, dec.Tracking), TrackPHI: dec.Tracking.AllowsPHI()}
 	if len(d.ReplyTo) > 0 {
 		envelope.ReplyTo = d.ReplyTo[0].Addr
 	}

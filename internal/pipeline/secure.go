@@ -109,6 +109,7 @@ type PreviewRecipient struct {
 	Candidates []policy.Method `json:"candidates"`
 	Fallbacks  []policy.Method `json:"fallbacks"`
 	Reasons    []string        `json:"reasons"`
+	Tracking   TrackPreview    `json:"tracking"`
 }
 
 // Preview validates a submission exactly as Submit does and reports, for each recipient, the
@@ -147,6 +148,7 @@ func (p *Pipeline) Preview(ctx context.Context, sub *Submission) (*Preview, erro
 			if r.Candidates == nil {
 				r.Candidates = []policy.Method{}
 			}
+			r.Tracking = previewTrack(sub.Track, sub.trackSource, dec.Tracking, r.Method, len(findings) > 0)
 			out.Recipients = append(out.Recipients, r)
 		}
 	}

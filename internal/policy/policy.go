@@ -54,6 +54,8 @@ type Document struct {
 	SubjectTrigger string `json:"subject_trigger,omitempty"`
 	// DLP adds tenant-specific detectors to the built-in ones.
 	DLP DLPRules `json:"dlp"`
+	// Tracking is the default for open and click tracking and its rule for PHI.
+	Tracking Tracking `json:"tracking,omitzero"`
 }
 
 // DLPRules are the tenant's own detectors.
@@ -199,6 +201,7 @@ func (d *Document) Check() Invalid {
 			add(at+".then.action", `must be "secure", "block" or "quarantine"`)
 		}
 	}
+	d.Tracking.check(add)
 	if _, err := d.Scanner(); err != nil {
 		// The compiler names the list and index ("regexps[2]: …"); the path from the
 		// document's root puts "dlp." before it.

@@ -162,6 +162,8 @@ type Decision struct {
 	Reasons    []string                `json:"reasons"`
 	Plans      map[string]*policy.Plan `json:"-"`
 	Categories []string                `json:"categories,omitempty"`
+	// Tracking is the tenant's tracking default and its rule for PHI.
+	Tracking policy.Tracking `json:"-"`
 }
 
 // Decide evaluates the tenant's policy for each recipient domain. A block anywhere
@@ -171,7 +173,7 @@ func (s *Service) Decide(ctx context.Context, tenantID string, m *policy.Message
 	if err != nil {
 		return nil, err
 	}
-	d := &Decision{Action: policy.ActionSecure, Plans: map[string]*policy.Plan{}, Categories: policy.Categories(m.Findings)}
+	d := &Decision{Action: policy.ActionSecure, Plans: map[string]*policy.Plan{}, Categories: policy.Categories(m.Findings), Tracking: c.doc.Tracking}
 	for _, dom := range domains {
 		if d.Plans[dom] != nil {
 			continue

@@ -10,24 +10,20 @@ import (
 	gomessage "github.com/emersion/go-message"
 
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
-// Rule says what may be tracked in one copy, and why not when nothing may: tracking is
-// added only where the sender asked for it, to copies sent over TLS (never inside
-// OpenPGP or S/MIME, never in portal notices), and never to a message in which DLP
-// found PHI, since an open or a click would then say who read what.
-func Rule(track *pipeline.Track, method string, dlp []byte) (Options, string) {
-	switch {
-	case track == nil || (!track.Opens && !track.Clicks):
-		return Options{}, "not asked for"
-	case method != "tls" && method != "none":
-		return Options{}, "never in " + method + " copies"
-	case hasFindings(dlp):
-		return Options{}, "DLP found PHI"
+// Rule says what may be tracked in one copy, and why not when nothing may; the rule
+// itself is the policy's (policy.TrackRule), so the preview and delivery agree.
+// allowPHI is what the tenant's policy said when the message was accepted.
+func Rule(track *pipeline.Track, method string, dlp []byte, allowPHI bool) (Options, string) {
+	if track == nil {
+		track = &pipeline.Track{}
 	}
-	return Options{Opens: track.Opens, Clicks: track.Clicks}, ""
+	opens, clicks, why := policy.TrackRule(track.Opens, track.Clicks, policy.Method(method), hasFindings(dlp), allowPHI)
+	return Options{Opens: opens, Clicks: clicks}, why
 }
 
 func hasFindings(dlp []byte) bool {
@@ -39,7 +35,7 @@ func hasFindings(dlp []byte) bool {
 // unchanged otherwise. A failure to add it sends the copy untracked: tracking is never
 // a reason to hold mail back.
 func (s *Service) Copy(ctx context.Context, keys *tenant.Keys, m *store.Message, env *pipeline.Envelope, recipientID, method string, raw []byte) []byte {
-	o, _ := Rule(env.Track, method, m.DLP)
+	o, _ := Rule(env.Track, method, m.DLP, env.TrackPHI)
 	if !o.Opens && !o.Clicks {
 		return raw
 	}

@@ -47,7 +47,7 @@ func TestCopyIsTrackedOnlyWherePolicyAllows(t *testing.T) {
 			if got := copyFor(c.method, c.dlp, c.track); !bytes.Equal(got, raw.Bytes()) {
 				t.Fatalf("%s copy changed:\n%s", c.name, got)
 			}
-			if _, why := tracking.Rule(c.track, c.method, []byte(c.dlp)); why == "" {
+			if _, why := tracking.Rule(c.track, c.method, []byte(c.dlp), false); why == "" {
 				t.Fatalf("%s: the rule gives no reason", c.name)
 			}
 		}
