@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -49,7 +48,10 @@ func (s *Service) CreateSMTPCredential(ctx context.Context, tenantID string, o S
 	// The username is random too: it names no person and cannot be guessed from the
 	// tenant, so a lockout on it cannot be aimed at a colleague's credential.
 	username := prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(seal.RandomBytes(10)))
-	password := base64.RawURLEncoding.EncodeToString(seal.RandomBytes(32))
+	// Lower-case base32 (a–z, 2–7): no character a mail client's configuration or a
+	// command line reads specially — a base64url password starting with "-" was taken
+	// for an option by swaks.
+	password := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(seal.RandomBytes(32)))
 	c := &store.SMTPCredential{ID: NewID("smc"), TenantID: tenantID, Name: o.Name, Username: username, Hash: hashSMTPPassword(password),
 		Scopes: o.Scopes, Sandbox: o.Sandbox, CreatedAt: s.now(), ExpiresAt: o.Expires}
 	if err := s.db.CreateSMTPCredential(ctx, c); err != nil {
