@@ -119,17 +119,9 @@ func reportDisclosures(e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	end := time.Now().Add(time.Minute)
-	if *to != "" {
-		if end, err = time.Parse(time.RFC3339, *to); err != nil {
-			return fmt.Errorf("--to: %w", err)
-		}
-	}
-	start := end.AddDate(-6, 0, 0)
-	if *from != "" {
-		if start, err = time.Parse(time.RFC3339, *from); err != nil {
-			return fmt.Errorf("--from: %w", err)
-		}
+	start, end, err := reportRange(*from, *to, func(end time.Time) time.Time { return end.AddDate(-6, 0, 0) })
+	if err != nil {
+		return err
 	}
 	res, err := report.New(a.db, a.tenants).Disclosures(context.Background(), t.ID, *addr, start, end)
 	if err != nil {
@@ -155,4 +147,22 @@ func reportDisclosures(e *env, args []string) error {
 			strings.Join(d.Categories, ","), d.Status, d.Method, tlsNote)
 	}
 	return tw.Flush()
+}
+
+// reportRange reads a report command's --from and --to (RFC 3339; --to exclusive,
+// default now), with back giving the default start from the end.
+func reportRange(from, to string, back func(end time.Time) time.Time) (start, end time.Time, err error) {
+	end = time.Now().Add(time.Minute)
+	if to != "" {
+		if end, err = time.Parse(time.RFC3339, to); err != nil {
+			return start, end, fmt.Errorf("--to: %w", err)
+		}
+	}
+	start = back(end)
+	if from != "" {
+		if start, err = time.Parse(time.RFC3339, from); err != nil {
+			return start, end, fmt.Errorf("--from: %w", err)
+		}
+	}
+	return start, end, nil
 }

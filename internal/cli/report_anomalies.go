@@ -23,17 +23,9 @@ func reportAnomalies(e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	end := time.Now().Add(time.Minute)
-	if *to != "" {
-		if end, err = time.Parse(time.RFC3339, *to); err != nil {
-			return fmt.Errorf("--to: %w", err)
-		}
-	}
-	start := end.AddDate(0, 0, -30)
-	if *from != "" {
-		if start, err = time.Parse(time.RFC3339, *from); err != nil {
-			return fmt.Errorf("--from: %w", err)
-		}
+	start, end, err := reportRange(*from, *to, func(end time.Time) time.Time { return end.AddDate(0, 0, -30) })
+	if err != nil {
+		return err
 	}
 	res, err := report.New(a.db, a.tenants).Anomalies(context.Background(), t.ID, start, end)
 	if err != nil {
