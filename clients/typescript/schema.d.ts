@@ -1083,7 +1083,7 @@ export interface paths {
         };
         /**
          * Accounting of disclosures for one address
-         * @description Scope: admin. Every live message with DLP findings sent to the address (matched by keyed hash) accepted in the range, with its categories (never the values found) and how the copy was secured. format=csv (or Accept: text/csv) returns one row per copy.
+         * @description Scope: audit. Every live message with DLP findings sent to the address (matched by keyed hash) accepted in the range, with its categories (never the values found) and how the copy was secured. format=csv (or Accept: text/csv) returns one row per copy.
          */
         get: operations["getDisclosures"];
         put?: never;
@@ -1103,7 +1103,7 @@ export interface paths {
         };
         /**
          * DLP findings by category and action, and quarantines
-         * @description Scope: admin. Live messages accepted in the range with DLP findings, per category: how many were quarantined and how many were sent secured; and how many quarantined, released and deleted events there were.
+         * @description Scope: audit. Live messages accepted in the range with DLP findings, per category: how many were quarantined and how many were sent secured; and how many quarantined, released and deleted events there were.
          */
         get: operations["getDLPReport"];
         put?: never;

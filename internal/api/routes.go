@@ -96,8 +96,8 @@ func Routes() []Route {
 		// Reports: statistics, message search, compliance.
 		{"GET", "/v1/stats", tenant.ScopeRead, (*Server).getStats},
 		{"GET", "/v1/messages", tenant.ScopeRead, (*Server).listMessages},
-		{"GET", "/v1/reports/disclosures", tenant.ScopeAdmin, (*Server).getDisclosures},
-		{"GET", "/v1/reports/dlp", tenant.ScopeAdmin, (*Server).getDLPReport},
+		{"GET", "/v1/reports/disclosures", tenant.ScopeAudit, (*Server).getDisclosures},
+		{"GET", "/v1/reports/dlp", tenant.ScopeAudit, (*Server).getDLPReport},
 		// Marketing audience: contacts, lists, topics, segments, consent, suppression.
 		{"GET", "/v1/contact-fields", tenant.ScopeMarketing, (*Server).listContactFields},
 		{"POST", "/v1/contact-fields", tenant.ScopeMarketing, (*Server).addContactField},

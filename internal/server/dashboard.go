@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/audit"
@@ -26,34 +25,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 	}
 	s.Web, err = web.New(web.Deps{DB: s.DB, Tenants: s.Tenants, People: s.People, Portal: s.Portal, Audit: s.Audit,
 		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public(),
-		Stats: reportStats{report.New(s.DB, s.Tenants)}})
+		Reports: report.New(s.DB, s.Tenants)})
 	return err
-}
-
-// reportStats gives the dashboard's overview the numbers GET /v1/stats gives for the
-// same period: the one report service, read from its rollups.
-type reportStats struct{ r *report.Service }
-
-func (rs reportStats) Counts(ctx context.Context, tenantID string, since, until time.Time) (map[string]int64, error) {
-	res, err := rs.r.Stats(ctx, tenantID, report.Query{From: since, To: until})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, g := range res.Groups {
-		c := g.Totals
-		for k, v := range map[string]int64{"accepted": c.Accepted, "delivered": c.Delivered, "deferred": c.Deferred,
-			"bounced": c.Bounced, "expired": c.Expired, "failed": c.Failed, "opened": c.Opened, "clicked": c.Clicked,
-			"opened_machine": c.OpenedMachine + c.OpenedProxy, "clicked_machine": c.ClickedMachine + c.ClickedProxy,
-			"unsubscribed": c.Unsubscribed, "complained": c.Complained, "secured.tls": c.Secured.TLS,
-			"secured.pgp": c.Secured.PGP, "secured.smime": c.Secured.SMIME, "secured.portal": c.Secured.Portal} {
-			out[k] += v
-		}
-		if c.InQueue != nil {
-			out["in_queue"] += *c.InQueue
-		}
-	}
-	return out, nil
 }
 
 // sendSystemMail submits a message Sealpost itself writes (it carries no PHI: an

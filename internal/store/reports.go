@@ -410,3 +410,15 @@ func (tx *Tx) InsertRollups(ctx context.Context, tenantID string, rows []RollupR
 	}
 	return nil
 }
+
+// QueuedSince counts a tenant's live deliveries waiting now (not held, not sandbox)
+// and when the oldest of them was queued (zero when none wait): the dashboard's queue.
+func (db *DB) QueuedSince(ctx context.Context, tenantID string) (int64, time.Time, error) {
+	var n int64
+	var oldest *int64
+	err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE tenant_id = $1 AND held = 0 AND sandbox = 0", tenantID).Scan(&n, &oldest)
+	if err != nil || oldest == nil {
+		return n, time.Time{}, err
+	}
+	return n, fromMS(*oldest), nil
+}

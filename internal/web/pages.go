@@ -29,6 +29,9 @@ var appPages = []appPage{
 	{"/app/audit", "Audit trail", "GET", "/v1/audit", false},
 	{"/app/people", "People", "", "", true},
 	{"/app/sessions", "Sessions", "", "", false},
+	{"/app/reports", "Reports", "GET", "/v1/stats", false},
+	{"/app/compliance/dlp", "DLP findings", "GET", "/v1/reports/dlp", false},
+	{"/app/compliance/disclosures", "Disclosures", "GET", "/v1/reports/disclosures", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -78,57 +81,7 @@ func (s *Server) appRoutes() {
 	s.handle("POST /app/people/{id}/reset-mfa", people.StageFull, s.changePerson(store.UserChange{ResetMFA: true}, "second factor cleared"))
 	page("/app/sessions", s.sessions)
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
-}
-
-// Overview: the numbers of the last day, week and month.
-type overviewRow struct {
-	Label string
-	Type  string
-	N     []int64
-}
-
-type overviewData struct {
-	Periods []string
-	Rows    []overviewRow
-}
-
-var overviewTypes = []struct{ typ, label string }{
-	{"accepted", "Accepted"}, {"in_queue", "In queue now"}, {"delivered", "Delivered"},
-	{"secured.tls", "Secured by TLS"}, {"secured.pgp", "Secured by OpenPGP"}, {"secured.smime", "Secured by S/MIME"},
-	{"secured.portal", "Secured by the portal"}, {"opened", "Opened (people)"}, {"clicked", "Clicked (people)"},
-	{"opened_machine", "Opened by proxies and scanners"}, {"clicked_machine", "Clicked by proxies and scanners"},
-	{"deferred", "Deferred"}, {"bounced", "Bounced"}, {"expired", "Expired"}, {"failed", "Failed"},
-	{"unsubscribed", "Unsubscribed"}, {"complained", "Complained"},
-}
-
-// overviewPeriods are the overview's columns.
-var overviewPeriods = []struct {
-	label string
-	d     time.Duration
-}{{"Last 24 hours", 24 * time.Hour}, {"Last 7 days", 7 * 24 * time.Hour}, {"Last 30 days", 30 * 24 * time.Hour}}
-
-func (s *Server) overview(q *request) error {
-	now := s.People.Now()
-	d := overviewData{}
-	counts := make([]map[string]int64, len(overviewPeriods))
-	for i, p := range overviewPeriods {
-		d.Periods = append(d.Periods, p.label)
-		c, err := s.Stats.Counts(q.ctx, q.sess.TenantID, now.Add(-p.d), now.Add(time.Millisecond))
-		if err != nil {
-			return err
-		}
-		counts[i] = c
-	}
-	for _, t := range overviewTypes {
-		row := overviewRow{Label: t.label, Type: t.typ}
-		for i := range overviewPeriods {
-			row.N = append(row.N, counts[i][t.typ])
-		}
-		d.Rows = append(d.Rows, row)
-	}
-	v := q.view(s, "Overview")
-	v.Data = d
-	return s.pages.render(q.w, http.StatusOK, "overview", v)
+	s.reportRoutes()
 }
 
 // Messages: the newest, and a lookup by id.

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,9 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"join": strings.Join,
+	// pct shows a rate (0–1) as a percentage.
+	"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
+	"sum": func(a, b int64) int64 { return a + b },
 }
 
 // newRenderer parses every page once at start-up, so a broken template fails there.
@@ -89,6 +93,8 @@ type view struct {
 	Notice string
 	Error  string
 	Data   any
+	// Scripts and Styles are this origin's files a page adds (its CSP allows them).
+	Scripts, Styles []string
 }
 
 type navItem struct {

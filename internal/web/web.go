@@ -18,26 +18,12 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/people"
 )
-
-// StatsSource gives the overview its numbers: counts of each event type for a tenant
-// in a period, and the queue. The report service implements it once it exists; until
-// then EventStats counts events.
-type StatsSource interface {
-	Counts(ctx context.Context, tenantID string, since, until time.Time) (map[string]int64, error)
-}
-
-// EventStats is a StatsSource over the events table.
-type EventStats struct{ DB *store.DB }
-
-// Counts implements StatsSource.
-func (e EventStats) Counts(ctx context.Context, tenantID string, since, until time.Time) (map[string]int64, error) {
-	return e.DB.EventTypeCounts(ctx, tenantID, since, until)
-}
 
 // Deps are the services the pages act through.
 type Deps struct {
@@ -46,13 +32,15 @@ type Deps struct {
 	People  *people.Service
 	Portal  *portal.Service
 	Audit   *audit.Log
-	Stats   StatsSource
 	Log     *slog.Logger
 	// Scope names the scope an API route needs (api.RouteScope): a page action is
 	// allowed exactly when the API route it mirrors would be.
 	Scope func(method, path string) (string, bool)
 	// AuditKey verifies the audit trail's signed checkpoints.
 	AuditKey ed25519.PublicKey
+	// Reports is the report service GET /v1/stats and /v1/reports/* call: the overview,
+	// the reports and the compliance pages show its numbers.
+	Reports *report.Service
 }
 
 // Server serves the dashboard.
@@ -76,8 +64,8 @@ func New(d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Stats == nil {
-		d.Stats = EventStats{DB: d.DB}
+	if d.Reports == nil {
+		d.Reports = report.New(d.DB, d.Tenants)
 	}
 	r, err := newRenderer()
 	if err != nil {
