@@ -90,6 +90,9 @@ func TestReportsInBrowser(t *testing.T) {
 		if err != nil || canvases != 2 {
 			t.Fatalf("%d charts drawn: %v", canvases, err)
 		}
+		// What the page loads, for the record (the files are cached an hour).
+		loaded, _ := chromedp.Run(b.Ctx(), chromedp.Evaluate[string](`performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource")).map(e => e.name.replace(/^.*\/app\//, "") + " " + e.decodedBodySize).join(", ")`))
+		t.Logf("the overview loads: %s", loaded)
 		// Each column's numbers are those of GET /v1/stats for the period it names.
 		rows := map[string]string{"accepted": "accepted", "in_queue": "in_queue", "delivered": "delivered", "opened": "opened",
 			"clicked": "clicked", "failed": "failed", "bounced": "bounced"}
