@@ -38,6 +38,7 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /app/reports/stats.csv", people.StageFull, s.reportsCSV)
 	s.handle("GET /app/compliance/dlp", people.StageFull, s.dlpPage)
 	s.handle("GET /app/compliance/disclosures", people.StageFull, s.disclosuresPage)
+	s.handle("GET /app/compliance/disclosures.csv", people.StageFull, s.disclosuresCSV)
 }
 
 // staticFile serves an embedded file with a validator, cached for an hour.
@@ -186,6 +187,7 @@ type complianceData struct {
 	Address  string
 	DLP      *report.DLPSummary
 	Account  *report.Accounting
+	CSV      string // the accounting's download
 }
 
 // complianceRange reads the period of a compliance page.
@@ -227,8 +229,32 @@ func (s *Server) disclosuresPage(q *request) error {
 			return err
 		default:
 			d.Account = res
+			d.CSV = "/app/compliance/disclosures.csv?" + url.Values{"address": {d.Address}, "from": {d.From.Format(time.RFC3339)}, "to": {d.To.Format(time.RFC3339)}}.Encode()
 		}
 	}
 	v.Data = d
 	return s.pages.render(q.w, status, "disclosures", v)
+}
+
+// disclosuresCSV is GET /v1/reports/disclosures?format=csv for a signed-in person.
+func (s *Server) disclosuresCSV(q *request) error {
+	if err := s.require(q, "GET", "/v1/reports/disclosures"); err != nil {
+		return err
+	}
+	v := q.r.URL.Query()
+	from, _ := time.Parse(time.RFC3339, v.Get("from")) // zero when invalid: the service says so
+	to, _ := time.Parse(time.RFC3339, v.Get("to"))
+	res, err := s.Reports.Disclosures(q.ctx, q.sess.TenantID, v.Get("address"), from, to)
+	var inv *report.InvalidError
+	if errors.As(err, &inv) {
+		pv := q.view(s, "Accounting of disclosures")
+		pv.Error = reportProblem(inv)
+		return s.pages.render(q.w, http.StatusUnprocessableEntity, "problem", pv)
+	}
+	if err != nil {
+		return err
+	}
+	q.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	q.w.Header().Set("Content-Disposition", `attachment; filename="disclosures.csv"`)
+	return report.WriteDisclosuresCSV(q.w, res)
 }

@@ -174,6 +174,16 @@ func TestReportsInBrowser(t *testing.T) {
 		if got := b.Text("#disclosures tbody"); !strings.Contains(got, "Your results") || !strings.Contains(got, "ssn") {
 			t.Errorf("disclosures:\n%s", got)
 		}
+		href, err = chromedp.Run(b.Ctx(), chromedp.Evaluate[string](`document.querySelector("#csv").href`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ = url.Parse(href)
+		csv, _ = b.Download("#csv")
+		s, api = e.apiRaw("/v1/reports/disclosures?format=csv&"+u.RawQuery, key)
+		if s != 200 || string(csv) != api || !strings.Contains(api, "ssn") {
+			t.Fatalf("the page's disclosures CSV differs from the API's (%d):\n%s\n---\n%s", s, csv, api)
+		}
 		again("/app/compliance/disclosures?period=30d&address=a@patient.example")
 		if got := b.Text("#disclosures tbody"); !strings.Contains(got, "No message with PHI") {
 			t.Errorf("disclosures to an address without PHI:\n%s", got)
