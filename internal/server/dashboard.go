@@ -9,6 +9,7 @@ import (
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -26,7 +27,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 	}
 	s.Web, err = web.New(web.Deps{DB: s.DB, Tenants: s.Tenants, People: s.People, Portal: s.Portal, Audit: s.Audit,
 		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public(),
-		Stats: reportStats{report.New(s.DB, s.Tenants)}})
+		Stats:      reportStats{report.New(s.DB, s.Tenants)},
+		Quarantine: quarantine.New(s.DB, s.Worker.Notify)})
 	return err
 }
 
