@@ -30,6 +30,7 @@ var appPages = []appPage{
 	{"/app/people", "People", "", "", true},
 	{"/app/sessions", "Sessions", "", "", false},
 	{"/app/quarantine", "Quarantine", "GET", "/v1/messages", false},
+	{"/app/webhooks", "Webhooks", "GET", "/v1/webhooks", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -80,6 +81,7 @@ func (s *Server) appRoutes() {
 	page("/app/sessions", s.sessions)
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
 	s.quarantineRoutes()
+	s.webhookRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

@@ -24,6 +24,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/people"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // StatsSource gives the overview its numbers: counts of each event type for a tenant
@@ -57,6 +58,8 @@ type Deps struct {
 	AuditKey ed25519.PublicKey
 	// Quarantine releases and deletes held messages, as the API's routes do.
 	Quarantine *quarantine.Service
+	// Webhooks manages endpoints and their deliveries, as the API's routes do.
+	Webhooks *webhook.Service
 }
 
 // Server serves the dashboard.
