@@ -123,14 +123,6 @@ func (s *Server) addRecipientKey(w http.ResponseWriter, r *http.Request, p *tena
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.Email == "":
-		return badField("email", "required")
-	case req.Type == "":
-		return badField("type", `required: "pgp" or "smime"`)
-	case req.Key == "":
-		return badField("key", "required: an armored OpenPGP public key or a PEM certificate")
-	}
 	info, err := s.Secure.AddKey(r.Context(), p.TenantID, req.Type, req.Email, []byte(req.Key), "api")
 	var ke *secureline.KeyError
 	if errors.As(err, &ke) {

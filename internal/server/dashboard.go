@@ -29,7 +29,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public(),
 		Stats:      reportStats{report.New(s.DB, s.Tenants)},
 		Quarantine: quarantine.New(s.DB, s.Worker.Notify),
-		Webhooks:   s.Webhooks})
+		Webhooks:   s.Webhooks,
+		Secure:     s.Secure})
 	return err
 }
 

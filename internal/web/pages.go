@@ -31,6 +31,8 @@ var appPages = []appPage{
 	{"/app/sessions", "Sessions", "", "", false},
 	{"/app/quarantine", "Quarantine", "GET", "/v1/messages", false},
 	{"/app/webhooks", "Webhooks", "GET", "/v1/webhooks", false},
+	{"/app/recipient-keys", "Recipients' keys", "GET", "/v1/recipient-keys", false},
+	{"/app/branding", "Portal branding", "GET", "/v1/portal/settings", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -82,6 +84,8 @@ func (s *Server) appRoutes() {
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
 	s.quarantineRoutes()
 	s.webhookRoutes()
+	s.recipientKeyRoutes()
+	s.brandingRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

@@ -141,7 +141,8 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 		return fmt.Sprint(ep.Enabled, ep.URL, ep.Types, e.webhookJobs())
 	}
 	hp := "/app/webhooks/" + hook
-	return map[string]ruleCase{
+	cases := keysBrandingCases(t, e, tenantID, key)
+	for k, c := range map[string]ruleCase{
 		"POST /app/webhooks": {people.RoleDeveloper, "POST", "/v1/webhooks",
 			"/app/webhooks", "/app/webhooks", "/app/webhooks", url.Values{"url": {"https://evil.example/x"}}, func() string {
 				es, _ := e.srv.Webhooks.List(ctx, tenantID)
@@ -153,5 +154,8 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 			hp, hp + "/replay", hp + "/replay", url.Values{"event_id": {"ev_1"}}, hooks},
 		"POST /app/webhooks/{id}/delete": {people.RoleCompliance, "DELETE", "/v1/webhooks/{id}",
 			hp, hp + "/delete", hp + "/delete", nil, hooks},
+	} {
+		cases[k] = c
 	}
+	return cases
 }

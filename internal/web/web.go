@@ -21,6 +21,7 @@ import (
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/people"
@@ -60,6 +61,8 @@ type Deps struct {
 	Quarantine *quarantine.Service
 	// Webhooks manages endpoints and their deliveries, as the API's routes do.
 	Webhooks *webhook.Service
+	// Secure holds the policy and recipients' keys, as the API's routes use them.
+	Secure *secureline.Service
 }
 
 // Server serves the dashboard.
