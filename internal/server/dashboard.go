@@ -30,7 +30,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Stats:      reportStats{report.New(s.DB, s.Tenants)},
 		Quarantine: quarantine.New(s.DB, s.Worker.Notify),
 		Webhooks:   s.Webhooks,
-		Secure:     s.Secure})
+		Secure:     s.Secure,
+		Pipeline:   s.Pipeline})
 	return err
 }
 

@@ -33,6 +33,7 @@ var appPages = []appPage{
 	{"/app/webhooks", "Webhooks", "GET", "/v1/webhooks", false},
 	{"/app/recipient-keys", "Recipients' keys", "GET", "/v1/recipient-keys", false},
 	{"/app/branding", "Portal branding", "GET", "/v1/portal/settings", false},
+	{"/app/policy", "Security policy", "POST", "/v1/policy/preview", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -86,6 +87,7 @@ func (s *Server) appRoutes() {
 	s.webhookRoutes()
 	s.recipientKeyRoutes()
 	s.brandingRoutes()
+	s.policyRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

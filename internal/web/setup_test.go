@@ -142,6 +142,9 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 	}
 	hp := "/app/webhooks/" + hook
 	cases := keysBrandingCases(t, e, tenantID, key)
+	for k, c := range policyCases(t, e, key) {
+		cases[k] = c
+	}
 	for k, c := range map[string]ruleCase{
 		"POST /app/webhooks": {people.RoleDeveloper, "POST", "/v1/webhooks",
 			"/app/webhooks", "/app/webhooks", "/app/webhooks", url.Values{"url": {"https://evil.example/x"}}, func() string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/seal"
@@ -63,6 +64,8 @@ type Deps struct {
 	Webhooks *webhook.Service
 	// Secure holds the policy and recipients' keys, as the API's routes use them.
 	Secure *secureline.Service
+	// Pipeline previews a draft against the policy, as POST /v1/policy/preview does.
+	Pipeline *pipeline.Pipeline
 }
 
 // Server serves the dashboard.
