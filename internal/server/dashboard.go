@@ -7,6 +7,7 @@ import (
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/mailtemplate"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/quarantine"
@@ -31,7 +32,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Quarantine: quarantine.New(s.DB, s.Worker.Notify),
 		Webhooks:   s.Webhooks,
 		Secure:     s.Secure,
-		Pipeline:   s.Pipeline})
+		Pipeline:   s.Pipeline,
+		Templates:  mailtemplate.New(s.DB, s.Tenants)})
 	return err
 }
 

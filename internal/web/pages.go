@@ -34,6 +34,7 @@ var appPages = []appPage{
 	{"/app/recipient-keys", "Recipients' keys", "GET", "/v1/recipient-keys", false},
 	{"/app/branding", "Portal branding", "GET", "/v1/portal/settings", false},
 	{"/app/policy", "Security policy", "POST", "/v1/policy/preview", false},
+	{"/app/templates", "Templates", "GET", "/v1/templates", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -88,6 +89,7 @@ func (s *Server) appRoutes() {
 	s.recipientKeyRoutes()
 	s.brandingRoutes()
 	s.policyRoutes()
+	s.templateRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

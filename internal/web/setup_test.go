@@ -145,6 +145,9 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 	for k, c := range policyCases(t, e, key) {
 		cases[k] = c
 	}
+	for k, c := range templateCases(t, e, key) {
+		cases[k] = c
+	}
 	for k, c := range map[string]ruleCase{
 		"POST /app/webhooks": {people.RoleDeveloper, "POST", "/v1/webhooks",
 			"/app/webhooks", "/app/webhooks", "/app/webhooks", url.Values{"url": {"https://evil.example/x"}}, func() string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/mailtemplate"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/quarantine"
@@ -66,6 +67,8 @@ type Deps struct {
 	Secure *secureline.Service
 	// Pipeline previews a draft against the policy, as POST /v1/policy/preview does.
 	Pipeline *pipeline.Pipeline
+	// Templates stores and renders templates, as the API's template routes do.
+	Templates *mailtemplate.Service
 }
 
 // Server serves the dashboard.
