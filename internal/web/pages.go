@@ -90,6 +90,7 @@ func (s *Server) appRoutes() {
 	s.brandingRoutes()
 	s.policyRoutes()
 	s.templateRoutes()
+	s.dkimRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.
@@ -244,11 +245,14 @@ func (s *Server) revokeKey(q *request) error {
 
 // Domains: each with its verification state and the DKIM records to publish.
 type domainsData struct {
-	Domains []*store.Domain
-	DKIM    []*store.DKIMKey
+	Domains   []*store.Domain
+	DKIM      []*store.DKIMKey
+	CanRotate bool
 }
 
-func (s *Server) domains(q *request) error {
+func (s *Server) domains(q *request) error { return s.domainsWith(q, http.StatusOK, "", "") }
+
+func (s *Server) domainsWith(q *request, status int, notice, problem string) error {
 	ds, err := s.DB.Domains(q.ctx, q.sess.TenantID)
 	if err != nil {
 		return err
@@ -258,8 +262,9 @@ func (s *Server) domains(q *request) error {
 		return err
 	}
 	v := q.view(s, "Domains")
-	v.Data = domainsData{Domains: ds, DKIM: ks}
-	return s.pages.render(q.w, http.StatusOK, "domains", v)
+	v.Data = domainsData{Domains: ds, DKIM: ks, CanRotate: s.can(q, "POST", "/v1/domains/{domain}/dkim")}
+	v.Notice, v.Error = notice, problem
+	return s.pages.render(q.w, status, "domains", v)
 }
 
 // Audit trail: the tenant's newest entries.

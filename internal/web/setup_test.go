@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"testing"
@@ -148,6 +149,7 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 	for k, c := range templateCases(t, e, key) {
 		cases[k] = c
 	}
+	cases["POST /app/domains/{domain}/dkim"] = dkimCase(t, e, tenantID)
 	for k, c := range map[string]ruleCase{
 		"POST /app/webhooks": {people.RoleDeveloper, "POST", "/v1/webhooks",
 			"/app/webhooks", "/app/webhooks", "/app/webhooks", url.Values{"url": {"https://evil.example/x"}}, func() string {
@@ -164,4 +166,51 @@ func setupCases(t *testing.T, e *env, tenantID, key string) map[string]ruleCase 
 		cases[k] = c
 	}
 	return cases
+}
+
+// TestDKIMFromDomainsPage: a new key is made from the domains page, its selector and
+// exact record shown; a used selector is refused by name.
+func TestDKIMFromDomainsPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		ctx := context.Background()
+		ten, _ := e.addTenant("northside", "clinic.example")
+		admin := e.person(ten, "admin@clinic.example", people.RoleAdmin)
+		_, page := e.page(admin, "/app/domains")
+		csrf := formToken(t, page)
+		s, body := e.form(admin, "/app/domains/clinic.example/dkim", url.Values{"csrf": {csrf}, "selector": {"rot1"}, "algorithm": {"ed25519"}})
+		if s != 200 || !strings.Contains(body, "rot1._domainkey.clinic.example") {
+			t.Fatalf("rotate: %d\n%s", s, body)
+		}
+		ks, err := e.srv.DB.DKIMKeys(ctx, ten)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec string
+		for _, k := range ks {
+			if k.Selector == "rot1" {
+				rec = k.DNSValue
+			}
+		}
+		if rec == "" || !strings.Contains(html.UnescapeString(body), rec) {
+			t.Fatalf("the record to publish is not shown exactly: %q", rec)
+		}
+		if s, body := e.form(admin, "/app/domains/clinic.example/dkim", url.Values{"csrf": {csrf}, "selector": {"rot1"}}); s != 422 || !strings.Contains(body, "selector") {
+			t.Fatalf("a used selector: %d\n%s", s, body)
+		}
+		if n := auditCount(t, e, ten, "POST /v1/domains/{domain}/dkim"); n != 1 {
+			t.Errorf("%d audit entries", n)
+		}
+	})
+}
+
+func dkimCase(t *testing.T, e *env, tenantID string) ruleCase {
+	return ruleCase{people.RoleMarketer, "POST", "/v1/domains/{domain}/dkim", "/app/domains", "/app/domains/clinic.example/dkim", "/app/domains/clinic.example/dkim",
+		url.Values{"selector": {"forged"}}, func() string {
+			ks, err := e.srv.DB.DKIMKeys(context.Background(), tenantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(len(ks))
+		}}
 }
