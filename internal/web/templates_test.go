@@ -82,7 +82,7 @@ func templateCases(t *testing.T, e *env, key string) map[string]ruleCase {
 	}
 	v := url.Values{"action": {"save"}, "name": {"Forged"}, "text": {"x"}}
 	return map[string]ruleCase{
-		"POST /app/templates": {people.RoleViewer, "POST", "/v1/templates", "/app/templates", "/app/templates", "/app/templates", v, state},
+		"POST /app/templates": {people.RoleViewer, "POST", "/v1/templates", "/app/templates/new", "/app/templates", "/app/templates", v, state},
 		"POST /app/templates/{id}": {people.RoleCompliance, "PUT", "/v1/templates/{id}",
 			"/app/templates/" + id, "/app/templates/" + id, "/app/templates/" + id, v, state},
 		"POST /app/templates/{id}/delete": {people.RoleViewer, "DELETE", "/v1/templates/{id}",
