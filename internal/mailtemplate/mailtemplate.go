@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func Render(c *pipeline.TemplateContent, data map[string]any) (*Rendered, []*Fie
 		switch {
 		case errors.As(err, &miss):
 			for _, v := range miss.Variables {
-				if !contains(out.Missing, v) {
+				if !slices.Contains(out.Missing, v) {
 					out.Missing = append(out.Missing, v)
 				}
 			}
@@ -199,13 +200,4 @@ func Render(c *pipeline.TemplateContent, data map[string]any) (*Rendered, []*Fie
 		*p.dst = b.String()
 	}
 	return out, errs
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
