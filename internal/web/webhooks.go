@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -131,7 +132,8 @@ func (s *Server) enableWebhook(q *request) error {
 	if _, fe, err := s.Webhooks.Update(q.ctx, q.sess.TenantID, id, &webhook.Spec{Enabled: &on}, nil); err != nil {
 		return err
 	} else if fe != nil {
-		return errForbidden // enabling takes no other field: nothing a form could get wrong
+		// Enabling sets no other field, so there is nothing a person could correct.
+		return fmt.Errorf("web: enabling webhook: %s: %s", fe[0].Field, fe[0].Detail)
 	}
 	s.record(q, "PATCH /v1/webhooks/{id}", id, "200")
 	if on {
