@@ -164,9 +164,6 @@ func (s *Server) createDKIM(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 			return err
 		}
 	}
-	if req.Selector == "" {
-		req.Selector = "sp" + time.Now().UTC().Format("20060102")
-	}
 	k, err := s.Tenants.GenerateDKIM(r.Context(), p.TenantID, d.Name, req.Selector, req.Algorithm)
 	if errors.Is(err, store.ErrConflict) {
 		return badField("selector", "this selector is already used for the domain")

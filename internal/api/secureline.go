@@ -5,11 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/secureline"
-	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -124,14 +123,6 @@ func (s *Server) addRecipientKey(w http.ResponseWriter, r *http.Request, p *tena
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.Email == "":
-		return badField("email", "required")
-	case req.Type == "":
-		return badField("type", `required: "pgp" or "smime"`)
-	case req.Key == "":
-		return badField("key", "required: an armored OpenPGP public key or a PEM certificate")
-	}
 	info, err := s.Secure.AddKey(r.Context(), p.TenantID, req.Type, req.Email, []byte(req.Key), "api")
 	var ke *secureline.KeyError
 	if errors.As(err, &ke) {
@@ -176,46 +167,25 @@ func (s *Server) domainSecurity(w http.ResponseWriter, r *http.Request, p *tenan
 // releaseMessage lets a quarantined message go, each recipient by the default secure
 // methods.
 func (s *Server) releaseMessage(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	return s.quarantineAction(w, r, p, "released", s.DB.ReleaseQuarantine)
+	return s.quarantineAction(w, r, p, "released", s.quarantine().Release)
 }
 
 // deleteMessage ends a quarantined message without delivery and purges its content.
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	return s.quarantineAction(w, r, p, "deleted", s.DB.DeleteQuarantined)
+	return s.quarantineAction(w, r, p, "deleted", s.quarantine().Delete)
 }
 
-type quarantineFunc func(ctx context.Context, tenantID, messageID string, now time.Time, fn func(context.Context, *store.Tx) error) error
+// quarantine is the service the dashboard's quarantine actions call too.
+func (s *Server) quarantine() *quarantine.Service { return quarantine.New(s.DB, s.OnAccepted) }
 
-func (s *Server) quarantineAction(w http.ResponseWriter, r *http.Request, p *tenant.Principal, event string, act quarantineFunc) error {
+func (s *Server) quarantineAction(w http.ResponseWriter, r *http.Request, p *tenant.Principal, event string, act func(context.Context, string, string) error) error {
 	id := r.PathValue("id")
-	m, err := s.DB.Message(r.Context(), p.TenantID, id)
-	if err != nil {
-		return err
-	}
-	if !m.Quarantined {
-		return problem(409, "Not quarantined", "only a quarantined message can be "+event)
-	}
-	rcpts, err := s.DB.Recipients(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	err = act(r.Context(), p.TenantID, id, now, func(ctx context.Context, tx *store.Tx) error {
-		for _, rc := range rcpts {
-			if err := tx.InsertEvents(ctx, &store.Event{TenantID: p.TenantID, MessageID: id, RecipientID: rc.ID, Type: event, At: now, Sandbox: m.Sandbox}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	err := act(r.Context(), p.TenantID, id)
+	if errors.Is(err, quarantine.ErrNotQuarantined) {
 		return problem(409, "Not quarantined", "only a quarantined message can be "+event)
 	}
 	if err != nil {
 		return err
-	}
-	if event == "released" {
-		s.OnAccepted()
 	}
 	writeJSON(w, 200, map[string]any{"id": id, "status": event})
 	return nil

@@ -1,13 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/mailtemplate"
 	"github.com/sealpost/sealpost/internal/pipeline"
-	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -33,105 +32,83 @@ type TemplateView struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 }
 
-func (s *Server) templateFromRequest(r *http.Request, p *tenant.Principal, t *store.Template) error {
+// templates is the service the dashboard's template pages call too.
+func (s *Server) templates() *mailtemplate.Service { return mailtemplate.New(s.DB, s.Tenants) }
+
+// templateRequest decodes a template's body.
+func templateRequest(r *http.Request) (string, *pipeline.TemplateContent, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	var req TemplateRequest
 	if err := decodeJSON(body, &req); err != nil {
-		return err
+		return "", nil, err
 	}
-	if req.Name == "" || len(req.Name) > 200 || !printableName(req.Name) {
-		return badField("name", "1-200 printable characters")
-	}
-	c := &pipeline.TemplateContent{Subject: req.Subject, Text: req.Text, HTML: req.HTML, Track: req.Track}
-	if _, _, _, fe := pipeline.ParseTemplate(c); fe != nil {
-		return problem(422, "Invalid template", fe.Field+": "+fe.Detail, FieldProblem{fe.Field, fe.Detail})
-	}
-	keys, err := s.Tenants.Keys(r.Context(), p.TenantID)
-	if err != nil {
-		return err
-	}
-	b, _ := json.Marshal(c)
-	t.Name = req.Name
-	t.Content = keys.Data.Seal(b, "template/"+t.ID)
-	t.UpdatedAt = time.Now()
-	return nil
+	return req.Name, &pipeline.TemplateContent{Subject: req.Subject, Text: req.Text, HTML: req.HTML, Track: req.Track}, nil
 }
 
-func printableName(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
+func templateProblem(fe []*mailtemplate.FieldError) error {
+	var fp []FieldProblem
+	for _, f := range fe {
+		fp = append(fp, FieldProblem{f.Field, f.Detail})
 	}
-	return true
+	return problem(422, "Invalid template", fe[0].Field+": "+fe[0].Detail, fp...)
 }
 
-func (s *Server) templateView(r *http.Request, p *tenant.Principal, t *store.Template) (*TemplateView, error) {
-	keys, err := s.Tenants.Keys(r.Context(), p.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := pipeline.LoadTemplate(keys, t)
-	if err != nil {
-		return nil, err
-	}
-	return &TemplateView{ID: t.ID, Name: t.Name, Subject: c.Subject, Text: c.Text, HTML: c.HTML, Track: c.Track, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, nil
+func templateView(t *mailtemplate.Template) *TemplateView {
+	c := t.Content
+	return &TemplateView{ID: t.ID, Name: t.Name, Subject: c.Subject, Text: c.Text, HTML: c.HTML, Track: c.Track, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	t := &store.Template{ID: tenant.NewID("tpl"), TenantID: p.TenantID, CreatedAt: time.Now()}
-	if err := s.templateFromRequest(r, p, t); err != nil {
-		return err
-	}
-	if err := s.DB.CreateTemplate(r.Context(), t); err != nil {
-		return err
-	}
-	v, err := s.templateView(r, p, t)
+	name, c, err := templateRequest(r)
 	if err != nil {
 		return err
 	}
+	t, fe, err := s.templates().Create(r.Context(), p.TenantID, name, c)
+	if err != nil {
+		return err
+	}
+	if len(fe) > 0 {
+		return templateProblem(fe)
+	}
 	w.Header().Set("Location", "/v1/templates/"+t.ID)
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, templateView(t))
 	return nil
 }
 
 func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	t, err := s.DB.Template(r.Context(), p.TenantID, r.PathValue("id"))
+	t, err := s.templates().Get(r.Context(), p.TenantID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	v, err := s.templateView(r, p, t)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, v)
+	writeJSON(w, 200, templateView(t))
 	return nil
 }
 
 func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	t, err := s.DB.Template(r.Context(), p.TenantID, r.PathValue("id"))
+	// Another tenant's id is not found before its body is looked at.
+	if _, err := s.DB.Template(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
+	name, c, err := templateRequest(r)
 	if err != nil {
 		return err
 	}
-	if err := s.templateFromRequest(r, p, t); err != nil {
-		return err
-	}
-	if err := s.DB.UpdateTemplate(r.Context(), t); err != nil {
-		return err
-	}
-	v, err := s.templateView(r, p, t)
+	t, fe, err := s.templates().Update(r.Context(), p.TenantID, r.PathValue("id"), name, c)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, v)
+	if len(fe) > 0 {
+		return templateProblem(fe)
+	}
+	writeJSON(w, 200, templateView(t))
 	return nil
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	if err := s.DB.DeleteTemplate(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+	if err := s.templates().Delete(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -148,7 +125,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, p *tenant
 		limit = n
 	}
 	// One more than the page tells whether another page follows.
-	ts, err := s.DB.Templates(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
+	ts, err := s.templates().List(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
 	if err != nil {
 		return err
 	}
@@ -162,11 +139,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, p *tenant
 		out.NextCursor = ts[len(ts)-1].ID
 	}
 	for _, t := range ts {
-		v, err := s.templateView(r, p, t)
-		if err != nil {
-			return err
-		}
-		out.Templates = append(out.Templates, v)
+		out.Templates = append(out.Templates, templateView(t))
 	}
 	writeJSON(w, 200, out)
 	return nil

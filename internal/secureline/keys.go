@@ -1,6 +1,7 @@
 package secureline
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -80,10 +81,17 @@ func parseKey(kind, addr string, data []byte, now time.Time) (*parsedKey, error)
 // AddKey registers a recipient's key. An unusable key (expired, revoked, weak, for
 // another address) is refused with the reason.
 func (s *Service) AddKey(ctx context.Context, tenantID, kind, email string, data []byte, source string) (*KeyInfo, error) {
-	if kind != KindPGP && kind != KindSMIME {
-		return nil, &KeyError{"type", `must be "pgp" or "smime"`}
-	}
 	email = strings.TrimSpace(email)
+	switch {
+	case email == "":
+		return nil, &KeyError{"email", "required"}
+	case kind == "":
+		return nil, &KeyError{"type", `required: "pgp" or "smime"`}
+	case kind != KindPGP && kind != KindSMIME:
+		return nil, &KeyError{"type", `must be "pgp" or "smime"`}
+	case len(bytes.TrimSpace(data)) == 0:
+		return nil, &KeyError{"key", "required: an armored OpenPGP public key or a PEM certificate"}
+	}
 	pk, err := parseKey(kind, email, data, s.now())
 	if err != nil {
 		return nil, &KeyError{"key", "cannot be read: " + err.Error()}

@@ -6,8 +6,10 @@ import (
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/mailtemplate"
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -25,7 +27,12 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 	}
 	s.Web, err = web.New(web.Deps{DB: s.DB, Tenants: s.Tenants, People: s.People, Portal: s.Portal, Audit: s.Audit,
 		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public(),
-		Reports: report.New(s.DB, s.Tenants)})
+		Reports:    report.New(s.DB, s.Tenants),
+		Quarantine: quarantine.New(s.DB, s.Worker.Notify),
+		Webhooks:   s.Webhooks,
+		Secure:     s.Secure,
+		Pipeline:   s.Pipeline,
+		Templates:  mailtemplate.New(s.DB, s.Tenants)})
 	return err
 }
 

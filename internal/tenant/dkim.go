@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/store"
@@ -20,6 +21,14 @@ func (s *Service) GenerateDKIM(ctx context.Context, tenantID, domain, selector, 
 	}
 	if _, err := s.db.Domain(ctx, tenantID, name); err != nil {
 		return nil, fmt.Errorf("domain %s: %w", name, err)
+	}
+	// A new key gets a selector of its day unless the caller names one, so a
+	// rotation never collides with the key it replaces.
+	if selector == "" {
+		selector = "sp" + time.Now().UTC().Format("20060102")
+	}
+	if algorithm == "" {
+		algorithm = "rsa"
 	}
 	if !selectorPattern.MatchString(selector) {
 		return nil, invalid("selector %q: use lowercase letters, digits and hyphens", selector)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,9 +88,38 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		shot(t, b, dir, "recovery-codes")
 
-		// Every page the owner may open.
-		for _, p := range []string{"overview", "messages", "domains", "keys", "audit", "people", "sessions"} {
-			visit("/app/"+p, p)
+		// Every page of the navigation (an owner sees them all), with the sending
+		// setup filled in; then the pages behind them.
+		dm := e.seedDemo(t, key)
+		nav := navLinks(t, b)
+		for _, want := range []string{"/app/overview", "/app/messages", "/app/domains", "/app/keys", "/app/audit", "/app/people", "/app/sessions",
+			"/app/quarantine", "/app/webhooks", "/app/recipient-keys", "/app/branding", "/app/policy", "/app/templates"} {
+			if !slices.Contains(nav, want) {
+				t.Errorf("an owner's navigation lacks %s: %v", want, nav)
+			}
+		}
+		for _, p := range nav {
+			visit(p, pageName(p))
+		}
+		visit("/app/webhooks/"+dm.hook, "webhook")
+		visit("/app/templates/"+dm.template, "template")
+		b.Click(`button[value="preview"]`)
+		if !waitText(b, "main", "This is a reminder") {
+			t.Fatalf("template preview:\n%s", b.Text("main"))
+		}
+		w.check(t, b, e.base, "template preview")
+		browsertest.CheckAxe(t, b, axe, "template preview")
+		shot(t, b, dir, "template-preview")
+
+		// A held message released from its page, audited as the API's release is.
+		visit("/app/messages/"+dm.held, "message-held")
+		b.Click(`form[action$="/release"] button`)
+		if !waitText(b, "main", "released from quarantine") {
+			t.Fatalf("release:\n%s", b.Text("main"))
+		}
+		w.check(t, b, e.base, "released")
+		if n := auditCount(t, e, ten, "POST /v1/messages/{id}/release"); n != 1 {
+			t.Errorf("%d audit entries for the release", n)
 		}
 		// The overview counts what the API's events say for the same day.
 		s, out := e.api("GET", "/v1/events?type=accepted", key, nil)
@@ -105,7 +135,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		// The audit trail verifies from its page.
 		visit("/app/audit", "")
 		b.Click(`form[action="/app/audit/verify"] button`)
-		if !strings.Contains(b.Text("main"), "audit trail is intact") {
+		if !waitText(b, "main", "audit trail is intact") {
 			t.Fatalf("verify:\n%s", b.Text("main"))
 		}
 
@@ -297,7 +327,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		tabTo(t, b, "a:Messages", 10)
 		enter(t, b)
-		tabTo(t, b, "id", 15)
+		tabTo(t, b, "id", 40)
 		typeText(t, b, kmsg)
 		enter(t, b)
 		if !strings.HasSuffix(b.Location(), "/app/messages/"+kmsg) {

@@ -27,6 +27,8 @@ type messageData struct {
 	Quarantined       bool
 	Recipients        []recipientView
 	CanRevoke         bool
+	CanRelease        bool
+	CanDelete         bool
 }
 
 // eventWords says what an event means to a person reading a timeline.
@@ -118,7 +120,8 @@ func (s *Server) message(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := messageData{ID: m.ID, Created: m.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Quarantined: m.Quarantined, CanRevoke: s.can(q, "POST", "/v1/messages/{id}/revoke")}
+	d := messageData{ID: m.ID, Created: m.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Quarantined: m.Quarantined, CanRevoke: s.can(q, "POST", "/v1/messages/{id}/revoke"),
+		CanRelease: m.Quarantined && s.can(q, "POST", "/v1/messages/{id}/release"), CanDelete: m.Quarantined && s.can(q, "DELETE", "/v1/messages/{id}")}
 	if env, err := openEnvelope(keys, m); err == nil {
 		d.From, d.Subject = env.From, env.Subject
 	}
@@ -161,6 +164,15 @@ func (s *Server) message(q *request) error {
 	v.Data = d
 	if q.r.URL.Query().Get("revoked") == "1" {
 		v.Notice = "The message was withdrawn from every recipient it could still be withdrawn from."
+	}
+	switch q.r.URL.Query().Get("done") {
+	case "released":
+		v.Notice = "The message was released from quarantine and is on its way."
+	case "deleted":
+		v.Notice = "The message was deleted from quarantine unsent; its content is destroyed."
+	}
+	if q.r.URL.Query().Get("held") == "gone" {
+		v.Error = "This message is no longer held: it was already released or deleted."
 	}
 	return s.pages.render(q.w, http.StatusOK, "message", v)
 }

@@ -32,6 +32,12 @@ var appPages = []appPage{
 	{"/app/reports", "Reports", "GET", "/v1/stats", false},
 	{"/app/compliance/dlp", "DLP findings", "GET", "/v1/reports/dlp", false},
 	{"/app/compliance/disclosures", "Disclosures", "GET", "/v1/reports/disclosures", false},
+	{"/app/quarantine", "Quarantine", "GET", "/v1/messages", false},
+	{"/app/webhooks", "Webhooks", "GET", "/v1/webhooks", false},
+	{"/app/recipient-keys", "Recipients' keys", "GET", "/v1/recipient-keys", false},
+	{"/app/branding", "Portal branding", "GET", "/v1/portal/settings", false},
+	{"/app/policy", "Security policy", "POST", "/v1/policy/preview", false},
+	{"/app/templates", "Templates", "GET", "/v1/templates", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -82,6 +88,13 @@ func (s *Server) appRoutes() {
 	page("/app/sessions", s.sessions)
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
 	s.reportRoutes()
+	s.quarantineRoutes()
+	s.webhookRoutes()
+	s.recipientKeyRoutes()
+	s.brandingRoutes()
+	s.policyRoutes()
+	s.templateRoutes()
+	s.dkimRoutes()
 }
 
 // Messages: the newest, and a lookup by id.
@@ -185,11 +198,14 @@ func (s *Server) revokeKey(q *request) error {
 
 // Domains: each with its verification state and the DKIM records to publish.
 type domainsData struct {
-	Domains []*store.Domain
-	DKIM    []*store.DKIMKey
+	Domains   []*store.Domain
+	DKIM      []*store.DKIMKey
+	CanRotate bool
 }
 
-func (s *Server) domains(q *request) error {
+func (s *Server) domains(q *request) error { return s.domainsWith(q, http.StatusOK, "", "") }
+
+func (s *Server) domainsWith(q *request, status int, notice, problem string) error {
 	ds, err := s.DB.Domains(q.ctx, q.sess.TenantID)
 	if err != nil {
 		return err
@@ -199,8 +215,9 @@ func (s *Server) domains(q *request) error {
 		return err
 	}
 	v := q.view(s, "Domains")
-	v.Data = domainsData{Domains: ds, DKIM: ks}
-	return s.pages.render(q.w, http.StatusOK, "domains", v)
+	v.Data = domainsData{Domains: ds, DKIM: ks, CanRotate: s.can(q, "POST", "/v1/domains/{domain}/dkim")}
+	v.Notice, v.Error = notice, problem
+	return s.pages.render(q.w, status, "domains", v)
 }
 
 // Audit trail: the tenant's newest entries.

@@ -13,16 +13,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/mailtemplate"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
+	"github.com/sealpost/sealpost/internal/quarantine"
 	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/seal"
+	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 	"github.com/sealpost/sealpost/internal/tenant/people"
+	"github.com/sealpost/sealpost/internal/webhook"
 )
 
 // Deps are the services the pages act through.
@@ -41,6 +47,16 @@ type Deps struct {
 	// Reports is the report service GET /v1/stats and /v1/reports/* call: the overview,
 	// the reports and the compliance pages show its numbers.
 	Reports *report.Service
+	// Quarantine releases and deletes held messages, as the API's routes do.
+	Quarantine *quarantine.Service
+	// Webhooks manages endpoints and their deliveries, as the API's routes do.
+	Webhooks *webhook.Service
+	// Secure holds the policy and recipients' keys, as the API's routes use them.
+	Secure *secureline.Service
+	// Pipeline previews a draft against the policy, as POST /v1/policy/preview does.
+	Pipeline *pipeline.Pipeline
+	// Templates stores and renders templates, as the API's template routes do.
+	Templates *mailtemplate.Service
 }
 
 // Server serves the dashboard.
@@ -49,7 +65,16 @@ type Server struct {
 	pages *renderer
 	mux   *http.ServeMux
 	cop   *http.CrossOriginProtection
+	// routes lists every registration, so a test can walk every action.
+	registered []Route
 }
+
+// Route is one registered page or action and the session stage it needs ("" for the
+// sign-in pages, which need none).
+type Route struct{ Pattern, Stage string }
+
+// Routes lists every page and action the dashboard serves, in registration order.
+func (s *Server) Routes() []Route { return slices.Clone(s.registered) }
 
 // cookieName carries the session. __Host- makes the browser insist on Secure, Path=/
 // and no Domain, so no sibling host can set or read it.
@@ -131,6 +156,7 @@ func (s *Server) setCookie(w http.ResponseWriter, tok string, maxAge int) {
 // handle registers a page. stage is the session stage it needs ("" for none:
 // the sign-in pages). A POST must carry the session's form token.
 func (s *Server) handle(pattern, stage string, h func(*request) error) {
+	s.registered = append(s.registered, Route{pattern, stage})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sw := &httpx.StatusWriter{ResponseWriter: w}
 		q := &request{w: sw, r: r, ctx: r.Context()}
