@@ -48,7 +48,9 @@ type env struct {
 	clock *clock
 }
 
-func newEnv(t *testing.T, dbURL string) *env {
+// newEnv starts the server; opts adjust its configuration before it starts (and a
+// dashboard URL set there becomes the base the test browses).
+func newEnv(t *testing.T, dbURL string, opts ...func(cfg *config.Config)) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -61,6 +63,9 @@ func newEnv(t *testing.T, dbURL string) *env {
 	}
 	cfg.API.Listen = ln.Addr().String()
 	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,11 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Cleanup(func() { hs.Close(); srv.DB.Close() })
 	c := &clock{t: time.Now()}
 	srv.People.Now = c.now
-	return &env{t: t, srv: srv, base: hs.URL, clock: c}
+	base := hs.URL
+	if cfg.Dashboard.URL != "" {
+		base = cfg.Dashboard.URL
+	}
+	return &env{t: t, srv: srv, base: base, clock: c}
 }
 
 // addTenant makes a tenant with a verified domain and an admin key.

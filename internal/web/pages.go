@@ -29,6 +29,7 @@ var appPages = []appPage{
 	{"/app/audit", "Audit trail", "GET", "/v1/audit", false},
 	{"/app/people", "People", "", "", true},
 	{"/app/sessions", "Sessions", "", "", false},
+	{"/app/passkeys", "Passkeys", "", "", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
