@@ -245,3 +245,11 @@ func (db *DB) TakeOIDCLogin(ctx context.Context, hash []byte, now time.Time) (*O
 	}
 	return l, nil
 }
+
+// HasOIDCProviders reports whether any tenant signs in through a provider, which is
+// when the sign-in page offers single sign-on.
+func (db *DB) HasOIDCProviders(ctx context.Context) (bool, error) {
+	var n int
+	err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM oidc_providers").Scan(&n)
+	return n > 0, err
+}

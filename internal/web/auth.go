@@ -27,19 +27,23 @@ func (s *Server) routes() {
 	s.handle("POST /app/signout", people.StageFull, s.signout)
 	s.appRoutes()
 	s.passkeyRoutes()
+	s.ssoRoutes()
 	s.mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})
 }
 
-type signinData struct{ Email string }
+type signinData struct {
+	Email string
+	SSO   bool // offer single sign-on
+}
 
 func (s *Server) signinPage(q *request) error {
 	v := q.view(s, "Sign in")
 	if q.r.URL.Query().Get("out") == "1" {
 		v.Notice = "You have signed out."
 	}
-	v.Data = signinData{}
+	v.Data = signinData{SSO: s.People.SSOAvailable(q.ctx)}
 	return s.pages.render(q.w, http.StatusOK, "signin", v)
 }
 
@@ -49,7 +53,7 @@ func (s *Server) signin(q *request) error {
 	var locked *people.LockedError
 	if errors.Is(err, people.ErrSignIn) || errors.As(err, &locked) {
 		v := q.view(s, "Sign in")
-		v.Error, v.Data = err.Error(), signinData{Email: email}
+		v.Error, v.Data = err.Error(), signinData{Email: email, SSO: s.People.SSOAvailable(q.ctx)}
 		status := http.StatusUnauthorized
 		if locked != nil {
 			status = http.StatusTooManyRequests

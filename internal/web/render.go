@@ -90,6 +90,8 @@ type view struct {
 	Error  string
 	Data   any
 	Script string // the one script a page may load (with a CSP allowing it), or ""
+	// Refresh is where a page goes on to by itself (meta refresh), or "".
+	Refresh string
 }
 
 type navItem struct {

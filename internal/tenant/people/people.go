@@ -43,6 +43,7 @@ type Service struct {
 	cfg     Config
 	send    Sender
 	wa      *webauthn.WebAuthn // nil: passkeys off
+	oidc    oidcCache
 	// Now is the clock; tests move it to expire sessions.
 	Now func() time.Time
 }
