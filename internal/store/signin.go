@@ -21,6 +21,7 @@ type Passkey struct {
 	CreatedAt, LastUsed        time.Time
 }
 
+// #nosec G101 -- column names, not a credential
 const passkeyCols = "id, tenant_id, user_id, name, credential_id, public_key, sign_count, transports, aaguid, flags, attestation, created_at, last_used_at"
 
 func scanPasskey(row interface{ Scan(...any) error }) (*Passkey, error) {

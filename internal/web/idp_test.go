@@ -42,8 +42,8 @@ type idp struct {
 }
 
 type grant struct {
-	nonce, challenge, redirect string
-	claims                     map[string]any
+	challenge, redirect string
+	claims              map[string]any
 }
 
 func newIDP(t *testing.T) *idp {
