@@ -53,6 +53,7 @@ func TestSingleSignOnInBrowser(t *testing.T) {
 		b.Navigate(e.base + "/app/signin")
 		w.check(t, b, e.base, "signin with sso")
 		browsertest.CheckAxe(t, b, axe, "signin with sso")
+		shot(t, b, shots(t), "signin-sso")
 		sso("owner@clinic.example")
 		waitFor(t, b, "/app/enrol")
 		w.check(t, b, e.base, "enrol after sso")
