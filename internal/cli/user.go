@@ -107,6 +107,9 @@ func userList(e *env, args []string) error {
 		mfa, last, state := "not set up", "never", "active"
 		if u.MFAEnabled {
 			mfa = "totp"
+			if ks, err := a.db.Passkeys(context.Background(), u.ID); err == nil && len(ks) > 0 {
+				mfa += fmt.Sprintf(" + %d passkey(s)", len(ks))
+			}
 		}
 		if !u.LastSignIn.IsZero() {
 			last = u.LastSignIn.Format(time.RFC3339)

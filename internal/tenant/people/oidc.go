@@ -49,8 +49,11 @@ type oidcCache struct {
 	providers map[string]*oidc.Provider
 }
 
+// oidcContext carries the HTTP client for discovery, keys and the code exchange:
+// go-oidc and x/oauth2 each look for it under their own key.
 func (s *Service) oidcContext(ctx context.Context) context.Context {
-	return oidc.ClientContext(ctx, &http.Client{Timeout: 15 * time.Second})
+	c := &http.Client{Timeout: 15 * time.Second}
+	return context.WithValue(oidc.ClientContext(ctx, c), oauth2.HTTPClient, c)
 }
 
 // provider discovers an issuer once; its key set then refreshes itself.

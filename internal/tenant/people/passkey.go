@@ -256,6 +256,11 @@ func (s *Service) PasskeySignIn(ctx context.Context, sess *Session, response, cl
 	if s.Now().Before(u.LockedUntil) {
 		return "", &LockedError{u.LockedUntil}
 	}
+	if strings.TrimSpace(response) == "" {
+		// A browser without JavaScript posted the form: nothing was tried, so
+		// nothing is counted, and the challenge stays for a second attempt.
+		return "", ErrPasskey
+	}
 	refuse := func(why string) (string, error) {
 		err := s.fail(ctx, u, "signin.mfa_failure", why, client)
 		if errors.Is(err, ErrCode) {
