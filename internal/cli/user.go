@@ -19,9 +19,11 @@ func userCmd(e *env, args []string) error {
 	}
 	return sub(e, "user", args, map[string]func(*env, []string) error{
 		"invite": userInvite, "list": userList, "disable": userDisable, "reset-mfa": userResetMFA,
+		"sso": userSSO,
 	}, `
-People sign in to the dashboard at /app with a password and a code from an
-authenticator app (TOTP); both are always required.
+People sign in to the dashboard at /app with a password and a second factor: a
+code from an authenticator app (TOTP) or a passkey they added on their Passkeys
+page. Both are always required.
 
 Verbs:
   invite --tenant T --email ADDR --role R [--name N] [--from ADDR]
@@ -31,8 +33,10 @@ Verbs:
   disable --tenant T ID
                     stop a person signing in and end their sessions at once
   reset-mfa --tenant T ID
-                    clear a person's authenticator and recovery codes and end their
-                    sessions; they set up a new one at their next sign-in
+                    clear a person's authenticator, passkeys and recovery codes and end
+                    their sessions; they set up a new one at their next sign-in
+  sso set|show|remove --tenant T …
+                    single sign-on through the tenant's OpenID Connect provider
 
 Roles:
 `+strings.Join(roles, "\n"))
@@ -103,6 +107,9 @@ func userList(e *env, args []string) error {
 		mfa, last, state := "not set up", "never", "active"
 		if u.MFAEnabled {
 			mfa = "totp"
+			if ks, err := a.db.Passkeys(context.Background(), u.ID); err == nil && len(ks) > 0 {
+				mfa += fmt.Sprintf(" + %d passkey(s)", len(ks))
+			}
 		}
 		if !u.LastSignIn.IsZero() {
 			last = u.LastSignIn.Format(time.RFC3339)

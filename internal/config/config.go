@@ -45,6 +45,14 @@ type Config struct {
 	Access Access `toml:"access"`
 	// SMTP gateway: submission listeners and their defences.
 	SMTP SMTP `toml:"smtp"`
+	// Dashboard: its public URL, which passkeys are bound to.
+	Dashboard Dashboard `toml:"dashboard"`
+}
+
+// Dashboard is the people's dashboard under /app.
+type Dashboard struct {
+	URL         string `toml:"url" help:"public URL of the dashboard (https://host[:port]): passkeys are bound to its origin and invitation links lead there; default the portal URL"`
+	PasskeyRPID string `toml:"passkey_rp_id" help:"WebAuthn relying party ID: the URL's host name or a parent domain of it; default the host name. Changing it makes every registered passkey unusable"`
 }
 
 // Archive is the journal of every accepted message.
@@ -256,6 +264,7 @@ func (c *Config) Validate() error {
 		bad("api.max_body_bytes %d: too small", c.API.MaxBodyBytes)
 	}
 	c.validateLimits(bad)
+	c.validateDashboard(bad)
 	if c.Message.MaxBytes < 1<<10 {
 		bad("message.max_bytes %d: too small", c.Message.MaxBytes)
 	}

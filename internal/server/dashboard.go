@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/audit"
@@ -20,7 +21,11 @@ import (
 // buildDashboard makes the people service and the pages under /app. Invitations go
 // out through the tenant's own pipeline, in the transaction that stores them.
 func (s *Server) buildDashboard(cfg *config.Config) error {
-	s.People = people.New(s.DB, s.Tenants, people.Config{BaseURL: PortalURL(cfg)}, s.sendSystemMail)
+	base := PortalURL(cfg)
+	if cfg.Dashboard.URL != "" {
+		base = strings.TrimRight(cfg.Dashboard.URL, "/")
+	}
+	s.People = people.New(s.DB, s.Tenants, people.Config{BaseURL: base, RPID: cfg.Dashboard.PasskeyRPID}, s.sendSystemMail)
 	signer, err := audit.LoadOrCreateSigner(cfg.AuditKeyFile)
 	if err != nil {
 		return err

@@ -301,6 +301,9 @@ func (db *DB) ChangeUser(ctx context.Context, tenantID, id string, c UserChange,
 			if _, err := tx.exec(ctx, "DELETE FROM user_recovery_codes WHERE user_id = $1", id); err != nil {
 				return err
 			}
+			if _, err := tx.exec(ctx, "DELETE FROM user_passkeys WHERE user_id = $1", id); err != nil {
+				return err
+			}
 		}
 		if c.Disable || c.ResetMFA {
 			if _, err := tx.exec(ctx, "UPDATE user_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", ms(now), id); err != nil {

@@ -26,19 +26,24 @@ func (s *Server) routes() {
 	s.handle("POST /app/enrol", people.StageEnroll, s.enrol)
 	s.handle("POST /app/signout", people.StageFull, s.signout)
 	s.appRoutes()
+	s.passkeyRoutes()
+	s.ssoRoutes()
 	s.mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})
 }
 
-type signinData struct{ Email string }
+type signinData struct {
+	Email string
+	SSO   bool // offer single sign-on
+}
 
 func (s *Server) signinPage(q *request) error {
 	v := q.view(s, "Sign in")
 	if q.r.URL.Query().Get("out") == "1" {
 		v.Notice = "You have signed out."
 	}
-	v.Data = signinData{}
+	v.Data = signinData{SSO: s.People.SSOAvailable(q.ctx)}
 	return s.pages.render(q.w, http.StatusOK, "signin", v)
 }
 
@@ -48,7 +53,7 @@ func (s *Server) signin(q *request) error {
 	var locked *people.LockedError
 	if errors.Is(err, people.ErrSignIn) || errors.As(err, &locked) {
 		v := q.view(s, "Sign in")
-		v.Error, v.Data = err.Error(), signinData{Email: email}
+		v.Error, v.Data = err.Error(), signinData{Email: email, SSO: s.People.SSOAvailable(q.ctx)}
 		status := http.StatusUnauthorized
 		if locked != nil {
 			status = http.StatusTooManyRequests
@@ -65,21 +70,28 @@ func (s *Server) signin(q *request) error {
 	return q.redirect("/app/signin/code")
 }
 
-func (s *Server) codePage(q *request) error {
-	return s.pages.render(q.w, http.StatusOK, "code", q.view(s, "Enter your code"))
+func (s *Server) codePage(q *request) error { return s.showCode(q, "", http.StatusOK) }
+
+// showCode is the second-factor step: a code, or a passkey for those who have one.
+func (s *Server) showCode(q *request, msg string, status int) error {
+	v := q.view(s, "Enter your code")
+	v.Error = msg
+	if s.People.HasPasskeys(q.ctx, q.sess) {
+		v = withScript(q, v)
+		v.Data = true
+	}
+	return s.pages.render(q.w, status, "code", v)
 }
 
 func (s *Server) code(q *request) error {
 	tok, err := s.People.SecondFactor(q.ctx, q.sess, q.r.PostFormValue("code"), q.client())
 	var locked *people.LockedError
 	if errors.Is(err, people.ErrCode) || errors.As(err, &locked) {
-		v := q.view(s, "Enter your code")
-		v.Error = err.Error()
 		status := http.StatusUnauthorized
 		if locked != nil {
 			status = http.StatusTooManyRequests
 		}
-		return s.pages.render(q.w, status, "code", v)
+		return s.showCode(q, err.Error(), status)
 	}
 	if err != nil {
 		return err

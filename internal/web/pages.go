@@ -38,6 +38,7 @@ var appPages = []appPage{
 	{"/app/branding", "Portal branding", "GET", "/v1/portal/settings", false},
 	{"/app/policy", "Security policy", "POST", "/v1/policy/preview", false},
 	{"/app/templates", "Templates", "GET", "/v1/templates", false},
+	{"/app/passkeys", "Passkeys", "", "", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {

@@ -95,6 +95,8 @@ type view struct {
 	Data   any
 	// Scripts and Styles are this origin's files a page adds (its CSP allows them).
 	Scripts, Styles []string
+	// Refresh is where a page goes on to by itself (meta refresh), or "".
+	Refresh string
 }
 
 type navItem struct {
@@ -120,14 +122,19 @@ func (q *request) view(s *Server, title string) *view {
 }
 
 func (s *Server) css(w http.ResponseWriter, r *http.Request) {
-	sum := sha256.Sum256(stylesheet)
+	serveStatic(w, r, "text/css; charset=utf-8", stylesheet)
+}
+
+// serveStatic serves an embedded file, cached for an hour and revalidated by its hash.
+func serveStatic(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("ETag", etag)
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	_, _ = w.Write(stylesheet)
+	_, _ = w.Write(body)
 }

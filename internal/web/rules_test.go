@@ -73,6 +73,11 @@ type ruleCase struct {
 // role could lack.
 var selfService = map[string]string{
 	"POST /app/signout": "ends the caller's own session",
+	// Passkeys are the caller's own second factor: the store deletes and adds only
+	// under the session's own user (store.DeletePasskey matches user and tenant).
+	"POST /app/passkeys":             "adds a passkey to the caller's own account",
+	"POST /app/passkeys/options":     "starts the caller's own passkey enrolment",
+	"POST /app/passkeys/{id}/remove": "removes one of the caller's own passkeys",
 }
 
 // TestEveryActionRefusedWithoutPermission walks every POST the dashboard registers:

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/sealpost/sealpost/internal/message"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store"
@@ -24,6 +26,9 @@ type Config struct {
 	InviteTTL       time.Duration // default 7 days
 	LockAfter       int           // consecutive failures; default 10 (SP 800-63B allows at most 100)
 	LockFor         time.Duration // default 15 min
+	// Passkeys: the dashboard's origin (default BaseURL) and WebAuthn RP ID (default
+	// the origin's host name).
+	Origin, RPID string
 }
 
 // Sender sends a message through the tenant's own pipeline; also runs inside the
@@ -37,6 +42,8 @@ type Service struct {
 	tenants *tenant.Service
 	cfg     Config
 	send    Sender
+	wa      *webauthn.WebAuthn // nil: passkeys off
+	oidc    oidcCache
 	// Now is the clock; tests move it to expire sessions.
 	Now func() time.Time
 }
@@ -61,7 +68,12 @@ func New(db *store.DB, tenants *tenant.Service, cfg Config, send Sender) *Servic
 	if cfg.LockFor <= 0 {
 		cfg.LockFor = 15 * time.Minute
 	}
-	return &Service{db: db, tenants: tenants, cfg: cfg, send: send, Now: time.Now}
+	s := &Service{db: db, tenants: tenants, cfg: cfg, send: send, Now: time.Now}
+	wa, err := relyingParty(cfg)
+	if err == nil {
+		s.wa = wa
+	}
+	return s
 }
 
 // Config returns the settings in force.
