@@ -269,3 +269,103 @@ func num(v any) string {
 	f, _ := v.(float64)
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
+
+// TestJourneyDateAndSegmentTriggers: a date-field trigger starts a run for the
+// contact whose date plus the offset is today on the journeys' clock, once, and not
+// for the others; a segment trigger starts runs for the members at its first scan
+// and then only for contacts who enter, never again for one still inside.
+func TestJourneyDateAndSegmentTriggers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		je := newJourneyEnv(t, dbURL)
+		je.must(je.do("POST", "/v1/contact-fields", je.key, map[string]any{"name": "refill_on", "type": "date", "filterable": true}))
+		je.must(je.do("POST", "/v1/contact-fields", je.key, map[string]any{"name": "score", "type": "number", "filterable": true}))
+		today := je.clock.Now()
+		due := je.contact("due@"+patientDomain, map[string]any{"first_name": "Dee", "refill_on": today.AddDate(0, 0, 3).Format(time.DateOnly), "score": 1})
+		je.contact("later@"+patientDomain, map[string]any{"first_name": "Lee", "refill_on": today.AddDate(0, 0, 4).Format(time.DateOnly), "score": 2})
+		high := je.contact("high@"+patientDomain, map[string]any{"first_name": "Hal", "score": 7})
+		seg := je.must(je.do("POST", "/v1/segments", je.key, map[string]any{"name": "Engaged", "filter": map[string]any{"field": "score", "op": "gte", "value": 5}}))
+		steps := []map[string]any{{"id": "hi", "type": "send", "subject": "Hi {{first_name}}", "text": "Hello."}}
+		dated := je.must(je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "Three days before", "from": "care@clinic.example",
+			"trigger": map[string]any{"date_field": "refill_on", "offset_days": -3}, "steps": steps}))["id"].(string)
+		segmented := je.must(je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "Engaged", "from": "care@clinic.example",
+			"trigger": map[string]any{"segment": seg["id"]}, "steps": steps}))["id"].(string)
+		je.must(je.do("POST", "/v1/journeys/"+dated+"/activate", je.key, nil))
+		je.must(je.do("POST", "/v1/journeys/"+segmented+"/activate", je.key, nil))
+		runs := func(id string) []string {
+			_, out := je.do("GET", "/v1/journeys/"+id+"/runs", je.key, nil)
+			var cs []string
+			for _, r := range out["runs"].([]any) {
+				cs = append(cs, r.(map[string]any)["contact"].(string))
+			}
+			sort.Strings(cs)
+			return cs
+		}
+		scan := func() {
+			if _, err := je.srv.Journeys.Scan(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scan()
+		scan() // a second scan the same day starts nothing more
+		if got := runs(dated); len(got) != 1 || got[0] != due {
+			t.Fatalf("date trigger runs: %v, want [%s]", got, due)
+		}
+		if got := runs(segmented); len(got) != 1 || got[0] != high {
+			t.Fatalf("segment trigger runs: %v, want [%s]", got, high)
+		}
+		// Someone enters the segment: only they start.
+		je.must(je.do("POST", "/v1/contacts", je.key, map[string]any{"email": "due@" + patientDomain, "fields": map[string]any{"score": 9}}))
+		scan()
+		if got := runs(segmented); len(got) != 2 || !strings.Contains(strings.Join(got, " "), due) {
+			t.Fatalf("after entering the segment: %v", got)
+		}
+		// The next day the other contact's date comes round.
+		je.clock.Add(24 * time.Hour)
+		scan()
+		if got := runs(dated); len(got) != 2 {
+			t.Fatalf("date trigger runs the next day: %v", got)
+		}
+		// Two runs of each journey: four messages, one per run.
+		got := je.subjects(4)
+		if n := len(je.rcv.Messages()); n != 4 || len(got["due@"+patientDomain]) != 2 {
+			t.Fatalf("%d messages, want 4: %v", n, got)
+		}
+	})
+}
+
+// TestJourneyDefinitionProblems: a definition with many mistakes is refused with
+// every one named by its path, and a state change its state forbids is a 409.
+func TestJourneyDefinitionProblems(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		je := newJourneyEnv(t, dbURL)
+		s, out := je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "", "from": "not an address",
+			"trigger": map[string]any{"event": "a b", "segment": "seg_x"},
+			"steps": []map[string]any{
+				{"id": "One", "type": "send", "text": "x"},
+				{"id": "w", "type": "wait", "duration": "-1d"},
+				{"id": "b", "type": "branch", "if": map[string]any{"clicked": map[string]any{"within": "3d"}}, "then": "w", "else": "nowhere"},
+				{"id": "f", "type": "branch", "if": map[string]any{"field": map[string]any{"field": "nope", "op": "eq", "value": 1}}},
+				{"id": "w", "type": "teleport"},
+			}})
+		fields := errorsOf(out)
+		for _, f := range []string{"name", "from", "trigger", "steps[0].id", "steps[0].subject", "steps[1].duration", "steps[2].then", "steps[2].else",
+			"steps[2].if.clicked.step", "steps[3].if.field.field", "steps[4].id", "steps[4].type"} {
+			if !strings.Contains(" "+fields, " "+f+" ") {
+				t.Errorf("no problem for %s in %q", f, fields)
+			}
+		}
+		if s != 422 {
+			t.Fatalf("status %d", s)
+		}
+		if s, out := je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "x", "from": "a@clinic.example", "trigger": map[string]any{"event": "e"}, "steps": []any{map[string]any{"id": "a", "type": "exit", "colour": "red"}}}); s != 400 && s != 422 || !strings.Contains(errorsOf(out), "steps[0].colour") {
+			t.Fatalf("unknown field: %d %v", s, out)
+		}
+		j := je.must(je.do("POST", "/v1/journeys", je.key, clickJourney("e")))
+		if s, out := je.do("POST", "/v1/journeys/"+j["id"].(string)+"/pause", je.key, nil); s != 409 {
+			t.Fatalf("pausing a draft: %d %v", s, out)
+		}
+		if s, out := je.do("POST", "/v1/journeys/events", je.key, map[string]any{"contact": "ct_nope", "event": "e"}); s != 422 || !strings.Contains(errorsOf(out), "idempotency_key") || !strings.Contains(errorsOf(out), "contact") {
+			t.Fatalf("bad event: %d %v", s, out)
+		}
+	})
+}
