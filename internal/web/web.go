@@ -17,6 +17,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/store"
@@ -53,6 +54,8 @@ type Deps struct {
 	Scope func(method, path string) (string, bool)
 	// AuditKey verifies the audit trail's signed checkpoints.
 	AuditKey ed25519.PublicKey
+	// Journeys (drip sequences); without them the page is refused.
+	Journeys *journey.Service
 }
 
 // Server serves the dashboard.
