@@ -83,31 +83,29 @@ func (s *Server) getJourney(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	return nil
 }
 
-func (s *Server) setJourneyState(state string) func(*Server, http.ResponseWriter, *http.Request, *tenant.Principal) error {
-	return func(s *Server, w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-		svc, err := s.journeys()
-		if err != nil {
-			return err
-		}
-		j, err := svc.SetState(r.Context(), p.TenantID, r.PathValue("id"), state, nil)
-		if err != nil {
-			return jy(err)
-		}
-		writeJSON(w, 200, j)
-		return nil
+func (s *Server) setJourneyState(w http.ResponseWriter, r *http.Request, p *tenant.Principal, state string) error {
+	svc, err := s.journeys()
+	if err != nil {
+		return err
 	}
+	j, err := svc.SetState(r.Context(), p.TenantID, r.PathValue("id"), state, nil)
+	if err != nil {
+		return jy(err)
+	}
+	writeJSON(w, 200, j)
+	return nil
 }
 
 func (s *Server) activateJourney(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	return s.setJourneyState(journey.Active)(s, w, r, p)
+	return s.setJourneyState(w, r, p, journey.Active)
 }
 
 func (s *Server) pauseJourney(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	return s.setJourneyState(journey.Paused)(s, w, r, p)
+	return s.setJourneyState(w, r, p, journey.Paused)
 }
 
 func (s *Server) archiveJourney(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	return s.setJourneyState(journey.Archived)(s, w, r, p)
+	return s.setJourneyState(w, r, p, journey.Archived)
 }
 
 func (s *Server) listJourneyRuns(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
