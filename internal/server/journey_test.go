@@ -40,7 +40,7 @@ type journeyEnv struct {
 	clock *testClock
 }
 
-func newJourneyEnv(t *testing.T, dbURL string) *journeyEnv {
+func newJourneyEnv(t testing.TB, dbURL string) *journeyEnv {
 	clk := &testClock{t: time.Now().UTC()}
 	e := newEnv(t, dbURL, envOptions{options: func(o *server.Options) { o.JourneyClock = clk.Now }})
 	je := &journeyEnv{env: e, clock: clk}
