@@ -369,3 +369,54 @@ func TestJourneyDefinitionProblems(t *testing.T) {
 		}
 	})
 }
+
+// TestJourneyStopsWhenConsentIsRevoked: a contact whose consent is revoked between two
+// sends gets the first and not the second; the run stops, naming the check that
+// refused it and nothing of the contact; a paused journey holds its runs until it is
+// active again.
+func TestJourneyStopsWhenConsentIsRevoked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		je := newJourneyEnv(t, dbURL)
+		kim := je.contact("kim@"+patientDomain, map[string]any{"first_name": "Kim"})
+		lou := je.contact("lou@"+patientDomain, map[string]any{"first_name": "Lou"})
+		id := je.must(je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "Two", "from": "care@clinic.example", "trigger": map[string]any{"event": "two"},
+			"steps": []any{
+				map[string]any{"id": "one", "type": "send", "subject": "One for {{first_name}}", "text": "1"},
+				map[string]any{"id": "wait", "type": "wait", "duration": "1d"},
+				map[string]any{"id": "two", "type": "send", "subject": "Two for {{first_name}}", "text": "2"}}}))["id"].(string)
+		je.must(je.do("POST", "/v1/journeys/"+id+"/activate", je.key, nil))
+		runs := map[string]string{}
+		for _, c := range []string{kim, lou} {
+			out := je.must(je.do("POST", "/v1/journeys/events", je.key, map[string]any{"contact": c, "event": "two", "idempotency_key": c}))
+			runs[c] = out["runs"].([]any)[0].(map[string]any)["id"].(string)
+		}
+		if got := je.subjects(2); len(got) != 2 {
+			t.Fatalf("first sends: %v", got)
+		}
+		_, cs := je.do("GET", "/v1/consents?contact="+kim, je.key, nil)
+		list, _ := cs["consents"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("kim's consents: %v", cs)
+		}
+		je.must(je.do("POST", "/v1/consents/"+list[0].(map[string]any)["id"].(string)+"/revoke", je.key, map[string]any{"via": "phone"}))
+		// Paused over the wait: nothing moves, even past it.
+		je.must(je.do("POST", "/v1/journeys/"+id+"/pause", je.key, nil))
+		je.clock.Add(25 * time.Hour)
+		if got := je.subjects(2); len(je.rcv.Messages()) != 2 {
+			t.Fatalf("while paused: %v", got)
+		}
+		je.must(je.do("POST", "/v1/journeys/"+id+"/activate", je.key, nil))
+		got := je.subjects(3)
+		if len(je.rcv.Messages()) != 3 || len(got["kim@"+patientDomain]) != 1 || strings.Join(got["lou@"+patientDomain], "|") != "One for Lou|Two for Lou" {
+			t.Fatalf("after revoking kim's consent: %v", got)
+		}
+		_, run := je.do("GET", "/v1/journey-runs/"+runs[kim], je.key, nil)
+		reason, _ := run["reason"].(string)
+		if run["state"] != "stopped" || !strings.Contains(reason, "marketing.consent") || strings.Contains(reason, "kim") {
+			t.Fatalf("kim's run: %v", run)
+		}
+		if _, run := je.do("GET", "/v1/journey-runs/"+runs[lou], je.key, nil); run["state"] != "done" {
+			t.Fatalf("lou's run: %v", run)
+		}
+	})
+}
