@@ -259,9 +259,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Marketing: s.Marketing,
 		// Access beyond API keys.
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
-		Anomaly:  AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
-		Forms:    s.Forms, // Secure forms.
-		Journeys: s.Journeys,
+		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
+		Forms:   s.Forms, // Secure forms.
+
+		Journeys: s.Journeys, // Journeys (drip sequences).
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
