@@ -2052,6 +2052,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/journeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List journeys
+         * @description Scope: marketing.
+         */
+        get: operations["listJourneys"];
+        put?: never;
+        /**
+         * Create a journey
+         * @description Scope: marketing. The body is the journey's definition; every problem is reported at once, by path. A new journey is a draft: it starts runs once activated.
+         */
+        post: operations["createJourney"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report an event that triggers journeys
+         * @description Scope: marketing. Starts a run for the contact in every active journey triggered by this event name. The idempotency key names the event: sent again, it starts nothing and answers the same runs (200). A contact already in a run of a journey is not started again (that run is answered).
+         */
+        post: operations["journeyEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a journey
+         * @description Scope: marketing.
+         */
+        get: operations["getJourney"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a journey
+         * @description Scope: marketing. From draft or paused: triggers start runs and due steps are taken.
+         */
+        post: operations["activateJourney"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a journey
+         * @description Scope: marketing. From active: runs keep their position and go on when the journey is activated again.
+         */
+        post: operations["pauseJourney"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a journey
+         * @description Scope: marketing. From any other state: nothing more starts or moves.
+         */
+        post: operations["archiveJourney"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List a journey's runs
+         * @description Scope: marketing.
+         */
+        get: operations["listJourneyRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journeys/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Counts per step
+         * @description Scope: marketing. Per step: runs that took it, by outcome; for sends, messages sent, delivered and clicked by people (from the statistics, where each step's messages carry the campaign label journey:<id>:<step>).
+         */
+        get: operations["getJourneyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journey-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a run with the steps it took
+         * @description Scope: marketing.
+         */
+        get: operations["getJourneyRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -3972,6 +4177,147 @@ export interface components {
             per_second: number;
             /** @description Requests allowed at once. */
             burst: number;
+        };
+        JourneyDefinition: {
+            /** @description A label for people. */
+            name: string;
+            trigger: components["schemas"]["JourneyTrigger"];
+            /** @description The sender, on a verified domain. */
+            from: string;
+            /** @description Sends need the contact to be a confirmed member of this list. */
+            list?: string;
+            /** @description Sends need the contact to be subscribed to this topic. */
+            topic?: string;
+            /** @description The consent each send relies on (default email_opt_in for marketing). */
+            consent?: {
+                /** @enum {string} */
+                kind?: "hipaa_authorization" | "email_opt_in" | "double_opt_in";
+                purpose?: string;
+            };
+            steps: components["schemas"]["JourneyStep"][];
+        };
+        /** @description Exactly one of event, date_field or segment. */
+        JourneyTrigger: {
+            /** @description An event name reported with POST /v1/journeys/events. */
+            event?: string;
+            /** @description A filterable date field of contacts: a run starts offset_days after the date. */
+            date_field?: string;
+            /** @description Negative: days before the date. */
+            offset_days?: number;
+            /** @description A saved segment: contacts who enter it start a run. */
+            segment?: string;
+        };
+        JourneyStep: {
+            /** @description 1-40 lower-case letters, digits, _ and -; unique in the journey. */
+            id: string;
+            /** @enum {string} */
+            type: "wait" | "send" | "branch" | "exit";
+            /** @description wait: how long, such as 2d or 12h. */
+            duration?: string;
+            /** @description send: a template over the contact's fields. */
+            subject?: string;
+            /** @description send: a template. */
+            text?: string;
+            /** @description send: a template. */
+            html?: string;
+            /** @description send: track opens and clicks (a click branch needs it). */
+            track?: boolean;
+            if?: components["schemas"]["JourneyCondition"];
+            /** @description branch: the (later) step to go to when the condition holds; default the next. */
+            then?: string;
+            /** @description branch: the (later) step to go to otherwise; default the next. */
+            else?: string;
+        };
+        /** @description Exactly one of clicked, portal_viewed or field. */
+        JourneyCondition: {
+            clicked?: components["schemas"]["JourneyWindow"];
+            portal_viewed?: components["schemas"]["JourneyWindow"];
+            /** @description A filter over the contact in the segment language. */
+            field?: Record<string, never>;
+        };
+        JourneyWindow: {
+            /** @description The send step whose message counts (default the last send before the branch). */
+            step?: string;
+            /** @description How long after that send to wait for a person's click or a portal view, such as 3d. */
+            within: string;
+        };
+        Journey: {
+            id?: string;
+            name?: string;
+            /** @enum {string} */
+            state?: "draft" | "active" | "paused" | "archived";
+            /** @enum {string} */
+            trigger?: "event" | "date" | "segment";
+            definition?: components["schemas"]["JourneyDefinition"];
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        JourneyList: {
+            journeys?: components["schemas"]["Journey"][];
+            next_cursor?: string;
+            has_more?: boolean;
+        };
+        JourneyEvent: {
+            /** @description Contact id. */
+            contact: string;
+            /** @description Event name. */
+            event: string;
+            /** @description Names this event: the same key starts at most one run per journey. */
+            idempotency_key: string;
+        };
+        JourneyEventResult: {
+            runs?: components["schemas"]["JourneyRun"][];
+            started?: boolean;
+        };
+        JourneyRun: {
+            id?: string;
+            journey?: string;
+            contact?: string;
+            /** @enum {string} */
+            state?: "active" | "done" | "stopped";
+            /** @description The step an active run is at. */
+            step?: string;
+            /** Format: date-time */
+            due_at?: string;
+            /** @description Why a run stopped (the check that refused a send). */
+            reason?: string;
+            /** Format: date-time */
+            started_at?: string;
+            started?: boolean;
+            steps?: {
+                step?: string;
+                /** @enum {string} */
+                outcome?: "sent" | "skipped" | "waited" | "yes" | "no" | "exit";
+                message_id?: string;
+                /** Format: date-time */
+                at?: string;
+            }[];
+        };
+        JourneyRunList: {
+            runs?: components["schemas"]["JourneyRun"][];
+            next_cursor?: string;
+            has_more?: boolean;
+        };
+        JourneyReport: {
+            journey?: string;
+            runs?: {
+                [key: string]: number;
+            };
+            steps?: components["schemas"]["JourneyStepReport"][];
+        };
+        JourneyStepReport: {
+            step?: string;
+            type?: string;
+            label?: string;
+            entered?: number;
+            outcomes?: {
+                [key: string]: number;
+            };
+            sent?: number;
+            delivered?: number;
+            human_clicks?: number;
         };
     };
     responses: {
@@ -7901,6 +8247,317 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FormSubmissionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listJourneys: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page. */
+                cursor?: string;
+                /** @description 1-500 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of journeys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createJourney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JourneyDefinition"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    journeyEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JourneyEvent"];
+            };
+        };
+        responses: {
+            /** @description Nothing new started: every run was already there. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyEventResult"];
+                };
+            };
+            /** @description At least one run started. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyEventResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getJourney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    activateJourney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey in its new state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    pauseJourney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey in its new state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    archiveJourney: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journey in its new state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Journey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listJourneyRuns: {
+        parameters: {
+            query?: {
+                /** @description The next_cursor of the previous page. */
+                cursor?: string;
+                /** @description 1-500 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyRunList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getJourneyReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Journey id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getJourneyRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyRun"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -18,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -62,6 +63,8 @@ type Deps struct {
 	Anomaly       AnomalyObserver             // optional
 	// Secure forms.
 	Forms *forms.Service
+	// Journeys (drip sequences).
+	Journeys *journey.Service
 }
 
 // AnomalyObserver sees every authenticated request (its credential and client address).

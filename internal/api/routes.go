@@ -162,5 +162,16 @@ func Routes() []Route {
 		{"GET", "/v1/forms/{id}/submissions", tenant.ScopeForms, (*Server).listFormSubmissions},
 		// Compliance report: access anomalies per credential.
 		{"GET", "/v1/reports/anomalies", tenant.ScopeAdmin, (*Server).getAnomalies},
+		// Journeys (drip sequences).
+		{"GET", "/v1/journeys", tenant.ScopeMarketing, (*Server).listJourneys},
+		{"POST", "/v1/journeys", tenant.ScopeMarketing, (*Server).createJourney},
+		{"POST", "/v1/journeys/events", tenant.ScopeMarketing, (*Server).journeyEvent},
+		{"GET", "/v1/journeys/{id}", tenant.ScopeMarketing, (*Server).getJourney},
+		{"POST", "/v1/journeys/{id}/activate", tenant.ScopeMarketing, (*Server).activateJourney},
+		{"POST", "/v1/journeys/{id}/pause", tenant.ScopeMarketing, (*Server).pauseJourney},
+		{"POST", "/v1/journeys/{id}/archive", tenant.ScopeMarketing, (*Server).archiveJourney},
+		{"GET", "/v1/journeys/{id}/runs", tenant.ScopeMarketing, (*Server).listJourneyRuns},
+		{"GET", "/v1/journeys/{id}/report", tenant.ScopeMarketing, (*Server).getJourneyReport},
+		{"GET", "/v1/journey-runs/{id}", tenant.ScopeMarketing, (*Server).getJourneyRun},
 	}
 }

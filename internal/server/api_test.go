@@ -255,6 +255,15 @@ func TestTenantIsolation(t *testing.T) {
 		if sc["id"] == nil || rp["id"] == nil || fm["id"] == nil {
 			t.Fatalf("gateway or form objects not created: %v %v %v", sc, rp, fm)
 		}
+		// Journeys: a journey and a run of the owner's.
+		_, jy := e.do("POST", "/v1/journeys", e.key, map[string]any{"name": "j", "from": "a@clinic.example", "trigger": map[string]any{"event": "e"},
+			"steps": []any{map[string]any{"id": "x", "type": "exit"}}})
+		e.do("POST", "/v1/journeys/"+fmt.Sprint(jy["id"])+"/activate", e.key, nil)
+		_, ev := e.do("POST", "/v1/journeys/events", e.key, map[string]any{"contact": ct["id"], "event": "e", "idempotency_key": "k"})
+		if jy["id"] == nil || len(ev["runs"].([]any)) != 1 {
+			t.Fatalf("journey objects not created: %v %v", jy, ev)
+		}
+		runID := ev["runs"].([]any)[0].(map[string]any)["id"].(string)
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -305,6 +314,10 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(rp["id"])
 			case strings.HasPrefix(path, "/v1/forms/"):
 				ids["{id}"] = fmt.Sprint(fm["id"])
+			case strings.HasPrefix(path, "/v1/journeys/"):
+				ids["{id}"] = fmt.Sprint(jy["id"])
+			case strings.HasPrefix(path, "/v1/journey-runs/"):
+				ids["{id}"] = runID
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

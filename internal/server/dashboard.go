@@ -37,7 +37,8 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Webhooks:   s.Webhooks,
 		Secure:     s.Secure,
 		Pipeline:   s.Pipeline,
-		Templates:  mailtemplate.New(s.DB, s.Tenants)})
+		Templates:  mailtemplate.New(s.DB, s.Tenants),
+		Journeys:   s.Journeys})
 	return err
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/membudget"
@@ -34,6 +35,7 @@ import (
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/portal/prefs"
 	"github.com/sealpost/sealpost/internal/queue"
+	"github.com/sealpost/sealpost/internal/report"
 	"github.com/sealpost/sealpost/internal/seal"
 	"github.com/sealpost/sealpost/internal/secureline"
 	"github.com/sealpost/sealpost/internal/smtpd"
@@ -66,6 +68,9 @@ type Options struct {
 	WebhookDisableAfter time.Duration
 	// SMTPTLS is the SMTP listeners' TLS; default from smtp.tls_cert (dev, tests).
 	SMTPTLS *tls.Config
+	// JourneyClock is the journeys' clock (waits, branch windows, date triggers);
+	// default the system's. Tests move it instead of waiting days.
+	JourneyClock func() time.Time
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -94,6 +99,8 @@ type Server struct {
 	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
 	// Secure forms.
 	Forms *forms.Service
+	// Journeys (drip sequences).
+	Journeys *journey.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -238,6 +245,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
 	// Secure forms.
 	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
+	// Journeys: their sends go through marketing's checks and the same pipeline.
+	s.Journeys = &journey.Service{DB: db, Tenants: s.Tenants, Marketing: s.Marketing, Pipeline: s.Pipeline, Reports: report.New(db, s.Tenants),
+		Log: log.With("part", "journey"), Now: opt.JourneyClock, Owner: owner, Lease: config.Duration(cfg.Delivery.Lease), Accepted: s.Worker.Notify}
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -251,6 +261,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
 		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
 		Forms:   s.Forms, // Secure forms.
+
+		Journeys: s.Journeys, // Journeys (drip sequences).
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -343,6 +355,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if n, err := s.DB.ReleaseWebhookJobs(ctx, "", time.Now()); err == nil && n > 0 {
 			s.Log.Info("released webhook jobs left claimed by a previous run", "jobs", n)
 		}
+		if n, err := s.DB.ReleaseRuns(ctx, s.Journeys.Clock()); err == nil && n > 0 {
+			s.Log.Info("released journey steps left claimed by a previous run", "runs", n)
+		}
 	}
 	errc := make(chan error, 4)
 	if s.SMTP != nil {
@@ -412,6 +427,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Portal.Run(actx)
 		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
+		go s.Journeys.Run(actx, time.Minute)                              // journey steps; date and segment triggers
 	}
 	var runErr error
 	select {

@@ -39,6 +39,7 @@ var appPages = []appPage{
 	{"/app/policy", "Security policy", "POST", "/v1/policy/preview", false},
 	{"/app/templates", "Templates", "GET", "/v1/templates", false},
 	{"/app/passkeys", "Passkeys", "", "", false},
+	{"/app/journeys", "Journeys", "GET", "/v1/journeys", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -96,6 +97,8 @@ func (s *Server) appRoutes() {
 	s.policyRoutes()
 	s.templateRoutes()
 	s.dkimRoutes()
+	page("/app/journeys", s.journeysPage)
+	s.journeyRoutes()
 }
 
 // Messages: the newest, and a lookup by id.

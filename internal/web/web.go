@@ -18,6 +18,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailtemplate"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/portal"
@@ -57,6 +58,8 @@ type Deps struct {
 	Pipeline *pipeline.Pipeline
 	// Templates stores and renders templates, as the API's template routes do.
 	Templates *mailtemplate.Service
+	// Journeys (drip sequences); without them the page is refused.
+	Journeys *journey.Service
 }
 
 // Server serves the dashboard.
