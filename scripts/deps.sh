@@ -18,6 +18,9 @@ need=()
 command -v gpg >/dev/null || need+=(gnupg)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
+# swaks speaks TLS (STARTTLS on 587, implicit on 465) only with these Perl modules, which
+# it merely recommends.
+perl -MNet::SSLeay -MIO::Socket::SSL -e1 2>/dev/null || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
 # Debian's Postfix as an organisation's relay in front of the SMTP gateway (its own
 # private instance per test; the system instance is left alone).
 [ -x /usr/sbin/postfix ] || need+=(postfix)
