@@ -25,6 +25,7 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/inbound"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
 	"github.com/sealpost/sealpost/internal/membudget"
@@ -94,6 +95,8 @@ type Server struct {
 	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
 	// Secure forms.
 	Forms *forms.Service
+	// Inbound gateway: protected domains, quarantine, forwarding.
+	Inbound *inbound.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -257,6 +260,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		db.Close()
 		return nil, err
 	}
+	// Inbound gateway: built before the SMTP listeners, which feed it.
+	s.Inbound = InboundService(cfg, db, s.Tenants, s.Secure, resolver, roots, owner, log.With("part", "inbound"))
 	// SMTP gateway.
 	if err := s.smtpListeners(cfg, opt.SMTPTLS, resolver); err != nil {
 		db.Close()
@@ -412,6 +417,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Portal.Run(actx)
 		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
+		go s.Inbound.Run(wctx)                                            // Inbound gateway: forwarding.
 	}
 	var runErr error
 	select {
