@@ -125,7 +125,7 @@ func (c *content) judge(name string, data []byte, depth int) {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte("MZ")), // PE (Windows)
-		bytes.HasPrefix(data, []byte("\x7fELF")),                                               // ELF
+		bytes.HasPrefix(data, []byte("\x7fELF")),                                                                     // ELF
 		bytes.HasPrefix(data, []byte{0xcf, 0xfa, 0xed, 0xfe}), bytes.HasPrefix(data, []byte{0xca, 0xfe, 0xba, 0xbe}): // Mach-O
 		c.reasons[ReasonExecutable] = true
 	case bytes.HasPrefix(data, []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):

@@ -31,11 +31,11 @@ type Resolver interface {
 
 // Input is what one SMTP transaction tells about a message.
 type Input struct {
-	IP       net.IP
-	Helo     string
-	MailFrom string // "" is the null sender
+	IP         net.IP
+	Helo       string
+	MailFrom   string // "" is the null sender
 	FromDomain string // the RFC 5322 From header's domain, lower-case
-	Raw      []byte   // the message as received
+	Raw        []byte // the message as received
 }
 
 // DKIMSig is one signature's outcome.
