@@ -162,5 +162,13 @@ func Routes() []Route {
 		{"GET", "/v1/forms/{id}/submissions", tenant.ScopeForms, (*Server).listFormSubmissions},
 		// Compliance report: access anomalies per credential.
 		{"GET", "/v1/reports/anomalies", tenant.ScopeAdmin, (*Server).getAnomalies},
+		// Inbound gateway: protected domains and their quarantine.
+		{"GET", "/v1/inbound-domains", tenant.ScopeAdmin, (*Server).listInboundDomains},
+		{"POST", "/v1/inbound-domains", tenant.ScopeAdmin, (*Server).addInboundDomain},
+		{"DELETE", "/v1/inbound-domains/{id}", tenant.ScopeAdmin, (*Server).deleteInboundDomain},
+		{"GET", "/v1/inbound-messages", tenant.ScopeAdmin, (*Server).listInboundMessages},
+		{"GET", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).getInboundMessage},
+		{"DELETE", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).deleteInboundMessage},
+		{"POST", "/v1/inbound-messages/{id}/release", tenant.ScopeAdmin, (*Server).releaseInboundMessage},
 	}
 }

@@ -255,6 +255,9 @@ func TestTenantIsolation(t *testing.T) {
 		if sc["id"] == nil || rp["id"] == nil || fm["id"] == nil {
 			t.Fatalf("gateway or form objects not created: %v %v %v", sc, rp, fm)
 		}
+		// Inbound gateway objects of the owner: a protected domain and a held message.
+		_, ind := e.do("POST", "/v1/inbound-domains", e.key, map[string]any{"domain": "mx.clinic.example", "smart_host": "mail.clinic.example:25"})
+		inm := inboundHeld(t, e.srv, e.tenant, fmt.Sprint(ind["id"]))
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -305,6 +308,10 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(rp["id"])
 			case strings.HasPrefix(path, "/v1/forms/"):
 				ids["{id}"] = fmt.Sprint(fm["id"])
+			case strings.HasPrefix(path, "/v1/inbound-domains/"):
+				ids["{id}"] = fmt.Sprint(ind["id"])
+			case strings.HasPrefix(path, "/v1/inbound-messages/"):
+				ids["{id}"] = inm
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

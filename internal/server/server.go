@@ -241,6 +241,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
 	// Secure forms.
 	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
+	// Inbound gateway: built before the API and the SMTP listeners, which call it.
+	s.Inbound = InboundService(cfg, db, s.Tenants, s.Secure, resolver, roots, owner, log.With("part", "inbound"))
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -254,14 +256,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
 		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
 		Forms:   s.Forms, // Secure forms.
+		// Inbound gateway.
+		Inbound: s.Inbound,
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
-	// Inbound gateway: built before the SMTP listeners, which feed it.
-	s.Inbound = InboundService(cfg, db, s.Tenants, s.Secure, resolver, roots, owner, log.With("part", "inbound"))
 	// SMTP gateway.
 	if err := s.smtpListeners(cfg, opt.SMTPTLS, resolver); err != nil {
 		db.Close()
