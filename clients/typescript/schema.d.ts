@@ -3460,6 +3460,8 @@ export interface components {
                 text: string;
                 html?: string;
             };
+            /** @description Where portal replies go when the sender's address cannot receive (a noreply@ From without Reply-To); a Reply-To comes first. */
+            reply_mailbox?: string;
         };
         WebhookRequest: {
             /**
