@@ -63,6 +63,10 @@ func printDevInbound(ctx context.Context, e *env, s *server.Server, smartHost st
 	if err != nil {
 		return err
 	}
+	// The gateway takes mail only for the tenant's own verified domains.
+	if _, err := s.Tenants.AddDomain(ctx, t.ID, devInboundDomain, true); err != nil && !errors.As(err, new(*tenant.InvalidError)) {
+		return err
+	}
 	_, err = s.Inbound.AddDomain(ctx, t.ID, inbound.DomainOptions{Domain: devInboundDomain, SmartHost: smartHost})
 	var inv *inbound.InvalidError
 	if err != nil && !(errors.As(err, &inv) && inv.Field == "domain") {

@@ -28,6 +28,7 @@ func TestInboundCommands(t *testing.T) {
 		}
 		mustRun("masterkey", "init")
 		mustRun("tenant", "create", "clinic")
+		mustRun("domain", "add", "--tenant", "clinic", "clinic.example", "--verified")
 		code, _, errOut := runCfg("inbound", "add", "--tenant", "clinic", "--domain", "nodot", "--smart-host", "aspmx", "--dmarc", "bounce")
 		for _, want := range []string{"--domain:", "--smart-host:", "--dmarc:"} {
 			if code != 1 || !strings.Contains(errOut, want) {

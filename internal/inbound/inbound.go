@@ -117,6 +117,17 @@ func (s *Service) AddDomain(ctx context.Context, tenantID string, o DomainOption
 		DMARCAction:      pick("dmarc_action", o.DMARC, ActionQuarantine, ActionQuarantine, ActionReject, ActionNone),
 		AttachmentAction: pick("attachment_action", o.Attachments, ActionQuarantine, ActionQuarantine, ActionNone),
 		DLPAction:        pick("dlp_action", o.DLP, ActionNone, ActionQuarantine, ActionNone), CreatedAt: s.now()}
+	if len(bad) == 0 {
+		// Only the owner of a domain may take its mail: one tenant must not claim
+		// another's domain, or a domain nobody here owns.
+		ok, err := s.tenants.SenderAllowed(ctx, tenantID, d.Domain)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			bad = append(bad, &InvalidError{"domain", "must be a verified domain of this account, or a subdomain of one (add and verify it first)"})
+		}
+	}
 	if len(bad) > 0 {
 		return nil, errors.Join(bad...)
 	}

@@ -49,6 +49,11 @@ func newGateway(t *testing.T, dbURL string, dmarcAction string) *gateway {
 	e.dns.AddTXT("_dmarc.lab.example", "v=DMARC1; p=reject")
 	e.dns.AddTXT("bank.example", "v=spf1 ip4:192.0.2.1 -all")
 	e.dns.AddTXT("_dmarc.bank.example", "v=DMARC1; p=reject")
+	for _, d := range []string{"hospital.example", "plain.example"} {
+		if _, err := e.srv.Tenants.AddDomain(context.Background(), e.tenant, d, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, err = e.srv.Inbound.AddDomain(context.Background(), e.tenant, inbound.DomainOptions{Domain: "hospital.example",
 		SmartHost: "mail.hospital.example:" + strconv.Itoa(mb.Port()), DMARC: dmarcAction})
 	if err != nil {
@@ -298,6 +303,11 @@ func TestInboundDomainValidation(t *testing.T) {
 		_, err = g.srv.Inbound.AddDomain(context.Background(), g.tenant, inbound.DomainOptions{Domain: "hospital.example", SmartHost: "h.example:25"})
 		if err == nil || !strings.Contains(err.Error(), "already protected") {
 			t.Errorf("duplicate domain: %v", err)
+		}
+		// A domain the tenant has not verified cannot be claimed.
+		_, err = g.srv.Inbound.AddDomain(context.Background(), g.tenant, inbound.DomainOptions{Domain: "gmail.example", SmartHost: "h.example:25"})
+		if err == nil || !strings.Contains(err.Error(), "verified domain") {
+			t.Errorf("unverified domain: %v", err)
 		}
 	})
 }
