@@ -2067,7 +2067,7 @@ export interface paths {
         put?: never;
         /**
          * Protect an inbound domain
-         * @description Scope: admin. Mail for the domain is accepted on the inbound listener, checked (SPF, DKIM, DMARC, dangerous attachments, optionally DLP), stamped with Authentication-Results and forwarded over verified TLS to smart_host (e.g. aspmx.l.google.com:25 for Google Workspace, <tenant>.mail.protection.outlook.com:25 for Microsoft 365), or held in quarantine. Every invalid field is reported at once.
+         * @description Scope: admin. The domain must be a verified domain of the account, or a subdomain of one. Mail for it is accepted on the inbound listener, checked (SPF, DKIM, DMARC, dangerous attachments, optionally DLP), stamped with Authentication-Results and forwarded over verified TLS to smart_host (e.g. aspmx.l.google.com:25 for Google Workspace, <tenant>.mail.protection.outlook.com:25 for Microsoft 365), or held in quarantine. Every invalid field is reported at once.
          */
         post: operations["addInboundDomain"];
         delete?: never;

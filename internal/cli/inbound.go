@@ -25,7 +25,8 @@ Mail for any other domain is refused (550 5.7.1).
 Verbs:
   add --tenant T --domain D --smart-host HOST:PORT [--dmarc quarantine|reject|none]
       [--attachments quarantine|none] [--dlp quarantine|none]
-                    protect D; HOST is the mailbox service, e.g. aspmx.l.google.com:25
+                    protect D (a verified domain of T, or a subdomain of one);
+                    HOST is the mailbox service, e.g. aspmx.l.google.com:25
                     (Google Workspace) or <tenant>.mail.protection.outlook.com:25
                     (Microsoft 365)
   domains --tenant T
