@@ -32,7 +32,7 @@ func (z zone) LookupAddr(_ context.Context, addr string) ([]string, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
 }
 
-func sign(t *testing.T, key ed25519.PrivateKey, domain, msg string) []byte {
+func sign(t testing.TB, key ed25519.PrivateKey, domain, msg string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := dkim.Sign(&b, strings.NewReader(msg), &dkim.SignOptions{Domain: domain, Selector: "s", Signer: key}); err != nil {
