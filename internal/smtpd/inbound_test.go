@@ -49,7 +49,7 @@ func newGateway(t *testing.T, dbURL string, dmarcAction string) *gateway {
 	e.dns.AddTXT("_dmarc.lab.example", "v=DMARC1; p=reject")
 	e.dns.AddTXT("bank.example", "v=spf1 ip4:192.0.2.1 -all")
 	e.dns.AddTXT("_dmarc.bank.example", "v=DMARC1; p=reject")
-	for _, d := range []string{"hospital.example", "plain.example"} {
+	for _, d := range []string{"hospital.example", "plain.example", "dlp.example"} {
 		if _, err := e.srv.Tenants.AddDomain(context.Background(), e.tenant, d, true); err != nil {
 			t.Fatal(err)
 		}
@@ -286,6 +286,20 @@ func TestInboundRejectAndNoPlaintext(t *testing.T) {
 		}
 		if n := plain.Count(); n != 0 {
 			t.Fatalf("%d messages sent in the clear", n)
+		}
+
+		// Inbound DLP, where a domain asks for it, holds mail carrying PHI.
+		if _, err := g.srv.Inbound.AddDomain(ctx, g.tenant, inbound.DomainOptions{Domain: "dlp.example",
+			SmartHost: "mail.hospital.example:" + strconv.Itoa(g.mailbox.Port()), DLP: inbound.ActionQuarantine}); err != nil {
+			t.Fatal(err)
+		}
+		phi := g.signed("From: results@lab.example\r\nTo: dr@dlp.example\r\nSubject: Patient\r\n\r\nPatient SSN: 512-44-6789. Referring provider NPI 1234567893.\r\n")
+		if got := g.send("results@lab.example", "dr@dlp.example", phi); !strings.HasPrefix(got, "250") {
+			t.Fatalf("mail with PHI: %q", got)
+		}
+		held := g.held(store.InboundQuarantined)
+		if len(held) != 1 || !slices.Equal(held[0].Reasons, []string{inbound.ReasonDLP}) {
+			t.Fatalf("held %+v, want the PHI message held for dlp", held)
 		}
 	})
 }
