@@ -2257,6 +2257,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbound-domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List protected inbound domains
+         * @description Scope: admin. The domains whose MX points at this server's inbound listener, each with the smart host its mail is forwarded to and its policy.
+         */
+        get: operations["listInboundDomains"];
+        put?: never;
+        /**
+         * Protect an inbound domain
+         * @description Scope: admin. The domain must be a verified domain of the account, or a subdomain of one. Mail for it is accepted on the inbound listener, checked (SPF, DKIM, DMARC, dangerous attachments, optionally DLP), stamped with Authentication-Results and forwarded over verified TLS to smart_host (e.g. aspmx.l.google.com:25 for Google Workspace, <tenant>.mail.protection.outlook.com:25 for Microsoft 365), or held in quarantine. Every invalid field is reported at once.
+         */
+        post: operations["addInboundDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound-domains/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound domain id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop protecting an inbound domain
+         * @description Scope: admin. Mail for the domain is refused from now on; mail already accepted is still forwarded or held.
+         */
+        delete: operations["deleteInboundDomain"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound-messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List inbound messages
+         * @description Scope: admin. Mail the inbound gateway accepted, newest first, with its verdict and reasons; status=quarantined lists the quarantine. Content is never shown.
+         */
+        get: operations["listInboundMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound-messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound message id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Show an inbound message
+         * @description Scope: admin. Its envelope, headers' sender and subject, attachment names, verdict and status.
+         */
+        get: operations["getInboundMessage"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a message from quarantine
+         * @description Scope: admin. The message is never forwarded and its content is purged.
+         */
+        delete: operations["deleteInboundMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound-messages/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound message id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a message from quarantine
+         * @description Scope: admin. The message is forwarded to its domain's smart host like one that passed.
+         */
+        post: operations["releaseInboundMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -2793,6 +2910,166 @@ export interface webhooks {
          * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
          */
         post: operations["event_form_submitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * mail for a protected domain was accepted and stored sealed
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_received"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.quarantined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the inbound policy held the message (DMARC failure, dangerous attachment or DLP)
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_quarantined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the message was refused at the end of DATA: it failed DMARC under the sender domain's reject policy
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.forwarded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * the tenant's mailbox host accepted the message over verified TLS
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_forwarded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.deferred": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * forwarding failed temporarily and will be retried
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_deferred"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * forwarding failed permanently or expired
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.released": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * an administrator released the message from quarantine; it is forwarded
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_released"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "inbound.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * an administrator deleted the message from quarantine
+         * @description Headers: webhook-id (the event id, the same on every retry), webhook-timestamp, webhook-signature. Answer 2xx within 15 s; 410 disables the endpoint; 429 and 503 may send Retry-After.
+         */
+        post: operations["event_inbound_deleted"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3388,6 +3665,8 @@ export interface components {
                 text: string;
                 html?: string;
             };
+            /** @description Where portal replies go when the sender's address cannot receive (a noreply@ From without Reply-To); a Reply-To comes first. */
+            reply_mailbox?: string;
         };
         WebhookRequest: {
             /**
@@ -3396,7 +3675,7 @@ export interface components {
              */
             url?: string;
             /** @description Event types to deliver; ["*"] (the default) for all. */
-            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained" | "form.submitted")[];
+            types?: ("*" | "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "complained" | "form.submitted" | "inbound.received" | "inbound.quarantined" | "inbound.rejected" | "inbound.forwarded" | "inbound.deferred" | "inbound.failed" | "inbound.released" | "inbound.deleted")[];
             description?: string;
             enabled?: boolean;
             /** @description Payloads carry the recipient's address. Off by default: ids only. */
@@ -3461,7 +3740,7 @@ export interface components {
         /** @description The body of every delivery. It carries ids and facts only: never content, subjects or SMTP reply text, and the recipient's address only when the endpoint's include_address is on. metadata is the sender's own and must not hold PHI. */
         WebhookPayload: {
             /** @enum {string} */
-            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained" | "form.submitted";
+            type: "accepted" | "queued" | "quarantined" | "released" | "deleted" | "deferred" | "delivered" | "bounced" | "expired" | "dropped" | "secured" | "revoked" | "portal.notified" | "portal.code_sent" | "portal.code_failed" | "portal.locked" | "portal.signed_in" | "portal.viewed" | "portal.downloaded" | "portal.replied" | "portal.expiry_changed" | "portal.expired" | "portal.revoked" | "webhook.disabled" | "access.anomaly" | "webhook.test" | "complained" | "form.submitted" | "inbound.received" | "inbound.quarantined" | "inbound.rejected" | "inbound.forwarded" | "inbound.deferred" | "inbound.failed" | "inbound.released" | "inbound.deleted";
             /** Format: date-time */
             timestamp: string;
             data: {
@@ -4318,6 +4597,85 @@ export interface components {
             sent?: number;
             delivered?: number;
             human_clicks?: number;
+        };
+        InboundDomainRequest: {
+            /** @description The protected domain, e.g. hospital.example. */
+            domain: string;
+            /** @description host:port of the mailbox server mail is forwarded to. */
+            smart_host: string;
+            /**
+             * @description What to do with mail failing DMARC under the sender's reject (or quarantine) policy; default quarantine. reject answers 550 5.7.1 at the end of DATA, and only for p=reject.
+             * @enum {string}
+             */
+            dmarc_action?: "quarantine" | "reject" | "none";
+            /**
+             * @description Executables, macro documents and encrypted archives; default quarantine.
+             * @enum {string}
+             */
+            attachment_action?: "quarantine" | "none";
+            /**
+             * @description Hold mail in which the account's DLP rules find sensitive data; default none.
+             * @enum {string}
+             */
+            dlp_action?: "quarantine" | "none";
+        };
+        InboundDomainView: {
+            id: string;
+            domain: string;
+            smart_host: string;
+            dmarc_action: string;
+            attachment_action: string;
+            dlp_action: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        InboundDomainList: {
+            domains: components["schemas"]["InboundDomainView"][];
+        };
+        InboundVerdict: {
+            spf?: string;
+            spf_domain?: string;
+            dkim?: {
+                domain?: string;
+                result?: string;
+            }[];
+            dmarc?: string;
+            policy?: string;
+            from_domain?: string;
+            enforce?: boolean;
+        };
+        InboundEnvelope: {
+            mail_from?: string;
+            rcpts?: string[];
+            pending?: string[];
+            from?: string;
+            subject?: string;
+            attachments?: string[];
+            client_ip?: string;
+            helo?: string;
+        };
+        InboundMessage: {
+            id: string;
+            domain_id: string;
+            /** @enum {string} */
+            status: "queued" | "quarantined" | "forwarded" | "deleted" | "failed";
+            reasons: ("dmarc_fail" | "attachment_executable" | "attachment_macro" | "attachment_encrypted_archive" | "dlp" | "malformed")[];
+            size: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            attempts: number;
+            last_error?: string;
+            envelope: components["schemas"]["InboundEnvelope"];
+            verdict: components["schemas"]["InboundVerdict"];
+        };
+        InboundMessageList: {
+            messages: components["schemas"]["InboundMessage"][];
+        };
+        InboundDecision: {
+            id: string;
+            status: string;
         };
     };
     responses: {
@@ -8568,6 +8926,204 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    listInboundDomains: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every protected domain of the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundDomainList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addInboundDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboundDomainRequest"];
+            };
+        };
+        responses: {
+            /** @description Protected. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundDomainView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteInboundDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound domain id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listInboundMessages: {
+        parameters: {
+            query?: {
+                /** @description queued, quarantined, forwarded, deleted or failed; all when absent. */
+                status?: "queued" | "quarantined" | "forwarded" | "deleted" | "failed";
+                /** @description At most this many (1 to 500, default 50). */
+                limit?: number;
+                /** @description Cursor: messages older than this id. */
+                before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of inbound messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundMessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getInboundMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound message id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundMessage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteInboundMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound message id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundDecision"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    releaseInboundMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inbound message id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released; forwarding is queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundDecision"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     event_accepted: {
         parameters: {
             query?: never;
@@ -9141,6 +9697,182 @@ export interface operations {
         };
     };
     event_form_submitted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_received: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_quarantined: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_rejected: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_forwarded: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_deferred: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_failed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_released: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    event_inbound_deleted: {
         parameters: {
             query?: never;
             header?: never;

@@ -18,6 +18,7 @@ import (
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/inbound"
 	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
@@ -65,6 +66,8 @@ type Deps struct {
 	Forms *forms.Service
 	// Journeys (drip sequences).
 	Journeys *journey.Service
+	// Inbound gateway: protected domains and quarantine (nil: off).
+	Inbound *inbound.Service
 }
 
 // AnomalyObserver sees every authenticated request (its credential and client address).

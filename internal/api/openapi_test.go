@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sealpost/sealpost/internal/inbound"
+	"github.com/sealpost/sealpost/internal/mailauth"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/mailcheck/received"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -135,6 +137,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Introspection", oauth.Introspection{}},
 		{"Session", SessionView{}},
 		{"AccessSettings", AccessSettings{}},
+		// Inbound gateway.
+		{"InboundDomainView", InboundDomainView{}},
+		{"InboundDomainRequest", InboundDomainRequest{}},
+		{"InboundMessage", inbound.Message{}},
+		{"InboundEnvelope", inbound.Envelope{}},
+		{"InboundVerdict", mailauth.Verdict{}},
 	} {
 		s, ok := doc.Components.Schemas[c.schema]
 		if !ok {

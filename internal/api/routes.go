@@ -173,5 +173,13 @@ func Routes() []Route {
 		{"GET", "/v1/journeys/{id}/runs", tenant.ScopeMarketing, (*Server).listJourneyRuns},
 		{"GET", "/v1/journeys/{id}/report", tenant.ScopeMarketing, (*Server).getJourneyReport},
 		{"GET", "/v1/journey-runs/{id}", tenant.ScopeMarketing, (*Server).getJourneyRun},
+		// Inbound gateway: protected domains and their quarantine.
+		{"GET", "/v1/inbound-domains", tenant.ScopeAdmin, (*Server).listInboundDomains},
+		{"POST", "/v1/inbound-domains", tenant.ScopeAdmin, (*Server).addInboundDomain},
+		{"DELETE", "/v1/inbound-domains/{id}", tenant.ScopeAdmin, (*Server).deleteInboundDomain},
+		{"GET", "/v1/inbound-messages", tenant.ScopeAdmin, (*Server).listInboundMessages},
+		{"GET", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).getInboundMessage},
+		{"DELETE", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).deleteInboundMessage},
+		{"POST", "/v1/inbound-messages/{id}/release", tenant.ScopeAdmin, (*Server).releaseInboundMessage},
 	}
 }

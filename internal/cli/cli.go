@@ -76,6 +76,8 @@ func commands() []command {
 		{"form", "create, list, show and delete secure forms; list their submissions", formCmd},
 		// Journeys (drip sequences).
 		{"journey", "create, activate, pause and report on journeys; report events that start them", journeyCmd},
+		// Inbound gateway.
+		{"inbound", "protect a tenant's domains with the inbound gateway; list, show, release and delete quarantined mail", inboundCmd},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/sealpost/sealpost/internal/config"
@@ -115,6 +116,9 @@ the same directory find ./sealpost-dev by themselves.`)
 	base := "http://" + ln.Addr().String()
 	printDevBanner(e, devBanner{Base: base, DataDir: cfg.DataDir, Secret: secret, DNS: dns.Addr(), SMTP: rcv.Addr()})
 	if err := printDevSMTP(ctx, e, s); err != nil {
+		return err
+	}
+	if err := printDevInbound(ctx, e, s, net.JoinHostPort(devMX, strconv.Itoa(rcv.Port()))); err != nil {
 		return err
 	}
 	return s.Run(ctx)

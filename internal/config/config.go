@@ -74,7 +74,7 @@ type SMTP struct {
 	Submission      string `toml:"submission" help:"address for submission with STARTTLS before AUTH (RFC 6409, usually :587); empty: off"`
 	Submissions     string `toml:"submissions" help:"address for submission over implicit TLS (RFC 8314, usually :465); empty: off"`
 	Relay           string `toml:"relay" help:"address for the relay from a tenant's own mail servers (Google Workspace, Microsoft 365, Postfix): no AUTH, each message proven by DKIM under a registered selector or a pinned client certificate; empty: off"`
-	Inbound         string `toml:"inbound" help:"address other servers deliver to (usually :25): bounces and complaints for bounce_domain; empty: off"`
+	Inbound         string `toml:"inbound" help:"address other servers deliver to (usually :25): the inbound gateway for protected domains, and bounces and complaints for bounce_domain; empty: off"`
 	BounceDomain    string `toml:"bounce_domain" help:"domain of per-recipient return paths (bounces+<token>@domain); its MX must point at the inbound listener; empty: the message's From is the return path"`
 	TLSCert         string `toml:"tls_cert" help:"PEM certificate for STARTTLS and implicit TLS; default api.tls_cert"`
 	TLSKey          string `toml:"tls_key" help:"PEM private key; default api.tls_key"`

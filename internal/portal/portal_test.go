@@ -26,7 +26,7 @@ func TestMaskAddress(t *testing.T) {
 func TestReplyDraftRoundTrip(t *testing.T) {
 	env := &pipeline.Envelope{From: "lab@clinic.example", MessageID: "m1@clinic.example"}
 	for _, c := range []struct{ subject, want string }{{"Your results", "Re: Your results"}, {"RE: x", "RE: x"}, {"", "Re: your secure message"}} {
-		d, err := replyDraft(env, c.subject, "pat@plain.example", "Line one\nLine two\n\n-- not a signature", nil)
+		d, err := replyDraft(env, env.From, c.subject, "pat@plain.example", "Line one\nLine two\n\n-- not a signature", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,13 +37,27 @@ func TestReplyDraftRoundTrip(t *testing.T) {
 			t.Errorf("thread text: %q", got)
 		}
 	}
-	// A sender that cannot receive named a Reply-To: the reply goes there.
-	d, err := replyDraft(&pipeline.Envelope{From: "noreply@clinic.example", ReplyTo: "desk@clinic.example"}, "s", "pat@plain.example", "t", nil)
+	// A reply goes to the destination chosen for it (replyDestination), still from us.
+	d, err := replyDraft(&pipeline.Envelope{From: "noreply@clinic.example", ReplyTo: "desk@clinic.example"}, "desk@clinic.example", "s", "pat@plain.example", "t", nil)
 	if err != nil || d.To[0].Addr != "desk@clinic.example" || d.From.Addr != "secure-reply@clinic.example" {
 		t.Errorf("reply to a noreply sender with Reply-To: %+v %v", d, err)
 	}
-	if _, err := replyDraft(&pipeline.Envelope{From: "broken"}, "s", "p@x.example", "t", nil); err == nil {
+	if _, err := replyDraft(&pipeline.Envelope{From: "broken"}, "x@x.example", "s", "p@x.example", "t", nil); err == nil {
 		t.Error("a broken original sender is accepted")
+	}
+}
+
+// Addresses that by convention take no mail are recognised; ordinary ones are not.
+func TestCannotReceive(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"noreply@clinic.example": true, "no-reply@clinic.example": true, "No_Reply+results@clinic.example": true,
+		"do-not-reply@clinic.example": true, "donotreply@clinic.example": true, "noreply-lab@clinic.example": true,
+		"mailer-daemon@clinic.example": true, "broken": true,
+		"lab@clinic.example": false, "reply@clinic.example": false, "nora@clinic.example": false,
+	} {
+		if got := cannotReceive(addr); got != want {
+			t.Errorf("cannotReceive(%q) = %v, want %v", addr, got, want)
+		}
 	}
 }
 
@@ -54,6 +68,8 @@ func TestSettingsValidate(t *testing.T) {
 		field string
 	}{
 		{Settings{DisplayName: "Line\nbreak"}, "display_name"},
+		{Settings{ReplyMailbox: "noreply@clinic.example"}, "reply_mailbox"},
+		{Settings{ReplyMailbox: "not an address"}, "reply_mailbox"},
 		{Settings{Logo: "not base64!"}, "logo"},
 		{Settings{DefaultExpiry: "30m"}, "default_expiry"},
 		{Settings{MaxExpiry: "3000h"}, "max_expiry"},

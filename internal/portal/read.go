@@ -76,6 +76,15 @@ func (s *Service) message(q *request) error {
 	if pg.Replies, err = s.thread(q); err != nil {
 		return err
 	}
+	env, err := s.envelope(q.ctx, q.keys, q.copy.MessageID)
+	if err != nil {
+		return err
+	}
+	if to, err := s.replyDestination(q.ctx, q.copy.TenantID, env); err != nil {
+		return err
+	} else if to == "" {
+		pg.NoReply = noReplyText
+	}
 	if q.r.URL.Query().Get("replied") == "1" {
 		pg.Notice = "Your reply was sent securely."
 	}

@@ -80,7 +80,16 @@ func (s *Service) reply(q *request) error {
 	if err != nil {
 		return err
 	}
-	d, err := replyDraft(env, m.Subject, to, text, atts)
+	dest, err := s.replyDestination(q.ctx, q.copy.TenantID, env)
+	if err != nil {
+		return err
+	}
+	if dest == "" {
+		// Nothing is sent to an address that cannot receive: the reader keeps the
+		// reply (the form keeps its text on Back) and is told where it cannot go.
+		return s.replyProblem(q, http.StatusConflict, "Your reply was not sent", noReplyText)
+	}
+	d, err := replyDraft(env, dest, m.Subject, to, text, atts)
 	if err != nil {
 		return err
 	}
@@ -144,18 +153,55 @@ func readUpload(fh *multipart.FileHeader) (message.Attachment, error) {
 	return message.Attachment{Filename: name, ContentType: ct, Content: b}, nil
 }
 
-// replyDraft addresses the reply to the original sender, threaded to the original.
-func replyDraft(env *pipeline.Envelope, subject, recipient, text string, atts []message.Attachment) (*message.Draft, error) {
+// noReplyText tells a reader why a reply cannot be sent.
+const noReplyText = "The sender's address does not accept replies, and they have not named one that does. Nothing was sent. Please contact them another way; your text is still in the form if you go back."
+
+// replyDestination is where a reply goes: the sender's Reply-To, else the tenant's
+// reply mailbox, else the sender's own address if it can receive; "" when none can.
+func (s *Service) replyDestination(ctx context.Context, tenantID string, env *pipeline.Envelope) (string, error) {
+	if env.ReplyTo != "" {
+		return env.ReplyTo, nil
+	}
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	if st.ReplyMailbox != "" {
+		return st.ReplyMailbox, nil
+	}
+	if cannotReceive(env.From) {
+		return "", nil
+	}
+	return env.From, nil
+}
+
+// cannotReceive recognises the local parts that by convention take no mail
+// (noreply@, do-not-reply@, mailer-daemon@, …): a reply sent there is lost.
+func cannotReceive(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return true
+	}
+	local := strings.ToLower(addr[:at])
+	if i := strings.IndexByte(local, '+'); i >= 0 {
+		local = local[:i]
+	}
+	local = strings.NewReplacer("-", "", "_", "", ".", "").Replace(local)
+	switch local {
+	case "noreply", "donotreply", "noreplies", "nobody", "mailerdaemon", "postmaster", "bounce", "bounces", "unmonitored":
+		return true
+	}
+	return strings.HasPrefix(local, "noreply") || strings.HasPrefix(local, "donotreply")
+}
+
+// replyDraft addresses the reply to dest, threaded to the original.
+func replyDraft(env *pipeline.Envelope, dest, subject, recipient, text string, atts []message.Attachment) (*message.Draft, error) {
 	orig, err := message.ParseAddress(env.From)
 	if err != nil {
 		return nil, err
 	}
-	// The reply goes where the sender asked replies to go (a noreply@ sender's
-	// Reply-To), and comes from our address at the sender's domain either way.
-	to := orig.Addr
-	if env.ReplyTo != "" {
-		to = env.ReplyTo
-	}
+	// The reply comes from our address at the sender's domain, wherever it goes.
+	to := dest
 	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
 		subject = "Re: " + subject
 	}

@@ -29,6 +29,9 @@ type Settings struct {
 	DefaultExpiry string                `json:"default_expiry,omitempty"`
 	MaxExpiry     string                `json:"max_expiry,omitempty"`
 	Notification  *NotificationTemplate `json:"notification,omitempty"`
+	// ReplyMailbox receives portal replies to messages whose sender cannot receive
+	// (a noreply@ From without Reply-To); a Reply-To still comes first.
+	ReplyMailbox string `json:"reply_mailbox,omitempty"`
 }
 
 // NotificationTemplate is a tenant's own notice. It may use only {{organization}},
@@ -79,6 +82,11 @@ func (st *Settings) Validate(maxExpiry time.Duration) []*FieldError {
 			bad(field, "at least 1h")
 		}
 		return d
+	}
+	if st.ReplyMailbox != "" {
+		if a, err := message.ParseAddress(st.ReplyMailbox); err != nil || a.Name != "" || cannotReceive(a.Addr) {
+			bad("reply_mailbox", "want one mailbox address that receives mail, e.g. frontdesk@clinic.example")
+		}
 	}
 	def, max = parse("default_expiry", st.DefaultExpiry), parse("max_expiry", st.MaxExpiry)
 	if def > 0 && max > 0 && def > max {

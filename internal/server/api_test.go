@@ -264,6 +264,9 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatalf("journey objects not created: %v %v", jy, ev)
 		}
 		runID := ev["runs"].([]any)[0].(map[string]any)["id"].(string)
+		// Inbound gateway objects of the owner: a protected domain and a held message.
+		_, ind := e.do("POST", "/v1/inbound-domains", e.key, map[string]any{"domain": "mx.clinic.example", "smart_host": "mail.clinic.example:25"})
+		inm := inboundHeld(t, e.srv, e.tenant, fmt.Sprint(ind["id"]))
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -318,6 +321,10 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(jy["id"])
 			case strings.HasPrefix(path, "/v1/journey-runs/"):
 				ids["{id}"] = runID
+			case strings.HasPrefix(path, "/v1/inbound-domains/"):
+				ids["{id}"] = fmt.Sprint(ind["id"])
+			case strings.HasPrefix(path, "/v1/inbound-messages/"):
+				ids["{id}"] = inm
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

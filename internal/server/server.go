@@ -25,6 +25,7 @@ import (
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/inbound"
 	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
 	"github.com/sealpost/sealpost/internal/marketing"
@@ -101,6 +102,8 @@ type Server struct {
 	Forms *forms.Service
 	// Journeys (drip sequences).
 	Journeys *journey.Service
+	// Inbound gateway: protected domains, quarantine, forwarding.
+	Inbound *inbound.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -248,6 +251,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	// Journeys: their sends go through marketing's checks and the same pipeline.
 	s.Journeys = &journey.Service{DB: db, Tenants: s.Tenants, Marketing: s.Marketing, Pipeline: s.Pipeline, Reports: report.New(db, s.Tenants),
 		Log: log.With("part", "journey"), Now: opt.JourneyClock, Owner: owner, Lease: config.Duration(cfg.Delivery.Lease), Accepted: s.Worker.Notify}
+	// Inbound gateway: built before the API and the SMTP listeners, which call it.
+	s.Inbound = InboundService(cfg, db, s.Tenants, s.Secure, resolver, roots, owner, log.With("part", "inbound"))
 	s.API = api.New(api.Deps{
 		DB: db, Tenants: s.Tenants, Pipeline: s.Pipeline, Secure: s.Secure, Portal: s.Portal, Webhooks: s.Webhooks, Log: log.With("part", "api"),
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Resolver: resolver, OnAccepted: s.Worker.Notify, Ready: s.ready,
@@ -263,6 +268,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Forms:   s.Forms, // Secure forms.
 
 		Journeys: s.Journeys, // Journeys (drip sequences).
+		// Inbound gateway.
+		Inbound: s.Inbound,
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -428,6 +435,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
 		go s.Journeys.Run(actx, time.Minute)                              // journey steps; date and segment triggers
+		go s.Inbound.Run(wctx)                                            // Inbound gateway: forwarding.
 	}
 	var runErr error
 	select {

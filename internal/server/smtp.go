@@ -44,7 +44,8 @@ func (s *Server) smtpListeners(cfg *config.Config, tlsCfg *tls.Config, resolver 
 		AuthLockout: config.Duration(m.AuthLockout), MaxConnections: m.MaxConnections, MaxClientConns: m.MaxClientConns,
 		MemoryWait: config.Duration(cfg.API.InflightWait), BounceDomain: m.BounceDomain},
 		smtpd.Deps{DB: s.DB, Tenants: s.Tenants, Pipeline: s.Pipeline, Memory: s.memory, Log: s.Log.With("part", "smtpd"), OnAccepted: s.Worker.Notify,
-			LookupTXT: resolver.LookupTXT, Suppressor: gatewaySuppressor{s.Marketing}})
+			LookupTXT: resolver.LookupTXT, Suppressor: gatewaySuppressor{s.Marketing},
+			Inbound: s.Inbound})
 	s.smtpLn = map[smtpd.Mode]net.Listener{}
 	for mode, addr := range map[smtpd.Mode]string{smtpd.Submission: m.Submission, smtpd.SubmitTLS: m.Submissions, smtpd.Relay: m.Relay, smtpd.Inbound: m.Inbound} {
 		if addr == "" {

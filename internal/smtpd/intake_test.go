@@ -67,7 +67,7 @@ func TestBounceAndComplaintIntake(t *testing.T) {
 		forged := returnPath["ann@"+patientDomain]
 		at := strings.LastIndexByte(forged, '-')
 		in.cmd("RCPT TO:<"+forged[:at]+"-000000000000@bounces.sealpost.test>", "550 5.1.1")
-		in.cmd("RCPT TO:<someone@clinic.example>", "550 5.1.1")
+		in.cmd("RCPT TO:<someone@clinic.example>", "550 5.7.1") // not a protected domain: no relay
 
 		ctx := context.Background()
 		deadline := time.Now().Add(5 * time.Second)

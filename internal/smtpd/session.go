@@ -50,6 +50,8 @@ type session struct {
 	proofs                   []*store.RelayProof
 	// Inbound mode: the recipients a report is addressed to.
 	intake []intakeRcpt
+	// Inbound mode: the protected domain the gateway's recipients belong to.
+	gwDomain *store.InboundDomain
 }
 
 func newSession(s *Server, mode Mode, c *smtp.Conn) *session {
@@ -187,6 +189,12 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if ss.mode == Inbound {
+		if !ss.isBounceAddress(to) {
+			return ss.gatewayRcpt(to)
+		}
+		if ss.gwDomain != nil {
+			return errOneDomain
+		}
 		return ss.intakeRcptTo(to)
 	}
 	if ss.p == nil && ss.relayTenant == "" {
@@ -206,6 +214,9 @@ func (ss *session) Data(r io.Reader) error {
 		defer release()
 		if err != nil {
 			return err
+		}
+		if ss.gwDomain != nil {
+			return ss.gatewayData(raw)
 		}
 		return ss.intakeData(raw)
 	}
@@ -344,7 +355,7 @@ func (ss *session) readData(r io.Reader) ([]byte, func(), error) {
 }
 
 func (ss *session) Reset() {
-	ss.from, ss.rcpts, ss.opts, ss.intake = "", nil, smtp.MailOptions{}, nil
+	ss.from, ss.rcpts, ss.opts, ss.intake, ss.gwDomain = "", nil, smtp.MailOptions{}, nil, nil
 	if ss.mode == Relay {
 		// A relay session's identity is per message: each proves its own.
 		ss.p, ss.relayTenant, ss.relayDomain, ss.proofs = nil, "", "", nil

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/httpx"
+	"github.com/sealpost/sealpost/internal/inbound"
 	"github.com/sealpost/sealpost/internal/membudget"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
@@ -59,6 +60,8 @@ type Deps struct {
 	Suppressor Suppressor
 	// OnAccepted wakes the delivery worker after a commit.
 	OnAccepted func()
+	// Inbound, if set, is the gateway for the domains tenants protect (inbound listener).
+	Inbound *inbound.Service
 }
 
 // Server runs the SMTP listeners.

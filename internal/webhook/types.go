@@ -41,6 +41,15 @@ var Catalogue = []struct{ Type, Description string }{
 	{"complained", "the recipient reported the message as spam (a feedback report)"},
 	// Secure forms.
 	{"form.submitted", "a form submission was accepted and sealed; ids only, never the values"},
+	// Inbound gateway: mail for a tenant's protected domains (message_id is the inbound message's id).
+	{"inbound.received", "mail for a protected domain was accepted and stored sealed"},
+	{"inbound.quarantined", "the inbound policy held the message (DMARC failure, dangerous attachment or DLP)"},
+	{"inbound.rejected", "the message was refused at the end of DATA: it failed DMARC under the sender domain's reject policy"},
+	{"inbound.forwarded", "the tenant's mailbox host accepted the message over verified TLS"},
+	{"inbound.deferred", "forwarding failed temporarily and will be retried"},
+	{"inbound.failed", "forwarding failed permanently or expired"},
+	{"inbound.released", "an administrator released the message from quarantine; it is forwarded"},
+	{"inbound.deleted", "an administrator deleted the message from quarantine"},
 }
 
 // Types lists the catalogue's types.

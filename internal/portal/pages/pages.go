@@ -79,6 +79,8 @@ type Message struct {
 	Files             []File
 	Replies           []Reply
 	MaxUploadMB       int
+	// NoReply, when set, replaces the reply form: why no reply can be sent.
+	NoReply string
 }
 
 // Gone is the one neutral page for a message that is unknown, expired or
