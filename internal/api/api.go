@@ -16,6 +16,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/mailcheck/domaincheck"
@@ -62,6 +63,8 @@ type Deps struct {
 	Anomaly       AnomalyObserver             // optional
 	// Secure forms.
 	Forms *forms.Service
+	// Campaigns.
+	Campaigns *campaign.Service
 }
 
 // AnomalyObserver sees every authenticated request (its credential and client address).

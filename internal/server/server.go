@@ -21,6 +21,7 @@ import (
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/forms"
@@ -66,6 +67,10 @@ type Options struct {
 	WebhookDisableAfter time.Duration
 	// SMTPTLS is the SMTP listeners' TLS; default from smtp.tls_cert (dev, tests).
 	SMTPTLS *tls.Config
+	// Campaigns: CampaignClock replaces the scheduler's clock and CampaignTick its
+	// idle interval (tests).
+	CampaignClock func() time.Time
+	CampaignTick  time.Duration
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -94,6 +99,8 @@ type Server struct {
 	SMTP      *smtpd.Server  // nil when no SMTP listener runs here
 	// Secure forms.
 	Forms *forms.Service
+	// Campaigns: approved, scheduled, throttled marketing sends.
+	Campaigns *campaign.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -210,6 +217,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
 	s.Tracking = tracking.New(db, s.Tenants, TrackingURL(cfg), PortalURL(cfg)+"/p/", log.With("part", "tracking"))
+	// Campaigns: marketing consent is checked again when each delivery is claimed;
+	// the gate gets the marketing service once that exists.
+	gate := &campaign.Gate{DB: db}
 	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
@@ -217,6 +227,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Memory:  s.memory, Tracker: s.Tracking,
 		// SMTP gateway: per-recipient return paths.
 		ReturnPath: returnPath(cfg),
+		Gate:       gate, // Campaigns.
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -236,6 +247,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.webhookOwner = owner
 	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
 	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
+	// Campaigns.
+	gate.Marketing = s.Marketing
+	s.Campaigns = &campaign.Service{DB: db, Tenants: s.Tenants, Marketing: s.Marketing, Pipeline: s.Pipeline, Log: log.With("part", "campaign"),
+		Now: opt.CampaignClock, Tick: opt.CampaignTick, Notify: s.Worker.Notify}
+	s.Campaigns.Init()
 	// Secure forms.
 	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
 	s.API = api.New(api.Deps{
@@ -251,6 +267,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		OAuth: s.OAuth, Limits: APILimits(cfg), OnAuthFailure: s.Metrics.AuthFailure,
 		Anomaly: AnomalyDetector(cfg, db, s.Tenants, s.OAuth, log.With("part", "access")),
 		Forms:   s.Forms, // Secure forms.
+		// Campaigns.
+		Campaigns: s.Campaigns,
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -412,6 +430,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Portal.Run(actx)
 		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
+		go s.Campaigns.Run(actx)                                          // Campaigns: the scheduler.
 	}
 	var runErr error
 	select {

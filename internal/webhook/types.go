@@ -41,6 +41,10 @@ var Catalogue = []struct{ Type, Description string }{
 	{"complained", "the recipient reported the message as spam (a feedback report)"},
 	// Secure forms.
 	{"form.submitted", "a form submission was accepted and sealed; ids only, never the values"},
+	// Campaigns; "suppressed" covers any marketing message stopped when its delivery was claimed.
+	{"suppressed", "a marketing delivery was stopped when claimed: the address is suppressed or the consent was revoked or expired"},
+	{"campaign.paused", "a campaign paused itself: complaints or bounces passed its guard (recipient_id is the campaign's id)"},
+	{"campaign.finished", "a campaign sent to its whole audience (recipient_id is the campaign's id)"},
 }
 
 // Types lists the catalogue's types.
