@@ -297,7 +297,7 @@ func (s *Service) send(ctx context.Context, c *store.Campaign, sp *Spec, variant
 	}
 	par := s.Parallel
 	if par <= 0 {
-		par = 8
+		par = 32
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
