@@ -74,6 +74,8 @@ func commands() []command {
 		{"smtp-relay", "register the DKIM selectors or client certificates a tenant's own mail servers relay with", smtpRelayCmd},
 		// Secure forms.
 		{"form", "create, list, show and delete secure forms; list their submissions", formCmd},
+		// Campaigns.
+		{"campaign", "create, approve, schedule, pause, resume and cancel marketing campaigns; reports and conversions", campaignCmd},
 	}
 }
 
