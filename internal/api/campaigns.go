@@ -79,6 +79,10 @@ type CampaignTestRequest struct {
 }
 
 func (s *Server) testCampaign(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	// Another tenant's campaign is 404 whatever the body says.
+	if _, err := s.Campaigns.Get(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
 	var in CampaignTestRequest
 	if err := s.decodeBody(r, &in); err != nil {
 		return err
@@ -93,6 +97,10 @@ func (s *Server) testCampaign(w http.ResponseWriter, r *http.Request, p *tenant.
 }
 
 func (s *Server) addConversion(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
+	// Another tenant's campaign is 404 whatever the body says.
+	if _, err := s.Campaigns.Get(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
 	var in campaign.ConversionInput
 	if err := s.decodeBody(r, &in); err != nil {
 		return err

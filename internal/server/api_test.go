@@ -255,6 +255,11 @@ func TestTenantIsolation(t *testing.T) {
 		if sc["id"] == nil || rp["id"] == nil || fm["id"] == nil {
 			t.Fatalf("gateway or form objects not created: %v %v %v", sc, rp, fm)
 		}
+		// Campaigns: a draft of the owner's.
+		_, cp := e.do("POST", "/v1/campaigns", e.key, map[string]any{"name": "News", "from": "news@clinic.example", "subject": "s", "text": "t", "lists": []any{ls["id"]}})
+		if cp["id"] == nil {
+			t.Fatalf("campaign not created: %v", cp)
+		}
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -305,6 +310,8 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(rp["id"])
 			case strings.HasPrefix(path, "/v1/forms/"):
 				ids["{id}"] = fmt.Sprint(fm["id"])
+			case strings.HasPrefix(path, "/v1/campaigns/"):
+				ids["{id}"] = fmt.Sprint(cp["id"])
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -272,27 +274,45 @@ func TestCampaignApprovalAndValidation(t *testing.T) {
 	})
 }
 
+// campaignTestSize is the audience of TestCampaignTenThousand: 10,000 unless
+// SEALPOST_CAMPAIGN_TEST_RECIPIENTS says otherwise (a multiple of 100).
+func campaignTestSize(t *testing.T) int {
+	if v := os.Getenv("SEALPOST_CAMPAIGN_TEST_RECIPIENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 || n%100 != 0 {
+			t.Fatalf("SEALPOST_CAMPAIGN_TEST_RECIPIENTS=%q: want a multiple of 100, at least 1000", v)
+		}
+		return n
+	}
+	return 10000
+}
+
 // TestCampaignTenThousand: 10,000 consented contacts, 100 suppressed and 100 without
-// consent; throttled by a clock the test moves. The receiver sees each consented
-// recipient exactly once and no other; revoking consent for 100 recipients mid-run
-// stops exactly those: 50 not yet sent (skipped when built) and 50 whose messages
-// were stored and are being retried (stopped when their delivery is claimed).
+// consent; throttled at 100 a second by a clock the test moves. The receiver sees
+// each consented recipient exactly once and no other; revoking consent for 100
+// recipients mid-run stops exactly those: 50 not yet sent (skipped when built) and
+// 50 whose messages were stored and are being retried (stopped when their delivery
+// is claimed, with a "suppressed" event).
 func TestCampaignTenThousand(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
+		total := campaignTestSize(t)
+		suppressed, unconsented, refused, step := total/100, total/100, total/20, total/20
+		revokeEach := total / 200
+		// Generous: the machine running the suite may be busy.
+		within := 30*time.Second + time.Duration(total)*30*time.Millisecond
 		clock := newTestClock()
 		var accept atomic.Bool
-		// The first 500 addresses are refused (451) until the revocations are made: a
+		// The first addresses are refused (451) until the revocations are made: a
 		// revoked one among them must then be stopped by the claim-time check.
 		respond := func(rcpt string, attempt int) *smtp.SMTPError {
 			var i int
-			if _, err := fmt.Sscanf(rcpt, "c%05d@", &i); err == nil && i < 500 && !accept.Load() {
+			if _, err := fmt.Sscanf(rcpt, "c%05d@", &i); err == nil && i < refused && !accept.Load() {
 				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
 			}
 			return nil
 		}
 		// Journaling every message is tested elsewhere; here it would only add time.
 		e := newEnv(t, dbURL, envOptions{options: campaignOptions(clock), respond: respond, quiet: true, configure: func(c *config.Config) { c.Archive.Journal = false }})
-		const total, suppressed, unconsented = 10000, 100, 100
 		start := time.Now()
 		list, ids := e.audience(total+suppressed+unconsented, func(i int) bool { return i < total+suppressed })
 		for i := total; i < total+suppressed; i++ {
@@ -304,25 +324,27 @@ func TestCampaignTenThousand(t *testing.T) {
 		id := e.startCampaign(e.marketer(), map[string]any{"name": "Annual check-up", "from": "news@clinic.example",
 			"subject": "Time for your check-up, {{first_name}}", "text": "Book online. Unsubscribe: {{unsubscribe_url}}",
 			"lists": []string{list}, "throttle_per_hour": 360000}) // 100 a second
-		e.waitFor("the campaign to start", 10*time.Second, func() bool { return e.state(id) == "running" })
+		e.waitFor("the campaign to start", within, func() bool { return e.state(id) == "running" })
 		ctx := context.Background()
 		sent := func() int { return e.counts(id).ByStatus["sent"] }
-		// The throttle: 5 s of credit is 500 messages, and no more.
-		clock.Add(5 * time.Second)
+		// The throttle: each second of credit is 100 messages, and no more.
+		clock.Add(time.Duration(step/100) * time.Second)
 		e.srv.Campaigns.Wake()
-		e.waitFor("500 sent", 60*time.Second, func() bool { return sent() >= 500 })
-		time.Sleep(100 * time.Millisecond)
-		if n := sent(); n != 500 {
-			t.Fatalf("5 s at 100/s sent %d", n)
+		e.waitFor("the first step sent", within, func() bool { return sent() >= step })
+		time.Sleep(200 * time.Millisecond)
+		if n := sent(); n != step {
+			t.Fatalf("%d s at 100/s sent %d", step/100, n)
 		}
-		clock.Add(55 * time.Second) // 6,000 by now
+		sixty := total * 6 / 10
+		clock.Add(time.Duration((sixty-step)/100) * time.Second)
 		e.srv.Campaigns.Wake()
-		e.waitFor("6,000 sent", 180*time.Second, func() bool { return sent() >= 6000 })
-		if n := sent(); n != 6000 {
-			t.Fatalf("60 s at 100/s sent %d", n)
+		e.waitFor("60 % sent", within, func() bool { return sent() >= sixty })
+		if n := sent(); n != sixty {
+			t.Fatalf("at 100/s, %d sent, want %d", n, sixty)
 		}
-		// Revoke: 50 being retried (sent, first 500 addresses) and 50 not yet sent.
-		pending, err := e.srv.DB.PendingCampaignRecipients(ctx, id, []string{""}, 10000)
+		// Revoke: some being retried (sent, among the refused addresses) and as many
+		// not yet sent.
+		pending, err := e.srv.DB.PendingCampaignRecipients(ctx, id, []string{""}, total)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,12 +354,12 @@ func TestCampaignTenThousand(t *testing.T) {
 		}
 		revoked := map[string]bool{}
 		inFlight, notSent := 0, 0
-		for i := 0; i < total && (inFlight < 50 || notSent < 50); i++ {
+		for i := 0; i < total && (inFlight < revokeEach || notSent < revokeEach); i++ {
 			cid := ids[addr(i)]
 			switch {
-			case i < 500 && !isPending[cid] && inFlight < 50:
+			case i < refused && !isPending[cid] && inFlight < revokeEach:
 				inFlight++
-			case i >= 500 && isPending[cid] && notSent < 50:
+			case i >= refused && isPending[cid] && notSent < revokeEach:
 				notSent++
 			default:
 				continue
@@ -351,14 +373,14 @@ func TestCampaignTenThousand(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if inFlight != 50 || notSent != 50 {
+		if inFlight != revokeEach || notSent != revokeEach {
 			t.Fatalf("chose %d in flight and %d unsent", inFlight, notSent)
 		}
 		accept.Store(true)
 		clock.Add(time.Minute)
 		e.srv.Campaigns.Wake()
-		e.waitFor("the campaign to finish", 180*time.Second, func() bool { return e.state(id) == "finished" })
-		e.waitFor("every delivery to end", 120*time.Second, func() bool {
+		e.waitFor("the campaign to finish", within, func() bool { return e.state(id) == "finished" })
+		e.waitFor("every delivery to end", within, func() bool {
 			st, err := e.srv.DB.CampaignRecipientStatuses(ctx, id)
 			if err != nil {
 				t.Fatal(err)
@@ -452,6 +474,77 @@ func TestCampaignComplaintsPause(t *testing.T) {
 		_, c := e.do("GET", "/v1/campaigns/"+id, e.key, nil)
 		if !strings.Contains(fmt.Sprint(c["paused_reason"]), "complaints 4 of 1000") {
 			t.Fatalf("reason: %v", c["paused_reason"])
+		}
+	})
+}
+
+// TestCampaignABHumanClicks: a 30 % sample split between two subjects; variant A
+// gets many scanner clicks, one human click and many human opens, variant B three
+// human clicks. After the wait, B — more people clicked it — goes to the rest.
+func TestCampaignABHumanClicks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		clock := newTestClock()
+		e := newEnv(t, dbURL, envOptions{options: campaignOptions(clock), quiet: true})
+		const n = 200
+		list, _ := e.audience(n, func(int) bool { return true })
+		id := e.startCampaign(e.marketer(), map[string]any{"name": "Subject test", "from": "news@clinic.example", "subject": "Base", "text": "Hello",
+			"lists": []string{list}, "ab": map[string]any{"percent": 30, "wait_for": "1h", "variants": []any{
+				map[string]any{"subject": "Subject A"}, map[string]any{"subject": "Subject B"}}}})
+		var a, b, rest int
+		e.waitFor("the sample to be sent", 30*time.Second, func() bool {
+			c := e.counts(id)
+			a, b, rest = c.ByVariant["a"], c.ByVariant["b"], c.ByStatus["pending"]
+			return a+b > 0 && a+b+rest == n && c.ByStatus["sent"] == a+b
+		})
+		e.waitFor("the sample to be delivered", 30*time.Second, func() bool {
+			st, _ := e.srv.DB.CampaignRecipientStatuses(context.Background(), id)
+			return st["delivered"] == a+b
+		})
+		if a < 5 || b < 5 {
+			t.Fatalf("sample too small: a %d, b %d", a, b)
+		}
+		ctx := context.Background()
+		da, _ := e.srv.DB.CampaignDeliveries(ctx, id, "a", 100)
+		db, _ := e.srv.DB.CampaignDeliveries(ctx, id, "b", 100)
+		var evs []*store.Event
+		ev := func(d *store.CampaignDelivery, typ, class string) {
+			evs = append(evs, &store.Event{TenantID: e.tenant, MessageID: d.MessageID, RecipientID: d.RecipientID, Type: typ, Class: class, At: time.Now()})
+		}
+		for i, d := range da {
+			ev(d, "clicked", "machine") // a link scanner follows every link
+			ev(d, "opened", "human")
+			if i == 0 {
+				ev(d, "clicked", "human")
+			}
+		}
+		for _, d := range db[:3] {
+			ev(d, "clicked", "human")
+		}
+		if err := e.srv.DB.Write(ctx, func(ctx context.Context, tx *store.Tx) error { return tx.InsertEvents(ctx, evs...) }); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if c := e.counts(id); c.ByStatus["pending"] != rest {
+			t.Fatalf("the rest went before the wait: %v", c.ByStatus)
+		}
+		clock.Add(2 * time.Hour)
+		e.srv.Campaigns.Wake()
+		e.waitFor("the campaign to finish", 30*time.Second, func() bool { return e.state(id) == "finished" })
+		r := e.report(id)
+		if r["ab_winner"] != "b" || num(r, "human_clicks", "a") != 1 || num(r, "human_clicks", "b") != 3 || num(r, "machine_clicks", "a") != len(da) {
+			t.Fatalf("report: %v", r)
+		}
+		e.waitFor("every message delivered", 30*time.Second, func() bool { return len(e.rcv.Messages()) == n })
+		subjects := map[string]int{}
+		for _, m := range e.rcv.Messages() {
+			for _, s := range []string{"Subject A", "Subject B", "Base"} {
+				if strings.Contains(string(m.Data), "Subject: "+s+"\r\n") {
+					subjects[s]++
+				}
+			}
+		}
+		if subjects["Subject A"] != a || subjects["Subject B"] != b+rest || subjects["Base"] != 0 {
+			t.Fatalf("subjects %v; a %d, b %d, rest %d", subjects, a, b, rest)
 		}
 	})
 }

@@ -362,3 +362,28 @@ func (db *DB) CampaignStateOfMessage(ctx context.Context, messageID string) (str
 	}
 	return state, err
 }
+
+// CampaignDelivery is one recipient of a campaign's stored message.
+type CampaignDelivery struct {
+	ContactID, MessageID, RecipientID, Variant string
+}
+
+// CampaignDeliveries lists the stored messages of a campaign's variant ("" all), in
+// contact order, up to limit.
+func (db *DB) CampaignDeliveries(ctx context.Context, campaignID, variant string, limit int) ([]*CampaignDelivery, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT cr.contact_id, cr.message_id, r.id, cr.variant FROM campaign_recipients cr JOIN recipients r ON r.message_id = cr.message_id"+
+		" WHERE cr.campaign_id = $1 AND cr.message_id <> '' AND ($2 = '' OR cr.variant = $2) ORDER BY cr.contact_id LIMIT $3", campaignID, variant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*CampaignDelivery
+	for rows.Next() {
+		var d CampaignDelivery
+		if err := rows.Scan(&d.ContactID, &d.MessageID, &d.RecipientID, &d.Variant); err != nil {
+			return nil, err
+		}
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
