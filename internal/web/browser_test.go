@@ -88,7 +88,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		shot(t, b, dir, "recovery-codes")
 
 		// Every page the owner may open.
-		for _, p := range []string{"overview", "messages", "domains", "keys", "audit", "people", "sessions"} {
+		for _, p := range []string{"overview", "messages", "domains", "keys", "audit", "people", "sessions", "campaigns"} {
 			visit("/app/"+p, p)
 		}
 		// The overview counts what the API's events say for the same day.

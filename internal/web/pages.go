@@ -29,6 +29,8 @@ var appPages = []appPage{
 	{"/app/audit", "Audit trail", "GET", "/v1/audit", false},
 	{"/app/people", "People", "", "", true},
 	{"/app/sessions", "Sessions", "", "", false},
+	// Campaigns.
+	{"/app/campaigns", "Campaigns", "GET", "/v1/campaigns", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -78,6 +80,9 @@ func (s *Server) appRoutes() {
 	s.handle("POST /app/people/{id}/reset-mfa", people.StageFull, s.changePerson(store.UserChange{ResetMFA: true}, "second factor cleared"))
 	page("/app/sessions", s.sessions)
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
+	// Campaigns.
+	page("/app/campaigns", s.campaigns)
+	s.campaignRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

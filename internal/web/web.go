@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/portal"
 	"github.com/sealpost/sealpost/internal/seal"
@@ -53,6 +54,8 @@ type Deps struct {
 	Scope func(method, path string) (string, bool)
 	// AuditKey verifies the audit trail's signed checkpoints.
 	AuditKey ed25519.PublicKey
+	// Campaigns.
+	Campaigns *campaign.Service
 }
 
 // Server serves the dashboard.
