@@ -77,6 +77,10 @@ func (s *Service) Pass(ctx context.Context) (bool, error) {
 	var firstErr error
 	for _, c := range due {
 		m, err := s.step(ctx, c, now)
+		if errors.Is(err, store.ErrConflict) {
+			// Another process (or a person) changed it meanwhile: next pass.
+			more, err = true, nil
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}

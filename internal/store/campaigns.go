@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -69,12 +70,20 @@ func (tx *Tx) InsertCampaign(ctx context.Context, c *Campaign) error {
 }
 
 // UpdateCampaign writes a campaign's mutable columns if its state is still from (the
-// state the caller read): a concurrent change makes it ErrConflict.
+// state the caller read): a concurrent change makes it ErrConflict. The sending
+// credit is written only with a change of state (start, resume): otherwise it moves
+// only by TakeCampaignCredit, so one process's stale copy cannot give back credit
+// another has used.
 func (tx *Tx) UpdateCampaign(ctx context.Context, c *Campaign, from string) error {
-	res, err := tx.exec(ctx, "UPDATE campaigns SET name = $1, spec = $2, state = $3, approved_by = $4, send_at = $5, throttle = $6, credit_at = $7, cursor = $8,"+
-		" expanded = $9, ab_decide_at = $10, ab_winner = $11, paused_reason = $12, started_at = $13, finished_at = $14, updated_at = $15"+
-		" WHERE id = $16 AND tenant_id = $17 AND state = $18",
-		c.Name, c.Spec, c.State, c.ApprovedBy, msOrZero(c.SendAt), c.Throttle, msOrZero(c.CreditAt), c.Cursor, b2i(c.Expanded), msOrZero(c.ABDecideAt),
+	credit := msOrZero(c.CreditAt)
+	q := "UPDATE campaigns SET name = $1, spec = $2, state = $3, approved_by = $4, send_at = $5, throttle = $6, credit_at = $7, cursor = $8," +
+		" expanded = $9, ab_decide_at = $10, ab_winner = $11, paused_reason = $12, started_at = $13, finished_at = $14, updated_at = $15" +
+		" WHERE id = $16 AND tenant_id = $17 AND state = $18"
+	if c.State == from {
+		q = strings.Replace(q, "credit_at = $7", "credit_at = credit_at + 0 * $7", 1)
+	}
+	res, err := tx.exec(ctx, q,
+		c.Name, c.Spec, c.State, c.ApprovedBy, msOrZero(c.SendAt), c.Throttle, credit, c.Cursor, b2i(c.Expanded), msOrZero(c.ABDecideAt),
 		c.ABWinner, c.PausedReason, msOrZero(c.StartedAt), msOrZero(c.FinishedAt), ms(c.UpdatedAt), c.ID, c.TenantID, from)
 	if err != nil {
 		return err
@@ -210,6 +219,7 @@ type CampaignCounts struct {
 	ByStatus  map[string]int // pending, sent, skipped
 	ByReason  map[string]int // skipped recipients by reason
 	ByVariant map[string]int // sent recipients by variant
+	Variants  map[string]int // every recipient by variant
 }
 
 // CountCampaignRecipients counts a campaign's recipients.
@@ -219,7 +229,7 @@ func (db *DB) CountCampaignRecipients(ctx context.Context, campaignID string) (*
 		return nil, err
 	}
 	defer rows.Close()
-	c := &CampaignCounts{ByStatus: map[string]int{}, ByReason: map[string]int{}, ByVariant: map[string]int{}}
+	c := &CampaignCounts{ByStatus: map[string]int{}, ByReason: map[string]int{}, ByVariant: map[string]int{}, Variants: map[string]int{}}
 	for rows.Next() {
 		var status, reason, variant string
 		var n int
@@ -227,6 +237,7 @@ func (db *DB) CountCampaignRecipients(ctx context.Context, campaignID string) (*
 			return nil, err
 		}
 		c.ByStatus[status] += n
+		c.Variants[variant] += n
 		if status == "skipped" {
 			c.ByReason[reason] += n
 		}
