@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -75,15 +74,13 @@ func (tx *Tx) InsertCampaign(ctx context.Context, c *Campaign) error {
 // only by TakeCampaignCredit, so one process's stale copy cannot give back credit
 // another has used.
 func (tx *Tx) UpdateCampaign(ctx context.Context, c *Campaign, from string) error {
-	credit := msOrZero(c.CreditAt)
-	q := "UPDATE campaigns SET name = $1, spec = $2, state = $3, approved_by = $4, send_at = $5, throttle = $6, credit_at = $7, cursor = $8," +
+	// The old state equal to the new one: no transition, the credit stays as it is.
+	q := "UPDATE campaigns SET name = $1, spec = $2, state = $3, approved_by = $4, send_at = $5, throttle = $6," +
+		" credit_at = CASE WHEN state = $3 THEN credit_at ELSE $7 END, cursor = $8," +
 		" expanded = $9, ab_decide_at = $10, ab_winner = $11, paused_reason = $12, started_at = $13, finished_at = $14, updated_at = $15" +
 		" WHERE id = $16 AND tenant_id = $17 AND state = $18"
-	if c.State == from {
-		q = strings.Replace(q, "credit_at = $7", "credit_at = credit_at + 0 * $7", 1)
-	}
 	res, err := tx.exec(ctx, q,
-		c.Name, c.Spec, c.State, c.ApprovedBy, msOrZero(c.SendAt), c.Throttle, credit, c.Cursor, b2i(c.Expanded), msOrZero(c.ABDecideAt),
+		c.Name, c.Spec, c.State, c.ApprovedBy, msOrZero(c.SendAt), c.Throttle, msOrZero(c.CreditAt), c.Cursor, b2i(c.Expanded), msOrZero(c.ABDecideAt),
 		c.ABWinner, c.PausedReason, msOrZero(c.StartedAt), msOrZero(c.FinishedAt), ms(c.UpdatedAt), c.ID, c.TenantID, from)
 	if err != nil {
 		return err
