@@ -177,7 +177,7 @@ func (db *DB) PendingCampaignRecipients(ctx context.Context, campaignID string, 
 		q += param(len(args))
 	}
 	args = append(args, limit)
-	q += ") ORDER BY contact_id LIMIT " + param(len(args))
+	q += ") ORDER BY contact_id LIMIT " + param(len(args)) // #nosec G202 -- only placeholders are added; every value is bound
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
