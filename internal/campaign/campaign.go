@@ -85,7 +85,7 @@ type Service struct {
 	Tick time.Duration
 	// Batch is how many recipients one expansion transaction stores (default 500).
 	Batch int
-	// Parallel is how many messages are built and stored at once (default 32): their
+	// Parallel is how many messages are built and stored at once (default 64): their
 	// commits share transactions, as concurrent API requests do.
 	Parallel int
 

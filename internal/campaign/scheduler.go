@@ -301,7 +301,7 @@ func (s *Service) send(ctx context.Context, c *store.Campaign, sp *Spec, variant
 	}
 	par := s.Parallel
 	if par <= 0 {
-		par = 32
+		par = 64
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
