@@ -103,8 +103,8 @@ type Gate struct {
 
 // CheckDelivery implements queue.Gate.
 func (g *Gate) CheckDelivery(ctx context.Context, tenantID, messageID string) (string, error) {
-	reason, err := g.Marketing.CheckDelivery(ctx, tenantID, messageID)
-	if err != nil || reason != "" {
+	reason, isMarketing, err := g.Marketing.CheckMarketingDelivery(ctx, tenantID, messageID)
+	if err != nil || reason != "" || !isMarketing {
 		return reason, err
 	}
 	state, err := g.DB.CampaignStateOfMessage(ctx, messageID)

@@ -31,15 +31,27 @@ const (
 // answers "" for a message that may go, including every message that is not
 // marketing.
 func (s *Service) CheckDelivery(ctx context.Context, tenantID, messageID string) (string, error) {
+	reason, _, err := s.CheckMarketingDelivery(ctx, tenantID, messageID)
+	return reason, err
+}
+
+// CheckMarketingDelivery is CheckDelivery that also says whether the message is
+// marketing at all, so a caller adds its own checks only where they apply.
+func (s *Service) CheckMarketingDelivery(ctx context.Context, tenantID, messageID string) (reason string, isMarketing bool, err error) {
 	m, err := s.DB.MarketingMessageOf(ctx, messageID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
+		return "", false, nil
 	} else if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if m.TenantID != tenantID {
-		return "", nil
+		return "", false, nil
 	}
+	reason, err = s.recheck(ctx, tenantID, m)
+	return reason, true, err
+}
+
+func (s *Service) recheck(ctx context.Context, tenantID string, m *store.MarketingMessage) (string, error) {
 	c, err := s.GetContact(ctx, tenantID, m.ContactID)
 	if errors.Is(err, store.ErrNotFound) {
 		return StopNoContact, nil
