@@ -16,6 +16,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/inbound"
@@ -68,6 +69,8 @@ type Deps struct {
 	Journeys *journey.Service
 	// Inbound gateway: protected domains and quarantine (nil: off).
 	Inbound *inbound.Service
+	// Campaigns.
+	Campaigns *campaign.Service
 }
 
 // AnomalyObserver sees every authenticated request (its credential and client address).

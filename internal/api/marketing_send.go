@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"net/http"
 
 	"github.com/sealpost/sealpost/internal/marketing"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -61,6 +63,10 @@ func (s *Server) sendMarketing(w http.ResponseWriter, r *http.Request, p *tenant
 	sub, err := s.submission(r, p, req, sum[:], key)
 	if err != nil {
 		return err
+	}
+	// The message names its contact and consent, so delivery checks them again.
+	sub.Also = func(ctx context.Context, tx *store.Tx, messageID string) error {
+		return marketing.RecordSend(ctx, tx, p.TenantID, messageID, prep)
 	}
 	var committed func()
 	sub.Audit, committed = s.inlineAudit(r, p, "POST /v1/marketing/messages", http.StatusAccepted)

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/sealpost/sealpost/internal/campaign"
+
 	"github.com/sealpost/sealpost/internal/tenant"
 )
 
@@ -181,5 +183,17 @@ func Routes() []Route {
 		{"GET", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).getInboundMessage},
 		{"DELETE", "/v1/inbound-messages/{id}", tenant.ScopeAdmin, (*Server).deleteInboundMessage},
 		{"POST", "/v1/inbound-messages/{id}/release", tenant.ScopeAdmin, (*Server).releaseInboundMessage},
+		// Campaigns.
+		{"GET", "/v1/campaigns", tenant.ScopeMarketing, (*Server).listCampaigns},
+		{"POST", "/v1/campaigns", tenant.ScopeMarketing, (*Server).createCampaign},
+		{"GET", "/v1/campaigns/{id}", tenant.ScopeMarketing, (*Server).getCampaign},
+		{"POST", "/v1/campaigns/{id}/approve", tenant.ScopeMarketing, campaignAction((*campaign.Service).Approve)},
+		{"POST", "/v1/campaigns/{id}/schedule", tenant.ScopeMarketing, campaignAction((*campaign.Service).Schedule)},
+		{"POST", "/v1/campaigns/{id}/pause", tenant.ScopeMarketing, campaignAction((*campaign.Service).Pause)},
+		{"POST", "/v1/campaigns/{id}/resume", tenant.ScopeMarketing, campaignAction((*campaign.Service).Resume)},
+		{"POST", "/v1/campaigns/{id}/cancel", tenant.ScopeMarketing, campaignAction((*campaign.Service).Cancel)},
+		{"POST", "/v1/campaigns/{id}/test", tenant.ScopeMarketing, (*Server).testCampaign},
+		{"POST", "/v1/campaigns/{id}/conversions", tenant.ScopeMarketing, (*Server).addConversion},
+		{"GET", "/v1/campaigns/{id}/report", tenant.ScopeMarketing, (*Server).campaignReport},
 	}
 }

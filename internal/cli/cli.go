@@ -78,6 +78,8 @@ func commands() []command {
 		{"journey", "create, activate, pause and report on journeys; report events that start them", journeyCmd},
 		// Inbound gateway.
 		{"inbound", "protect a tenant's domains with the inbound gateway; list, show, release and delete quarantined mail", inboundCmd},
+		// Campaigns.
+		{"campaign", "create, approve, schedule, pause, resume and cancel marketing campaigns; reports and conversions", campaignCmd},
 	}
 }
 

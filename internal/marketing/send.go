@@ -31,6 +31,10 @@ type Prepared struct {
 	Subject, Text, HTML string
 	// Headers are the RFC 8058 pair, to be written into the message (and signed).
 	Headers [][2]string
+	// ContactID, Kind, Purpose and Fields (the contact fields the message uses) are
+	// what delivery checks again when the message's job is claimed (RecordSend).
+	ContactID, Kind, Purpose string
+	Fields                   []string
 }
 
 // linkVars are the template names that are not contact fields.
@@ -104,6 +108,7 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 		mode      render.Mode
 	}{{"subject", in.Subject, nil, render.Text}, {"text", in.Text, nil, render.Text}, {"html", in.HTML, nil, render.HTML}}
 	tmpls := make([]*render.Template, len(parts))
+	var used []string
 	for i, p := range parts {
 		if p.src == "" {
 			continue
@@ -117,10 +122,14 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 		for _, v := range t.Variables() {
 			switch {
 			case slices.Contains(linkVars, v):
+				continue
 			case fields[v] == nil:
 				fe = append(fe, fieldErr(p.path+".{{"+v+"}}", "is not a contact field"))
 			case len(live) > 0 && !slices.ContainsFunc(live, func(r *store.Consent) bool { return strings.Contains(r.Fields, ","+v+",") }):
 				fe = append(fe, fieldErr(p.path+".{{"+v+"}}", "the contact's consent does not allow personalising with this field"))
+			}
+			if !slices.Contains(used, v) {
+				used = append(used, v)
 			}
 		}
 	}
@@ -137,7 +146,7 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 	for n, v := range c.Fields {
 		data[n] = v
 	}
-	out := &Prepared{To: c.Email,
+	out := &Prepared{To: c.Email, ContactID: c.ID, Kind: in.Kind, Purpose: in.Purpose, Fields: used,
 		// RFC 8058 3.1: an HTTPS URI, and the POST body the receiver sends.
 		Headers: [][2]string{{"List-Unsubscribe", "<" + unsubURL + ">"}, {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}}}
 	dst := []*string{&out.Subject, &out.Text, &out.HTML}

@@ -44,6 +44,10 @@ type Outcome struct {
 	Extra     map[string]any `json:"extra,omitempty"`
 }
 
+// StatusSuppressed is the outcome of a delivery the Gate stopped when it was claimed:
+// nothing was sent. It is also the event's type.
+const StatusSuppressed = "suppressed"
+
 // deliver makes one attempt and records its outcome.
 func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 	start := w.now()
@@ -55,6 +59,18 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 	if err != nil {
 		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err), nil)
 		return
+	}
+	if w.cfg.Gate != nil && !j.Sandbox {
+		// Before anything is loaded or sent: a stopped job ends here, once.
+		reason, err := w.cfg.Gate.CheckDelivery(ctx, j.TenantID, j.MessageID)
+		if err != nil {
+			w.retryLater(ctx, j, keys, fmt.Errorf("re-check consent: %w", err), nil)
+			return
+		}
+		if reason != "" {
+			w.finish(ctx, j, StatusSuppressed, &Outcome{Attempt: j.Attempts, Stage: "consent", Error: reason}, keys, nil)
+			return
+		}
 	}
 	release, err := w.reserve(ctx, j)
 	if err != nil {

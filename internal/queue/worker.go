@@ -51,6 +51,18 @@ type Config struct {
 	// ReturnPath, if set, is the envelope sender for one recipient's delivery (VERP
 	// bounce addressing); unset, the message's From.
 	ReturnPath func(keys *tenant.Keys, recipientID, from string) string
+	// Gate, if set, may stop a delivery when its job is claimed: marketing consent
+	// and suppression are checked again at that moment (see Gate).
+	Gate Gate
+}
+
+// Gate decides, when a job is claimed, whether its message may still go to its
+// recipient. Marketing mail is accepted minutes or hours before it is delivered (a
+// throttled campaign, a retried delivery): a consent revoked in between, or an
+// address suppressed, must stop it. A non-empty reason stops the delivery; the
+// reason is recorded with the outcome, so it must never carry PHI.
+type Gate interface {
+	CheckDelivery(ctx context.Context, tenantID, messageID string) (reason string, err error)
 }
 
 // Observer is told of outcomes (metrics); optional.

@@ -267,6 +267,11 @@ func TestTenantIsolation(t *testing.T) {
 		// Inbound gateway objects of the owner: a protected domain and a held message.
 		_, ind := e.do("POST", "/v1/inbound-domains", e.key, map[string]any{"domain": "mx.clinic.example", "smart_host": "mail.clinic.example:25"})
 		inm := inboundHeld(t, e.srv, e.tenant, fmt.Sprint(ind["id"]))
+		// Campaigns: a draft of the owner's.
+		_, cp := e.do("POST", "/v1/campaigns", e.key, map[string]any{"name": "News", "from": "news@clinic.example", "subject": "s", "text": "t", "lists": []any{ls["id"]}})
+		if cp["id"] == nil {
+			t.Fatalf("campaign not created: %v", cp)
+		}
 		for _, rt := range api.Routes() {
 			if !strings.Contains(rt.Path, "{") {
 				continue
@@ -325,6 +330,8 @@ func TestTenantIsolation(t *testing.T) {
 				ids["{id}"] = fmt.Sprint(ind["id"])
 			case strings.HasPrefix(path, "/v1/inbound-messages/"):
 				ids["{id}"] = inm
+			case strings.HasPrefix(path, "/v1/campaigns/"):
+				ids["{id}"] = fmt.Sprint(cp["id"])
 			default:
 				t.Errorf("route %s %s has no tenant-isolation case", rt.Method, rt.Path)
 				continue

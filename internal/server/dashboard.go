@@ -38,7 +38,9 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Secure:     s.Secure,
 		Pipeline:   s.Pipeline,
 		Templates:  mailtemplate.New(s.DB, s.Tenants),
-		Journeys:   s.Journeys})
+		Journeys:   s.Journeys,
+		Campaigns:  s.Campaigns, // Campaigns.
+	})
 	return err
 }
 

@@ -16,8 +16,9 @@ import (
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
-// call sends a JSON request to a server process and decodes the answer.
-func call(t *testing.T, method, url, key string, body any) (int, map[string]any) {
+// mustCall sends a JSON request to a server process and decodes the answer; anything
+// but 2xx fails the test.
+func mustCall(t *testing.T, method, url, key string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, url, bytes.NewReader(b))
@@ -55,7 +56,7 @@ func TestJourneyStepsSurviveKill9(t *testing.T) {
 		key := strings.TrimSpace(p.run("key", "create", "--tenant", "clinic", "--scopes", "marketing"))
 		cmd, base := p.start("first")
 		const contacts = 20
-		call(t, "POST", base+"/v1/contact-fields", key, map[string]any{"name": "n", "type": "string"})
+		mustCall(t, "POST", base+"/v1/contact-fields", key, map[string]any{"name": "n", "type": "string"})
 		var steps []map[string]any
 		for i := 1; i <= 3; i++ {
 			if i > 1 {
@@ -63,13 +64,13 @@ func TestJourneyStepsSurviveKill9(t *testing.T) {
 			}
 			steps = append(steps, map[string]any{"id": fmt.Sprintf("send%d", i), "type": "send", "subject": fmt.Sprintf("step-%d for c{{n}}", i), "text": "Hello."})
 		}
-		_, j := call(t, "POST", base+"/v1/journeys", key, map[string]any{"name": "Crash", "from": "care@clinic.example", "trigger": map[string]any{"event": "go"}, "steps": steps})
-		call(t, "POST", base+"/v1/journeys/"+j["id"].(string)+"/activate", key, nil)
+		_, j := mustCall(t, "POST", base+"/v1/journeys", key, map[string]any{"name": "Crash", "from": "care@clinic.example", "trigger": map[string]any{"event": "go"}, "steps": steps})
+		mustCall(t, "POST", base+"/v1/journeys/"+j["id"].(string)+"/activate", key, nil)
 		for i := range contacts {
 			email := fmt.Sprintf("c%d@%s", i, patientDomain)
-			_, ct := call(t, "POST", base+"/v1/contacts", key, map[string]any{"email": email, "fields": map[string]any{"n": fmt.Sprint(i)}})
-			call(t, "POST", base+"/v1/consents", key, map[string]any{"email": email, "kind": "email_opt_in", "purposes": []string{"marketing"}, "fields": []string{"n"}, "obtained_via": "web_form"})
-			call(t, "POST", base+"/v1/journeys/events", key, map[string]any{"contact": ct["id"], "event": "go", "idempotency_key": "go-" + fmt.Sprint(i)})
+			_, ct := mustCall(t, "POST", base+"/v1/contacts", key, map[string]any{"email": email, "fields": map[string]any{"n": fmt.Sprint(i)}})
+			mustCall(t, "POST", base+"/v1/consents", key, map[string]any{"email": email, "kind": "email_opt_in", "purposes": []string{"marketing"}, "fields": []string{"n"}, "obtained_via": "web_form"})
+			mustCall(t, "POST", base+"/v1/journeys/events", key, map[string]any{"contact": ct["id"], "event": "go", "idempotency_key": "go-" + fmt.Sprint(i)})
 		}
 		waitFor := func(n int, within time.Duration) {
 			deadline := time.Now().Add(within)
@@ -115,7 +116,7 @@ func TestJourneyStepsSurviveKill9(t *testing.T) {
 				}
 			}
 		}
-		_, runs := call(t, "GET", base+"/v1/journeys/"+j["id"].(string)+"/runs", key, nil)
+		_, runs := mustCall(t, "GET", base+"/v1/journeys/"+j["id"].(string)+"/runs", key, nil)
 		for _, r := range runs["runs"].([]any) {
 			if r.(map[string]any)["state"] != "done" {
 				t.Errorf("run not done: %v", r)

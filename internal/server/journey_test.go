@@ -15,19 +15,19 @@ import (
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
-// testClock is the journeys' clock, moved by the test instead of waiting days.
-type testClock struct {
+// journeyClock is the journeys' clock, moved by the test instead of waiting days.
+type journeyClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *testClock) Now() time.Time {
+func (c *journeyClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *testClock) Add(d time.Duration) {
+func (c *journeyClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -37,11 +37,11 @@ func (c *testClock) Add(d time.Duration) {
 // audience ready: a first_name field and an opted-in contact per address.
 type journeyEnv struct {
 	*env
-	clock *testClock
+	clock *journeyClock
 }
 
 func newJourneyEnv(t testing.TB, dbURL string) *journeyEnv {
-	clk := &testClock{t: time.Now().UTC()}
+	clk := &journeyClock{t: time.Now().UTC()}
 	e := newEnv(t, dbURL, envOptions{options: func(o *server.Options) { o.JourneyClock = clk.Now }})
 	je := &journeyEnv{env: e, clock: clk}
 	je.must(e.do("POST", "/v1/contact-fields", e.key, map[string]any{"name": "first_name", "type": "string"}))
@@ -244,7 +244,7 @@ func TestJourneyEventWaitClickBranch(t *testing.T) {
 		want := []string{"hello 2 2 2 1", "pause 2 0 0 0", "check 2 0 0 0", "nudge 1 1 1 0", "stop 1 0 0 0", "thanks 1 1 1 0"}
 		for i, st := range rep["steps"].([]any) {
 			m := st.(map[string]any)
-			line := m["step"].(string) + " " + num(m["entered"]) + " " + num(m["sent"]) + " " + num(m["delivered"]) + " " + num(m["human_clicks"])
+			line := m["step"].(string) + " " + numText(m["entered"]) + " " + numText(m["sent"]) + " " + numText(m["delivered"]) + " " + numText(m["human_clicks"])
 			if line != want[i] {
 				t.Fatalf("report step %d: %q, want %q (%v)", i, line, want[i], rep)
 			}
@@ -265,7 +265,7 @@ func TestJourneyEventWaitClickBranch(t *testing.T) {
 	})
 }
 
-func num(v any) string {
+func numText(v any) string {
 	f, _ := v.(float64)
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }

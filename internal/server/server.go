@@ -21,6 +21,7 @@ import (
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/delivery"
 	"github.com/sealpost/sealpost/internal/forms"
@@ -72,6 +73,10 @@ type Options struct {
 	// JourneyClock is the journeys' clock (waits, branch windows, date triggers);
 	// default the system's. Tests move it instead of waiting days.
 	JourneyClock func() time.Time
+	// Campaigns: CampaignClock replaces the scheduler's clock and CampaignTick its
+	// idle interval (tests).
+	CampaignClock func() time.Time
+	CampaignTick  time.Duration
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -104,6 +109,8 @@ type Server struct {
 	Journeys *journey.Service
 	// Inbound gateway: protected domains, quarantine, forwarding.
 	Inbound *inbound.Service
+	// Campaigns: approved, scheduled, throttled marketing sends.
+	Campaigns *campaign.Service
 
 	listener     net.Listener
 	extra        map[string]http.Handler
@@ -220,6 +227,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
 	s.Tracking = tracking.New(db, s.Tenants, TrackingURL(cfg), PortalURL(cfg)+"/p/", log.With("part", "tracking"))
+	// Campaigns: marketing consent is checked again when each delivery is claimed;
+	// the gate gets the marketing service once that exists.
+	gate := &campaign.Gate{DB: db}
 	s.Worker = queue.New(db, s.Tenants, s.Secure, s.Client, queue.Config{
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
@@ -227,6 +237,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Memory:  s.memory, Tracker: s.Tracking,
 		// SMTP gateway: per-recipient return paths.
 		ReturnPath: returnPath(cfg),
+		Gate:       gate, // Campaigns.
 	}, log.With("part", "queue"), s.Metrics)
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
@@ -246,6 +257,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	s.webhookOwner = owner
 	s.Marketing = &marketing.Service{DB: db, Tenants: s.Tenants, Log: log.With("part", "marketing"), BaseURL: PortalURL(cfg)}
 	s.OAuth = OAuthService(cfg, db, ring, s.Tenants)
+	// Campaigns.
+	gate.Marketing = s.Marketing
+	s.Campaigns = &campaign.Service{DB: db, Tenants: s.Tenants, Marketing: s.Marketing, Pipeline: s.Pipeline, Log: log.With("part", "campaign"),
+		Now: opt.CampaignClock, Tick: opt.CampaignTick, Notify: s.Worker.Notify}
+	s.Campaigns.Init()
 	// Secure forms.
 	s.Forms = FormsService(cfg, db, s.Tenants, s.Pipeline, s.Marketing, log.With("part", "forms"), s.Worker.Notify)
 	// Journeys: their sends go through marketing's checks and the same pipeline.
@@ -270,6 +286,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Journeys: s.Journeys, // Journeys (drip sequences).
 		// Inbound gateway.
 		Inbound: s.Inbound,
+		// Campaigns.
+		Campaigns: s.Campaigns,
 	})
 	// The dashboard: people who sign in, and the pages under /app.
 	if err := s.buildDashboard(cfg); err != nil {
@@ -436,6 +454,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
 		go s.Journeys.Run(actx, time.Minute)                              // journey steps; date and segment triggers
 		go s.Inbound.Run(wctx)                                            // Inbound gateway: forwarding.
+		go s.Campaigns.Run(actx)                                          // Campaigns: the scheduler.
 	}
 	var runErr error
 	select {

@@ -40,6 +40,8 @@ var appPages = []appPage{
 	{"/app/templates", "Templates", "GET", "/v1/templates", false},
 	{"/app/passkeys", "Passkeys", "", "", false},
 	{"/app/journeys", "Journeys", "GET", "/v1/journeys", false},
+	// Campaigns.
+	{"/app/campaigns", "Campaigns", "GET", "/v1/campaigns", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -99,6 +101,9 @@ func (s *Server) appRoutes() {
 	s.dkimRoutes()
 	page("/app/journeys", s.journeysPage)
 	s.journeyRoutes()
+	// Campaigns.
+	page("/app/campaigns", s.campaigns)
+	s.campaignRoutes()
 }
 
 // Messages: the newest, and a lookup by id.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/audit"
+	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/mailtemplate"
@@ -60,6 +61,8 @@ type Deps struct {
 	Templates *mailtemplate.Service
 	// Journeys (drip sequences); without them the page is refused.
 	Journeys *journey.Service
+	// Campaigns.
+	Campaigns *campaign.Service
 }
 
 // Server serves the dashboard.

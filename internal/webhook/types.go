@@ -50,6 +50,10 @@ var Catalogue = []struct{ Type, Description string }{
 	{"inbound.failed", "forwarding failed permanently or expired"},
 	{"inbound.released", "an administrator released the message from quarantine; it is forwarded"},
 	{"inbound.deleted", "an administrator deleted the message from quarantine"},
+	// Campaigns; "suppressed" covers any marketing message stopped when its delivery was claimed.
+	{"suppressed", "a marketing delivery was stopped when claimed: the address is suppressed or the consent was revoked or expired"},
+	{"campaign.paused", "a campaign paused itself: complaints or bounces passed its guard (recipient_id is the campaign's id)"},
+	{"campaign.finished", "a campaign sent to its whole audience (recipient_id is the campaign's id)"},
 }
 
 // Types lists the catalogue's types.
