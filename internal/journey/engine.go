@@ -192,6 +192,12 @@ func (s *Service) send(ctx context.Context, j *Journey, r *store.JourneyRun, rec
 		Tags: []string{"journey"}, Campaign: Label(j.ID, st.ID),
 		Metadata: map[string]string{"journey_id": j.ID, "journey_step": st.ID, "journey_run": r.ID},
 		Also: func(ctx context.Context, tx *store.Tx, id string) error {
+			// Recorded as a marketing message, so the delivery queue re-checks the
+			// contact's suppression and consent when it claims the message, as it does
+			// for every marketing send.
+			if err := marketing.RecordSend(ctx, tx, r.TenantID, id, prep); err != nil {
+				return err
+			}
 			rec.Outcome, rec.MessageID = OutcomeSent, id
 			return advanceTx(ctx, tx, d, r, s.Owner, rec, r.Step+1, rec.At, "")
 		}}
