@@ -412,6 +412,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Portal.Run(actx)
 		go s.Marketing.Run(actx)                                          // consent expiry dates, retention of consent records
 		go s.Forms.Run(actx, config.Duration(s.Config.Portal.SweepEvery)) // Secure forms: retention.
+		go s.Archive.RunIndexer(actx, archiveIndexEvery)                  // the archive's index jobs
 	}
 	var runErr error
 	select {
