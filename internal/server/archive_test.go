@@ -40,6 +40,10 @@ func TestArchiveJournalsWhatTheAPIAccepts(t *testing.T) {
 		}
 		msgID := res["id"].(string)
 		e.send(e.key, simple("other@"+patientDomain))
+		// Words are found once the index job ran; the worker runs it every second.
+		if _, err := e.srv.Archive.IndexPending(ctx); err != nil {
+			t.Fatal(err)
+		}
 
 		archiveKey, _, err := e.srv.Tenants.CreateKey(ctx, e.tenant, tenant.KeyOptions{Name: "compliance", Scopes: []string{tenant.ScopeArchive}})
 		if err != nil {

@@ -26,7 +26,7 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 	}
 	s.Web, err = web.New(web.Deps{DB: s.DB, Tenants: s.Tenants, People: s.People, Portal: s.Portal, Audit: s.Audit,
 		Log: s.Log.With("part", "web"), Scope: api.RouteScope, AuditKey: signer.Public(),
-		Stats: reportStats{report.New(s.DB, s.Tenants)}})
+		Stats: reportStats{report.New(s.DB, s.Tenants)}, Archive: s.Archive})
 	return err
 }
 

@@ -29,6 +29,7 @@ var appPages = []appPage{
 	{"/app/audit", "Audit trail", "GET", "/v1/audit", false},
 	{"/app/people", "People", "", "", true},
 	{"/app/sessions", "Sessions", "", "", false},
+	{"/app/archive", "Archive", "POST", "/v1/archive/search", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -78,6 +79,7 @@ func (s *Server) appRoutes() {
 	s.handle("POST /app/people/{id}/reset-mfa", people.StageFull, s.changePerson(store.UserChange{ResetMFA: true}, "second factor cleared"))
 	page("/app/sessions", s.sessions)
 	s.handle("POST /app/sessions/{id}/revoke", people.StageFull, s.revokeSession)
+	s.archiveRoutes()
 }
 
 // Overview: the numbers of the last day, week and month.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/httpx"
 	"github.com/sealpost/sealpost/internal/portal"
@@ -53,6 +54,8 @@ type Deps struct {
 	Scope func(method, path string) (string, bool)
 	// AuditKey verifies the audit trail's signed checkpoints.
 	AuditKey ed25519.PublicKey
+	// Archive is the archive the API's /v1/archive routes act through.
+	Archive *archive.Service
 }
 
 // Server serves the dashboard.
