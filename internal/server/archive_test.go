@@ -195,3 +195,16 @@ func benchAcceptArchive(b *testing.B, name, db string, on bool) {
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/msg")
 	})
 }
+
+// assertArchived fails the test if any of the tenant's messages has no archive entry:
+// every face that accepts mail goes through the journal.
+func assertArchived(t *testing.T, e *env) {
+	t.Helper()
+	missing, err := e.srv.DB.MessagesNotArchived(context.Background(), e.tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d accepted messages have no archive entry: %v", len(missing), missing)
+	}
+}

@@ -63,3 +63,22 @@ func (tx *Tx) FinishArchiveIndex(ctx context.Context, entryID string, meta []byt
 	}
 	return true, tx.insertArchiveTerms(ctx, entryID, terms)
 }
+
+// MessagesNotArchived lists a tenant's messages that have no archive entry: with the
+// journal on, none should; tests of each accepting face check it.
+func (db *DB) MessagesNotArchived(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id FROM messages WHERE tenant_id = $1 AND id NOT IN (SELECT message_id FROM archive_entries WHERE tenant_id = $1) ORDER BY id", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
