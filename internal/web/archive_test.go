@@ -31,6 +31,17 @@ func TestArchivePageInBrowser(t *testing.T) {
 		}
 		e.api("POST", "/v1/messages", key, map[string]any{"from": "lab@clinic.example", "to": []string{"other@patient.example"},
 			"subject": "Appointment reminder", "text": "See you on Monday."})
+		// Another organisation's message and hold.
+		other, otherKey := e.addTenant("southside", "south.example")
+		if s, out := e.api("POST", "/v1/messages", otherKey, map[string]any{"from": "lab@south.example", "to": []string{"pat@patient.example"},
+			"subject": "Southside biopsy", "text": "Private to southside."}); s != 202 {
+			t.Fatalf("send: %d %v", s, out)
+		}
+		otherWho := archive.Actor{TenantID: other, Principal: "test"}
+		foreignHold, err := e.srv.Archive.PlaceHold(context.Background(), otherWho, archive.Hold{Name: "southside matter", Address: "pat@patient.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// The worker's index job makes the words searchable; this server runs no workers.
 		if _, err := e.srv.Archive.IndexPending(context.Background()); err != nil {
 			t.Fatal(err)
@@ -90,6 +101,20 @@ func TestArchivePageInBrowser(t *testing.T) {
 			t.Fatalf("viewer did not sanitise:\n%s", html)
 		}
 
+		// Another organisation's entry and hold are not there.
+		page, err := e.srv.Archive.Search(context.Background(), otherWho, archive.Query{}, "", 10)
+		if err != nil || len(page.Results) != 1 {
+			t.Fatalf("southside's archive: %v %v", page, err)
+		}
+		b.Navigate(e.base + "/app/archive/entries/" + page.Results[0].ID)
+		if !strings.Contains(b.Text("main"), "another organisation") || strings.Contains(b.HTML(), "biopsy") {
+			t.Errorf("another tenant's entry:\n%s", b.Text("main"))
+		}
+		b.Navigate(e.base + "/app/archive/entries/" + page.Results[0].ID + "/view")
+		if strings.Contains(b.HTML(), "Private to southside") {
+			t.Error("another tenant's entry was viewed")
+		}
+
 		// A bad search names every problem at once.
 		b.Navigate(e.base + "/app/archive")
 		b.Fill("#body", "!!!")
@@ -137,6 +162,17 @@ func TestArchivePageInBrowser(t *testing.T) {
 				t.Errorf("%d %s entries in the audit trail, want %d", n, action, want)
 			}
 		}
+		// The officer's form token does not reach another organisation's hold.
+		b.Navigate(e.base + "/app/archive")
+		var officerCookie string
+		for _, c := range b.Cookies(e.base) {
+			if c.Name == "__Host-sealpost" {
+				officerCookie = c.Value
+			}
+		}
+		if s, _ := e.form(officerCookie, "/app/archive/holds/"+foreignHold.ID+"/release", url.Values{"csrf": {formToken(t, b.HTML())}}); s != 404 {
+			t.Errorf("releasing another tenant's hold: %d", s)
+		}
 		holdID := ""
 		if hs, err := e.srv.Archive.PlaceHold(context.Background(), archive.Actor{TenantID: ten, Principal: "test"},
 			archive.Hold{Name: "kept", Address: "pat@patient.example"}); err == nil {
@@ -179,6 +215,9 @@ func TestArchivePageInBrowser(t *testing.T) {
 					t.Errorf("a %s's forged POST %s: %d", p.role, f.path, s)
 				}
 			}
+		}
+		if hs, _ := e.srv.Archive.Holds(context.Background(), otherWho, false); len(hs) != 1 || hs[0].ID != foreignHold.ID {
+			t.Errorf("another tenant's hold changed: %v", hs)
 		}
 		hs, err := e.srv.Archive.Holds(context.Background(), archive.Actor{TenantID: ten, Principal: "test"}, false)
 		if err != nil || len(hs) != 1 || hs[0].ID != holdID {
