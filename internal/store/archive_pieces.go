@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -48,6 +49,14 @@ func (db *DB) PendingArchiveEntries(ctx context.Context, limit int) ([]*ArchiveE
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// NewestPendingArchiveAt is the time of the newest entry waiting for its index job
+// (zero when none waits): the job paces itself while it grows.
+func (db *DB) NewestPendingArchiveAt(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.sql.QueryRowContext(ctx, "SELECT MAX(at) FROM archive_entries WHERE indexed_at IS NULL").Scan(&at)
+	return fromNullMS(at), err
 }
 
 // FinishArchiveIndex writes an entry's description and index terms and marks it
