@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash"
 	"log/slog"
 	"strings"
 	"time"
@@ -86,86 +87,6 @@ type Meta struct {
 	Attachments []string  `json:"attachments,omitempty"`
 }
 
-// Prepared is a journal entry built, sealed and indexed outside any transaction, so
-// the accepting transaction only inserts rows.
-type Prepared struct {
-	entry *store.ArchiveEntry
-	terms [][]byte
-	audit *store.AuditEntry
-}
-
-// ID is the entry's id.
-func (p *Prepared) ID() string { return p.entry.ID }
-
-// Prepare seals and indexes rec under the tenant's keys.
-func Prepare(keys *tenant.Keys, rec *Record) (*Prepared, error) {
-	if rec.TenantID == "" || len(rec.Raw) == 0 {
-		return nil, errors.New("archive record needs a tenant and a message")
-	}
-	if rec.Direction != Outbound && rec.Direction != Inbound {
-		return nil, errors.New("archive record direction must be in or out")
-	}
-	at := rec.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	at = time.UnixMilli(at.UnixMilli()).UTC()
-	id := tenant.NewID("arc")
-	// The portal's parser reads headers and text as the viewer shows them; parts larger
-	// than indexTextBytes are left out, so a large attachment is never decoded here.
-	parsed, perr := view.Parse(rec.Raw, view.Limits{MaxPartBytes: indexTextBytes})
-	if perr != nil {
-		parsed = &view.Message{} // still archived, found by date, direction and tags
-	}
-	meta := Meta{From: parsed.From, Subject: parsed.Subject, Date: parsed.Date, MessageID: parsed.MessageID,
-		Tags: rec.Tags, Campaign: rec.Campaign, To: recipients(parsed, rec.Recipients), Attachments: attachmentNames(rec.Raw)}
-	metaJSON, _ := json.Marshal(meta)
-	raw := seal.NewDataKeyBytes()
-	dk, err := seal.NewDataKey(raw)
-	if err != nil {
-		return nil, err
-	}
-	e := &store.ArchiveEntry{
-		ID: id, TenantID: rec.TenantID, At: at, Direction: rec.Direction, MessageID: rec.MessageID,
-		Size:       int64(len(rec.Raw)),
-		Labels:     labels(keys, rec.Tags, rec.Campaign),
-		KeyWrapped: keys.Data.Seal(raw, "archive/"+id+"/key"),
-		Content:    dk.Seal(rec.Raw, "archive/"+id+"/content"),
-		Meta:       dk.Seal(metaJSON, "archive/"+id+"/meta"),
-	}
-	e.SealedSum = SealedSum(e)
-	e.Digest = Digest(e)
-	principal := rec.Principal
-	if principal == "" {
-		principal = "system"
-	}
-	return &Prepared{
-		entry: e,
-		terms: newIndexer(keys).entryTerms(parsed, rec, meta.To, meta.Attachments),
-		audit: &store.AuditEntry{At: at, TenantID: rec.TenantID, Principal: principal, Action: ActionJournal,
-			Object: id, Result: "ok", Detail: "sha256=" + hex.EncodeToString(e.Digest) + " sealed=" + hex.EncodeToString(e.SealedSum)},
-	}, nil
-}
-
-// Insert writes the prepared entry, its index terms and its audit record in tx.
-func (p *Prepared) Insert(ctx context.Context, tx *store.Tx) error {
-	if err := tx.InsertArchiveEntry(ctx, p.entry, p.terms); err != nil {
-		return err
-	}
-	return tx.AppendAudit(ctx, p.audit)
-}
-
-// JournalTx journals one message in the caller's transaction: the call a face makes
-// when it accepts mail outside the pipeline (the inbound gateway). Sealing and
-// indexing run inside the transaction here; callers that can, Prepare first.
-func JournalTx(ctx context.Context, tx *store.Tx, keys *tenant.Keys, rec *Record) (string, error) {
-	p, err := Prepare(keys, rec)
-	if err != nil {
-		return "", err
-	}
-	return p.entry.ID, p.Insert(ctx, tx)
-}
-
 // recipients lists the envelope recipients, or, when none were given (mail read back
 // from elsewhere), the header's.
 func recipients(m *view.Message, envelope []string) []string {
@@ -196,17 +117,23 @@ func LabelHash(keys *tenant.Keys, kind, label string) string {
 	return hex.EncodeToString(keys.Hash("label/"+kind, label)[:16])
 }
 
-// SealedSum is SHA-256 over an entry's sealed values, each length-prefixed: it stays
-// on the row when a purge deletes them, so the digest can still be recomputed.
+// SealedSum is SHA-256 over a version 1 entry's sealed values, each length-prefixed:
+// it stays on the row when a purge deletes them, so the digest can still be
+// recomputed. Version 2 entries sum their pieces instead (sealedSum).
 func SealedSum(e *store.ArchiveEntry) []byte {
 	h := sha256.New()
-	var n [4]byte
 	for _, b := range [][]byte{e.KeyWrapped, e.Content, e.Meta} {
-		binary.BigEndian.PutUint32(n[:], uint32(len(b))) // #nosec G115 -- values are far below 4 GiB
-		h.Write(n[:])
-		h.Write(b)
+		sumPiece(h, b)
 	}
 	return h.Sum(nil)
+}
+
+// sumPiece adds one length-prefixed sealed value to a sealed sum.
+func sumPiece(h hash.Hash, b []byte) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(b))) // #nosec G115 -- values are far below 4 GiB
+	h.Write(n[:])
+	h.Write(b)
 }
 
 // Digest is what the audit chain records for an entry: SHA-256 over a version tag,
@@ -219,7 +146,11 @@ func Digest(e *store.ArchiveEntry) []byte {
 		h.Write(n[:4])
 		h.Write([]byte(s))
 	}
-	field("sealpost.archive.v1")
+	if e.Version >= 2 {
+		field("sealpost.archive.v2")
+	} else {
+		field("sealpost.archive.v1")
+	}
 	for _, s := range []string{e.ID, e.TenantID, e.Direction, e.MessageID, e.Labels} {
 		field(s)
 	}
@@ -246,23 +177,14 @@ func open(keys *tenant.Keys, e *store.ArchiveEntry) (*seal.DataKey, error) {
 	return seal.NewDataKey(raw)
 }
 
-// OpenContent returns an entry's message.
-func OpenContent(keys *tenant.Keys, e *store.ArchiveEntry) ([]byte, error) {
-	dk, err := open(keys, e)
-	if err != nil {
-		return nil, err
-	}
-	if e.Content == nil {
-		return nil, ErrPurged
-	}
-	return dk.Open(e.Content, "archive/"+e.ID+"/content")
-}
-
 // OpenMeta returns an entry's description.
 func OpenMeta(keys *tenant.Keys, e *store.ArchiveEntry) (*Meta, error) {
 	dk, err := open(keys, e)
 	if err != nil {
 		return nil, err
+	}
+	if e.Meta == nil {
+		return nil, ErrPurged
 	}
 	b, err := dk.Open(e.Meta, "archive/"+e.ID+"/meta")
 	if err != nil {

@@ -87,7 +87,7 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 			return nil, err
 		}
 		for _, e := range page {
-			raw, err := OpenContent(keys, e)
+			raw, err := OpenContent(ctx, s.db, keys, e)
 			if err != nil {
 				return nil, fmt.Errorf("open entry %s: %w", e.ID, err)
 			}

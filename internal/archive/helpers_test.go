@@ -169,6 +169,10 @@ func (w *world) journal(t testing.TB, msgs []*msg) {
 			t.Fatal(err)
 		}
 	}
+	// Words are found once the index job ran, as in the server.
+	if _, err := w.svc.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // searchIDs runs a query to its end through the public Search, page by page.

@@ -353,6 +353,11 @@ func (s *Service) Purge(ctx context.Context, who Actor) (*PurgeReport, error) {
 	var ids []string
 	var digests []byte
 	err = s.db.ArchiveEach(ctx, store.ArchiveQuery{TenantID: who.TenantID, Until: before, Limit: -1}, func(e *store.ArchiveEntry) error {
+		if e.IndexedAt.IsZero() {
+			// A hold may name it by its words, which are not indexed yet: it waits
+			// for the next run.
+			return nil
+		}
 		if !e.At.AddDate(0, 0, ret.days(e)).After(now) {
 			if held[e.ID] {
 				rep.Held++

@@ -159,7 +159,7 @@ func propertyRound(t *testing.T, w *world, r *rand.Rand) {
 			t.Fatal(err)
 		}
 		purged := !e.PurgedAt.IsZero()
-		_, openErr := OpenContent(w.keys, e)
+		_, openErr := OpenContent(context.Background(), w.db, w.keys, e)
 		switch {
 		case expired && !held:
 			wantPurged++

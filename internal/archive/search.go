@@ -209,7 +209,7 @@ func (s *Service) Show(ctx context.Context, who Actor, id string) (*Entry, error
 		return nil, err
 	}
 	result := "ok"
-	raw, oerr := OpenContent(keys, e)
+	raw, oerr := OpenContent(ctx, s.db, keys, e)
 	var m *Meta
 	if oerr == nil {
 		m, oerr = OpenMeta(keys, e)

@@ -97,7 +97,10 @@ func Verify(ctx context.Context, db *store.DB, tenantID string) (*VerifyReport, 
 		j.seen = true
 		sealed := e.SealedSum
 		if !purged {
-			sealed = SealedSum(e)
+			var err error
+			if sealed, err = sealedSum(ctx, db, e); err != nil {
+				return err
+			}
 		}
 		if !bytes.Equal(sealed, j.sealed) {
 			if other, ok := bySealed[string(sealed)]; ok && other != e.ID {

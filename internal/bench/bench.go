@@ -140,6 +140,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	if !o.ArchiveOff {
 		env = append(env, "SEALPOST_ARCHIVE_JOURNAL=true")
 	} else {
+		// The journal is on by default: off must be said.
+		env = append(env, "SEALPOST_ARCHIVE_JOURNAL=false")
 		dbName += " (no archive)"
 	}
 	if o.Webhook {

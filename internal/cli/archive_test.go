@@ -36,6 +36,10 @@ func TestArchiveCommands(t *testing.T) {
 		Draft: &message.Draft{From: from, To: []message.Address{to}, Subject: "Thyroid panel", Text: "TSH within range."}}); err != nil {
 		t.Fatal(err)
 	}
+	// The worker's index job makes the words searchable.
+	if _, err := s.Archive.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s.DB.Close()
 
 	must := func(want string, args ...string) string {

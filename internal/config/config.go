@@ -57,10 +57,11 @@ type Dashboard struct {
 
 // Archive is the journal of every accepted message.
 type Archive struct {
-	// Off by default for now: the journal keeps a second sealed copy of every message
-	// in the accepting transaction, which costs about half of accepted/s on SQLite and
-	// a second copy of a large message in memory (see docs/architecture.md).
-	Journal bool `toml:"journal" help:"journal every accepted message into the sealed archive (search, holds, retention, export)"`
+	// On by default: every accepted message is archived. The accepting transaction
+	// seals the archive copy a piece at a time and the index job parses and indexes it
+	// later (see docs/archive.md). false turns the journal off (the archive then holds
+	// only what was journaled before).
+	Journal bool `toml:"journal" help:"journal every accepted message into the sealed archive (search, holds, retention, export); on by default"`
 }
 
 // Tracking is where tracked links and the open pixel point.
@@ -200,6 +201,7 @@ func Default() Config {
 		Access:   DefaultAccess(),
 		SMTP: SMTP{MaxRecipients: 50, Timeout: "5m", AuthMaxFailures: 10, AuthWindow: "15m", AuthLockout: "15m",
 			MaxConnections: 1000, MaxClientConns: 50},
+		Archive: Archive{Journal: true},
 	}
 }
 

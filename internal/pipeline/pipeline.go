@@ -227,7 +227,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	size := cw.n
 	content, chunks := cw.finish()
-	journal, err := p.journal(keys, sub, id, now, content, chunks)
+	journal, err := p.journal(keys, sub, id, now, size, content, chunks)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/config"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -14,3 +16,7 @@ func journal(cfg *config.Config) pipeline.Journal {
 	}
 	return archive.Prepare
 }
+
+// archiveIndexEvery is how often the worker looks for archive entries waiting for
+// their index job.
+const archiveIndexEvery = time.Second

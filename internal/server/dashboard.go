@@ -40,6 +40,7 @@ func (s *Server) buildDashboard(cfg *config.Config) error {
 		Templates:  mailtemplate.New(s.DB, s.Tenants),
 		Journeys:   s.Journeys,
 		Campaigns:  s.Campaigns, // Campaigns.
+		Archive:    s.Archive,
 	})
 	return err
 }

@@ -229,6 +229,7 @@ func TestFormSubmission(t *testing.T) {
 		if len(evs) != accepted || strings.Contains(toJSON(evs), canary) {
 			t.Fatalf("events: %v", evs)
 		}
+		assertArchived(t, e)
 
 		// Nothing submitted rests in clear: database, data directory, logs, temp files.
 		places := atRest(t, e, dbURL)

@@ -139,6 +139,9 @@ func TestPortalReadDownloadReply(t *testing.T) {
 			}
 		}
 
+		// The portal's reply and access-code messages went through the journal too.
+		assertArchived(t, pe.env)
+
 		// A used code fails: sign out, and the same code opens nothing.
 		m = v.get(link + "/m")
 		if p := v.post(link+"/logout", url.Values{"csrf": {csrfOf(t, m.body)}}); p.status != 303 {

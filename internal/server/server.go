@@ -455,6 +455,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.Journeys.Run(actx, time.Minute)                              // journey steps; date and segment triggers
 		go s.Inbound.Run(wctx)                                            // Inbound gateway: forwarding.
 		go s.Campaigns.Run(actx)                                          // Campaigns: the scheduler.
+		go s.Archive.RunIndexer(actx, archiveIndexEvery)                  // the archive's index jobs
 	}
 	var runErr error
 	select {

@@ -142,5 +142,11 @@ func TestRelayProof(t *testing.T) {
 				t.Errorf("relayed message delivered without our signature:\n%.600s", m.Data)
 			}
 		}
+		// Relayed mail is archived like every accepted message.
+		for _, tn := range []string{e.tenant, t2.ID} {
+			if missing, err := e.srv.DB.MessagesNotArchived(ctx, tn); err != nil || len(missing) > 0 {
+				t.Errorf("relayed messages not archived: %v %v", missing, err)
+			}
+		}
 	})
 }

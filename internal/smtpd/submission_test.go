@@ -56,6 +56,10 @@ func TestSwaksSubmission(t *testing.T) {
 				}
 			}
 		}
+		// Both submissions are in the archive, like every accepted message.
+		if missing, err := e.srv.DB.MessagesNotArchived(context.Background(), e.tenant); err != nil || len(missing) > 0 {
+			t.Errorf("submissions not archived: %v %v", missing, err)
+		}
 		// The other header recipient was never in the envelope: nothing went to it.
 		time.Sleep(300 * time.Millisecond)
 		for _, m := range e.rcv.Messages() {

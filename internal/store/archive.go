@@ -25,6 +25,11 @@ type ArchiveEntry struct {
 	SealedSum  []byte
 	Digest     []byte
 	PurgedAt   time.Time
+	// Version 2 entries keep their first sealed piece in Content and the rest in
+	// archive_chunks, and leave Meta out of SealedSum.
+	Version int
+	// IndexedAt is zero while the entry waits for its index job.
+	IndexedAt time.Time
 }
 
 // termsPerInsert bounds one multi-row INSERT of index terms (SQLite's variable limit).
@@ -33,10 +38,17 @@ const termsPerInsert = 400
 // InsertArchiveEntry stores an entry and its blind-index terms in the caller's write.
 // The terms go in as few statements as possible: on PostgreSQL each is a round trip.
 func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][]byte) error {
-	if _, err := tx.exec(ctx, "INSERT INTO archive_entries (id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		e.ID, e.TenantID, ms(e.At), e.Direction, e.MessageID, e.Size, e.Labels, e.KeyWrapped, e.Content, e.Meta, e.SealedSum, e.Digest); err != nil {
+	version := max(e.Version, 1)
+	if _, err := tx.exec(ctx, "INSERT INTO archive_entries (id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest, version, indexed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+		e.ID, e.TenantID, ms(e.At), e.Direction, e.MessageID, e.Size, e.Labels, e.KeyWrapped, e.Content, e.Meta, e.SealedSum, e.Digest, version, nullMS(e.IndexedAt)); err != nil {
 		return err
 	}
+	return tx.insertArchiveTerms(ctx, e.ID, terms)
+}
+
+// insertArchiveTerms adds an entry's blind-index terms in as few statements as
+// possible: on PostgreSQL each is a round trip.
+func (tx *Tx) insertArchiveTerms(ctx context.Context, entryID string, terms [][]byte) error {
 	for len(terms) > 0 {
 		n := min(len(terms), termsPerInsert)
 		var b strings.Builder
@@ -47,7 +59,7 @@ func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
-			args = append(args, t, e.ID)
+			args = append(args, t, entryID)
 		}
 		b.WriteString(" ON CONFLICT DO NOTHING")
 		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
@@ -58,13 +70,13 @@ func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][
 	return nil
 }
 
-const archiveCols = "id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest, purged_at"
+const archiveCols = "id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest, purged_at, version, indexed_at"
 
 func scanArchive(row interface{ Scan(...any) error }) (*ArchiveEntry, error) {
 	var e ArchiveEntry
 	var at int64
-	var purged sql.NullInt64
-	if err := row.Scan(&e.ID, &e.TenantID, &at, &e.Direction, &e.MessageID, &e.Size, &e.Labels, &e.KeyWrapped, &e.Content, &e.Meta, &e.SealedSum, &e.Digest, &purged); err != nil {
+	var purged, indexed sql.NullInt64
+	if err := row.Scan(&e.ID, &e.TenantID, &at, &e.Direction, &e.MessageID, &e.Size, &e.Labels, &e.KeyWrapped, &e.Content, &e.Meta, &e.SealedSum, &e.Digest, &purged, &e.Version, &indexed); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -72,6 +84,7 @@ func scanArchive(row interface{ Scan(...any) error }) (*ArchiveEntry, error) {
 	}
 	e.At = fromMS(at)
 	e.PurgedAt = fromNullMS(purged)
+	e.IndexedAt = fromNullMS(indexed)
 	return &e, nil
 }
 
@@ -196,7 +209,10 @@ func (db *DB) ArchiveScanAll(ctx context.Context, tenantID string, fn func(*Arch
 // been left out by the caller.
 func (tx *Tx) PurgeArchiveEntries(ctx context.Context, tenantID string, ids []string, at time.Time) error {
 	for _, id := range ids {
-		if _, err := tx.exec(ctx, "UPDATE archive_entries SET key_wrapped = NULL, content = NULL, meta = NULL, purged_at = $1 WHERE tenant_id = $2 AND id = $3 AND purged_at IS NULL", ms(at), tenantID, id); err != nil {
+		if _, err := tx.exec(ctx, "UPDATE archive_entries SET key_wrapped = NULL, content = NULL, meta = NULL, purged_at = $1, indexed_at = COALESCE(indexed_at, $1) WHERE tenant_id = $2 AND id = $3 AND purged_at IS NULL", ms(at), tenantID, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM archive_chunks WHERE entry_id = $1", id); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM archive_terms WHERE entry_id = $1", id); err != nil {

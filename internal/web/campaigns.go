@@ -55,7 +55,7 @@ func (s *Server) campaignRoutes() {
 			if _, err := a.act(s.Campaigns, q, id); err != nil {
 				var ie *campaign.InvalidError
 				if errors.As(err, &ie) {
-					return s.campaignsPage(q, http.StatusConflict, nil, problems(ie))
+					return s.campaignsPage(q, http.StatusConflict, nil, campaignProblems(ie))
 				}
 				return err
 			}
@@ -68,7 +68,7 @@ func (s *Server) campaignRoutes() {
 // personActor is the dashboard's actor: the person, as the API's principal names them.
 func personActor(q *request) string { return "user:" + q.sess.User.ID }
 
-func problems(ie *campaign.InvalidError) []string {
+func campaignProblems(ie *campaign.InvalidError) []string {
 	var out []string
 	for _, f := range ie.Fields {
 		out = append(out, f.Field+": "+f.Detail)
@@ -108,7 +108,7 @@ func (s *Server) createCampaign(q *request) error {
 	if errors.As(err, &ie) {
 		form := map[string]string{"name": in.Name, "from": in.From, "subject": in.Subject, "text": in.Text, "throttle": f.Get("throttle"),
 			"send_at": in.Schedule.SendAt, "time_zone": in.Schedule.TimeZone}
-		return s.campaignsPage(q, http.StatusUnprocessableEntity, form, problems(ie))
+		return s.campaignsPage(q, http.StatusUnprocessableEntity, form, campaignProblems(ie))
 	}
 	if err != nil {
 		return err

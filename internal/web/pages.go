@@ -42,6 +42,7 @@ var appPages = []appPage{
 	{"/app/journeys", "Journeys", "GET", "/v1/journeys", false},
 	// Campaigns.
 	{"/app/campaigns", "Campaigns", "GET", "/v1/campaigns", false},
+	{"/app/archive", "Archive", "POST", "/v1/archive/search", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -104,6 +105,7 @@ func (s *Server) appRoutes() {
 	// Campaigns.
 	page("/app/campaigns", s.campaigns)
 	s.campaignRoutes()
+	s.archiveRoutes()
 }
 
 // Messages: the newest, and a lookup by id.

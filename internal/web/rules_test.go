@@ -199,6 +199,9 @@ func TestEveryActionRefusedWithoutPermission(t *testing.T) {
 		for k, c := range campaignCases(t, e, ten, key) {
 			cases[k] = c
 		}
+		for k, c := range archiveCases(t, e, ten, key) {
+			cases[k] = c
+		}
 
 		var uncovered []string
 		for _, r := range e.srv.Web.Routes() {

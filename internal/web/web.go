@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/archive"
 	"github.com/sealpost/sealpost/internal/audit"
 	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/httpx"
@@ -63,6 +64,8 @@ type Deps struct {
 	Journeys *journey.Service
 	// Campaigns.
 	Campaigns *campaign.Service
+	// Archive is the archive the API's /v1/archive routes act through.
+	Archive *archive.Service
 }
 
 // Server serves the dashboard.

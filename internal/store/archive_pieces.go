@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// InsertArchiveChunk stores piece seq (1, 2, …) of an entry's sealed content.
+func (tx *Tx) InsertArchiveChunk(ctx context.Context, entryID string, seq int, data []byte) error {
+	_, err := tx.exec(ctx, "INSERT INTO archive_chunks (entry_id, seq, data) VALUES ($1, $2, $3)", entryID, seq, data)
+	return err
+}
+
+// ArchiveChunks calls fn with each sealed piece of an entry's content after the first
+// (ArchiveEntry.Content), in order, holding one piece at a time.
+func (db *DB) ArchiveChunks(ctx context.Context, entryID string, fn func(sealed []byte) error) error {
+	rows, err := db.sql.QueryContext(ctx, "SELECT data FROM archive_chunks WHERE entry_id = $1 ORDER BY seq", entryID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// PendingArchiveEntries lists up to limit entries waiting for their index job, oldest
+// first, with their sealed values.
+func (db *DB) PendingArchiveEntries(ctx context.Context, limit int) ([]*ArchiveEntry, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+archiveCols+" FROM archive_entries WHERE indexed_at IS NULL AND purged_at IS NULL ORDER BY at, id LIMIT $1", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ArchiveEntry
+	for rows.Next() {
+		e, err := scanArchive(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// NewestPendingArchiveAt is the time of the newest entry waiting for its index job
+// (zero when none waits): the job paces itself while it grows.
+func (db *DB) NewestPendingArchiveAt(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.sql.QueryRowContext(ctx, "SELECT MAX(at) FROM archive_entries WHERE indexed_at IS NULL").Scan(&at)
+	return fromNullMS(at), err
+}
+
+// FinishArchiveIndex writes an entry's description and index terms and marks it
+// indexed, if it still waits (another process may have indexed it, or a purge
+// shredded it): false means nothing was written.
+func (tx *Tx) FinishArchiveIndex(ctx context.Context, entryID string, meta []byte, terms [][]byte, at time.Time) (bool, error) {
+	res, err := tx.exec(ctx, "UPDATE archive_entries SET meta = $1, indexed_at = $2 WHERE id = $3 AND indexed_at IS NULL AND purged_at IS NULL", meta, ms(at), entryID)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	return true, tx.insertArchiveTerms(ctx, entryID, terms)
+}
+
+// MessagesNotArchived lists a tenant's messages that have no archive entry: with the
+// journal on, none should; tests of each accepting face check it.
+func (db *DB) MessagesNotArchived(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT id FROM messages WHERE tenant_id = $1 AND id NOT IN (SELECT message_id FROM archive_entries WHERE tenant_id = $1) ORDER BY id", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
