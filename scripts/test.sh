@@ -18,7 +18,7 @@ scripts/sbom.sh build
 # of their time waiting on processes and timers, and all live in internal/server, the
 # longest package: they run beside the rest, so the second core is not idle while they
 # wait. Extra arguments go to both runs.
-slow='^(TestWebhooksSurviveKill9|TestKill9LosesNothing|TestCrashSoak|TestTwoServersShareOnePostgres|TestDatabaseOutageAnswers503AndRecovers|TestJourneyStepsSurviveKill9|TestAcceptedBeforeCrashIsNotSentAgain|TestSIGTERMDrainsAndLosesNothing)$'
+slow='^(TestWebhooksSurviveKill9|TestKill9LosesNothing|TestCrashSoak|TestTwoServersShareOnePostgres|TestDatabaseOutageAnswers503AndRecovers|TestJourneyStepsSurviveKill9|TestCampaignKill9|TestCampaignTenThousand|TestAcceptedBeforeCrashIsNotSentAgain|TestSIGTERMDrainsAndLosesNothing)$'
 slowlog=$(mktemp)
 go test -count=1 -timeout 20m "$@" -run "$slow" ./internal/server/ >"$slowlog" 2>&1 &
 slowpid=$!
