@@ -33,6 +33,8 @@ command -v psql >/dev/null || need+=(postgresql-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# dkimpy's ARC signer (the ARC tests' independent implementation) needs authres.
+/usr/bin/python3 -c 'import authres' 2>/dev/null || need+=(python3-authres)
 
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -89,5 +91,6 @@ for tool in gpg openssl swaks; do command -v $tool >/dev/null || { log "$tool mi
 /usr/bin/python3 -c 'import dkim' || { log "python3-dkim missing after install"; exit 1; }
 [ -x /usr/bin/chromium ] || { log "chromium missing after install"; exit 1; }
 for tool in node npm curl; do command -v $tool >/dev/null || { log "$tool missing after install"; exit 1; }; done
+/usr/bin/python3 -c 'import authres' || { log "python3-authres missing after install"; exit 1; }
 "$(dirname "$0")/tools.sh"
 echo "$url"

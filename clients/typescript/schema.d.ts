@@ -4874,6 +4874,10 @@ export interface components {
             policy?: string;
             from_domain?: string;
             enforce?: boolean;
+            /** @description ARC chain result (RFC 8617): none, pass or fail; informational */
+            arc?: string;
+            /** @description oldest ARC instance whose message signature still verifies, when not the first */
+            arc_oldest_pass?: number;
         };
         InboundEnvelope: {
             mail_from?: string;

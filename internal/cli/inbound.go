@@ -169,6 +169,9 @@ func inboundShow(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "dkim:        %s (d=%s)\n", s.Result, s.Domain)
 	}
 	fmt.Fprintf(e.stdout, "dmarc:       %s (policy %s, from %s)\n", v.DMARC, v.Policy, v.From)
+	if v.ARC != "" {
+		fmt.Fprintf(e.stdout, "arc:         %s\n", v.ARC)
+	}
 	if m.LastError != "" {
 		fmt.Fprintf(e.stdout, "last error:  %s\n", m.LastError)
 	}

@@ -1,6 +1,6 @@
 // Package mailauth judges where a received message comes from: SPF (RFC 7208) for the
-// envelope sender, DKIM (RFC 6376) for its signatures, and DMARC (RFC 7489) joining
-// them to the From header's domain; it writes the verdict as an Authentication-Results
+// envelope sender, DKIM (RFC 6376) for its signatures, DMARC (RFC 7489) joining
+// them to the From header's domain, and ARC (RFC 8617) for forwarders' chains; it writes the verdict as an Authentication-Results
 // field (RFC 8601). It knows nothing of tenants or storage: the gateway calls it with
 // the facts of one SMTP transaction and a resolver.
 package mailauth
@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,9 +56,17 @@ type Verdict struct {
 	// Enforce is set when the DMARC result is fail and the domain's policy (after its
 	// pct sampling, RFC 7489 6.6.4) asks receivers to reject.
 	Enforce bool `json:"enforce"`
+	// ARC is the ARC chain's result (RFC 8617): none, pass or fail. It is
+	// informational: the DMARC result above does not change with it.
+	ARC string `json:"arc,omitempty"`
+	// ARCOldestPass is the oldest instance whose message signature still verifies
+	// when that is not the first; 0 otherwise.
+	ARCOldestPass int `json:"arc_oldest_pass,omitempty"`
+
+	remoteIP string // the connecting host, for the arc result's smtp.remote-ip
 }
 
-// Check runs SPF, DKIM and DMARC. DNS failures become temperror results, never an
+// Check runs SPF, DKIM, DMARC and ARC. DNS failures become temperror results, never an
 // error: the caller decides what a temperror means.
 func Check(ctx context.Context, r Resolver, in Input) *Verdict {
 	v := &Verdict{From: in.FromDomain}
@@ -91,6 +100,10 @@ func Check(ctx context.Context, r Resolver, in Input) *Verdict {
 		v.DKIM = append(v.DKIM, DKIMSig{Domain: strings.ToLower(s.Domain), Result: out})
 	}
 	v.dmarc(ctx, r)
+	v.ARC, v.ARCOldestPass = ARCChain(ctx, r, in.Raw)
+	if in.IP != nil {
+		v.remoteIP = in.IP.String()
+	}
 	return v
 }
 
@@ -163,6 +176,16 @@ func (v *Verdict) Header(authServID string) string {
 		results = append(results, &authres.DKIMResult{Value: authres.ResultValue(s.Result), Domain: s.Domain})
 	}
 	results = append(results, &authres.DMARCResult{Value: authres.ResultValue(v.DMARC), From: v.From})
+	if v.ARC != "" {
+		params := map[string]string{}
+		if v.remoteIP != "" {
+			params["smtp.remote-ip"] = v.remoteIP
+		}
+		if v.ARCOldestPass > 0 {
+			params["header.oldest-pass"] = strconv.Itoa(v.ARCOldestPass)
+		}
+		results = append(results, &authres.GenericResult{Method: "arc", Value: authres.ResultValue(v.ARC), Params: params})
+	}
 	return "Authentication-Results: " + authres.Format(authServID, results) + "\r\n"
 }
 

@@ -136,7 +136,7 @@ func TestInboundGateway(t *testing.T) {
 		if n := strings.Count(head, "Authentication-Results: sealpost.test;"); n != 1 {
 			t.Fatalf("%d verdicts by us, want 1:\n%s", n, head)
 		}
-		for _, want := range []string{"spf=pass", "dkim=pass", "header.d=lab.example", "dmarc=pass", "header.from=lab.example", "Authentication-Results: other.example; spf=pass"} {
+		for _, want := range []string{"spf=pass", "dkim=pass", "header.d=lab.example", "dmarc=pass", "header.from=lab.example", "arc=none", "Authentication-Results: other.example; spf=pass"} {
 			if !strings.Contains(head, want) {
 				t.Errorf("forwarded header lacks %q:\n%s", want, head)
 			}
