@@ -40,6 +40,7 @@ var appPages = []appPage{
 	{"/app/templates", "Templates", "GET", "/v1/templates", false},
 	{"/app/passkeys", "Passkeys", "", "", false},
 	{"/app/journeys", "Journeys", "GET", "/v1/journeys", false},
+	{"/app/instance", "Instance", "", "", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -54,6 +55,8 @@ func (s *Server) pagesFor(q *request) []appPage {
 
 func (s *Server) mayOpen(q *request, p appPage) bool {
 	switch {
+	case !operatorMay(q.sess, "GET "+p.path):
+		return false
 	case p.people:
 		r, _ := people.Role(q.sess.User.Role)
 		return r.People
@@ -99,6 +102,7 @@ func (s *Server) appRoutes() {
 	s.dkimRoutes()
 	page("/app/journeys", s.journeysPage)
 	s.journeyRoutes()
+	s.instanceRoutes()
 }
 
 // Messages: the newest, and a lookup by id.
