@@ -158,6 +158,9 @@ func tenantList(e *env, args []string) error {
 	w := table(e)
 	fmt.Fprintln(w, "NAME\tID\tCREATED\tKEY")
 	for _, t := range ts {
+		if t.Name == tenant.InstanceName { // the operators' scope, not a tenant
+			continue
+		}
 		state := "live"
 		if t.Shredded {
 			state = "shredded"

@@ -29,7 +29,10 @@ Verbs:
   invite --tenant T --email ADDR --role R [--name N] [--from ADDR]
                     make a person and an invitation: emailed through the tenant's own
                     pipeline from --from (a verified domain), else the link is printed
-  list --tenant T   list people, their roles and second factors
+  invite --operator --email ADDR [--name N]
+                    make an instance operator (above tenants; the link is printed)
+  list --tenant T   list people, their roles and second factors (--tenant _instance:
+                    the operators)
   disable --tenant T ID
                     stop a person signing in and end their sessions at once
   reset-mfa --tenant T ID
@@ -50,8 +53,19 @@ func userInvite(e *env, args []string) error {
 	role := fs.String("role", "", "one of "+strings.Join(people.RoleNames(), ", "))
 	name := fs.String("name", "", "the person's name")
 	from := fs.String("from", "", "send the invitation from this address (its domain must be verified); without it the link is printed")
+	operator := fs.Bool("operator", false, "invite an instance operator (above tenants: no --tenant, --role or --from; the link is printed)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *operator {
+		if *ten != "" || *role != "" || *from != "" {
+			return fmt.Errorf("--operator takes no --tenant, --role or --from: an operator belongs to no tenant")
+		}
+		if *email == "" {
+			fs.Usage()
+			return errUsage
+		}
+		return inviteOperator(e, *cfg, *email, *name)
 	}
 	if *email == "" || *role == "" {
 		fs.Usage()
@@ -85,6 +99,27 @@ func userInvite(e *env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "%s invited as %s. Give them this link (it works once, for 7 days):\n", u.ID, u.Role)
+	fmt.Fprintln(e.stdout, link)
+	return nil
+}
+
+// inviteOperator makes an instance operator and prints the invitation link.
+func inviteOperator(e *env, cfgPath, email, name string) error {
+	c, err := loadConfig(e, cfgPath)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, c, server.Options{Logger: logger(c, e.stderr)})
+	if err != nil {
+		return err
+	}
+	defer srv.DB.Close()
+	link, err := srv.People.InviteOperator(ctx, people.Actor{Principal: "cli"}, email, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "Operator invited. Give them this link (it works once, for 7 days):")
 	fmt.Fprintln(e.stdout, link)
 	return nil
 }

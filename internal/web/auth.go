@@ -97,7 +97,7 @@ func (s *Server) code(q *request) error {
 		return err
 	}
 	s.setCookie(q.w, tok, 0)
-	return q.redirect("/app/overview")
+	return q.redirect(home(q.sess))
 }
 
 type inviteData struct{ Email, Org string }

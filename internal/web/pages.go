@@ -43,6 +43,7 @@ var appPages = []appPage{
 	// Campaigns.
 	{"/app/campaigns", "Campaigns", "GET", "/v1/campaigns", false},
 	{"/app/archive", "Archive", "POST", "/v1/archive/search", false},
+	{"/app/instance", "Instance", "", "", false},
 }
 
 func (s *Server) pagesFor(q *request) []appPage {
@@ -57,6 +58,8 @@ func (s *Server) pagesFor(q *request) []appPage {
 
 func (s *Server) mayOpen(q *request, p appPage) bool {
 	switch {
+	case !operatorMay(q.sess, "GET "+p.path):
+		return false
 	case p.people:
 		r, _ := people.Role(q.sess.User.Role)
 		return r.People
@@ -106,6 +109,7 @@ func (s *Server) appRoutes() {
 	page("/app/campaigns", s.campaigns)
 	s.campaignRoutes()
 	s.archiveRoutes()
+	s.instanceRoutes()
 }
 
 // Messages: the newest, and a lookup by id.

@@ -73,7 +73,7 @@ func (s *Server) passkeySignIn(q *request) error {
 		return err
 	}
 	s.setCookie(q.w, tok, 0)
-	return q.redirect("/app/overview")
+	return q.redirect(home(q.sess))
 }
 
 type passkeysData struct {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/tenant/people"
 )
 
 //go:embed templates/*.html
@@ -97,6 +99,9 @@ type view struct {
 	Scripts, Styles []string
 	// Refresh is where a page goes on to by itself (meta refresh), or "".
 	Refresh string
+	// Home is the signed-in person's first page: the overview, or for an instance
+	// operator the instance page.
+	Home string
 }
 
 type navItem struct {
@@ -108,11 +113,16 @@ type navItem struct {
 // their role may open.
 func (q *request) view(s *Server, title string) *view {
 	v := &view{Title: title, CSRF: csrf(q.tok)}
+	if q.sess != nil {
+		v.Home = home(q.sess)
+	}
 	if q.sess == nil || q.sess.Stage != "full" {
 		return v
 	}
 	v.User, v.Role = q.sess.User.Email, q.sess.User.Role
-	if t, err := s.Tenants.Tenant(q.ctx, q.sess.TenantID); err == nil {
+	if people.IsOperator(q.sess.User.Role) {
+		v.Org = "instance operator"
+	} else if t, err := s.Tenants.Tenant(q.ctx, q.sess.TenantID); err == nil {
 		v.Org = t.Name
 	}
 	for _, p := range s.pagesFor(q) {

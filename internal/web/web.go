@@ -169,7 +169,7 @@ func (s *Server) handle(pattern, stage string, h func(*request) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		sw := &httpx.StatusWriter{ResponseWriter: w}
 		q := &request{w: sw, r: r, ctx: r.Context()}
-		err := s.serve(q, stage, h)
+		err := s.serve(q, pattern, stage, h)
 		if err != nil {
 			s.fail(q, err)
 		}
@@ -177,7 +177,7 @@ func (s *Server) handle(pattern, stage string, h func(*request) error) {
 	})
 }
 
-func (s *Server) serve(q *request, stage string, h func(*request) error) error {
+func (s *Server) serve(q *request, pattern, stage string, h func(*request) error) error {
 	if stage != "" {
 		c, err := q.r.Cookie(cookieName)
 		if err == nil {
@@ -197,6 +197,9 @@ func (s *Server) serve(q *request, stage string, h func(*request) error) error {
 		q.sess = sess
 		if q.r.Method == http.MethodPost && !hmac.Equal([]byte(q.r.PostFormValue("csrf")), []byte(csrf(q.tok))) {
 			return errCSRF
+		}
+		if stage == people.StageFull && !operatorMay(sess, pattern) {
+			return errForbidden
 		}
 	}
 	return h(q)

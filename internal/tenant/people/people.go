@@ -125,6 +125,11 @@ func (s *Service) Invite(ctx context.Context, by Actor, tenantID, email, name, r
 	if _, ok := Role(role); !ok {
 		return "", nil, &InvalidError{"role", "one of " + strings.Join(RoleNames(), ", ")}
 	}
+	return s.invite(ctx, by, tenantID, email, name, role, from)
+}
+
+// invite makes the user and invitation once the role has been checked.
+func (s *Service) invite(ctx context.Context, by Actor, tenantID, email, name, role, from string) (string, *store.User, error) {
 	a, err := message.ParseAddress(email)
 	if err != nil {
 		return "", nil, &InvalidError{"email", "not an email address"}
