@@ -2605,6 +2605,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/marketing/sunset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sunset policy
+         * @description Scope: marketing. Days without a human open or click after which a contact is suppressed for marketing (reason `sunset`); 0 is off.
+         */
+        get: operations["getSunset"];
+        /**
+         * Set the sunset policy
+         * @description Scope: marketing. Once an hour, every contact mailed for marketing more than `days` ago with no human open or click on any marketing message in the last `days` days is suppressed in the marketing scope (reason `sunset`); proxy and scanner opens and clicks do not count. Transactional mail is unaffected.
+         */
+        put: operations["putSunset"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     accepted: {
@@ -4450,7 +4474,7 @@ export interface components {
             /** @enum {string} */
             scope?: "marketing" | "transactional";
             /** @enum {string} */
-            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual";
+            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual" | "sunset";
             /** Format: date-time */
             created_at?: string;
         };
@@ -4459,7 +4483,7 @@ export interface components {
             /** @enum {string} */
             scope: "marketing" | "transactional";
             /** @enum {string} */
-            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual";
+            reason?: "unsubscribed" | "hard_bounce" | "complaint" | "manual" | "sunset";
         };
         OAuthClientRequest: {
             name?: string;
@@ -5049,6 +5073,10 @@ export interface components {
             conversions?: number;
             conversion_value?: number;
             ab_winner?: string;
+        };
+        Sunset: {
+            /** @description Days without human engagement before a contact is suppressed for marketing; 0 turns the policy off. */
+            days: number;
         };
     };
     responses: {
@@ -9828,6 +9856,60 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSunset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sunset"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putSunset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Sunset"];
+            };
+        };
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sunset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];
         };

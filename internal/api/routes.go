@@ -195,5 +195,8 @@ func Routes() []Route {
 		{"POST", "/v1/campaigns/{id}/test", tenant.ScopeMarketing, (*Server).testCampaign},
 		{"POST", "/v1/campaigns/{id}/conversions", tenant.ScopeMarketing, (*Server).addConversion},
 		{"GET", "/v1/campaigns/{id}/report", tenant.ScopeMarketing, (*Server).campaignReport},
+		// Marketing sunset policy.
+		{"GET", "/v1/marketing/sunset", tenant.ScopeMarketing, (*Server).getSunset},
+		{"PUT", "/v1/marketing/sunset", tenant.ScopeMarketing, (*Server).putSunset},
 	}
 }

@@ -491,6 +491,7 @@ func consentFire(e *env, args []string) error {
 func suppressionCmd(e *env, args []string) error {
 	return sub(e, "suppression", args, map[string]func(*env, []string) error{
 		"add": suppressionAdd, "remove": suppressionRemove, "show": suppressionShow,
+		"sunset": suppressionSunset,
 	}, `
 Verbs:
   add --tenant T EMAIL [--scope marketing] [--reason manual]
@@ -499,6 +500,10 @@ Verbs:
                     take it off the list
   show --tenant T [--scope S] [--limit 100]
                     list suppressed addresses, newest first
+  sunset --tenant T [--days N] [--sweep]
+                    show or set the sunset policy: contacts with no human open or
+                    click for N days are suppressed for marketing (0 turns it off);
+                    --sweep applies it now instead of at the hourly sweep
 
 A marketing suppression never stops transactional mail; a transactional one stops
 everything sent to the address.`)
@@ -544,5 +549,42 @@ func suppressionShow(e *env, args []string) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Email, x.Scope, x.Reason, x.CreatedAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
+		}, args)
+}
+
+func suppressionSunset(e *env, args []string) error {
+	var days *int
+	var sweep *bool
+	return tenantVerb(e, "suppression sunset", "suppression sunset --tenant T [--days N] [--sweep]",
+		"Shows or sets the sunset policy: contacts with no human engagement for N days are suppressed for marketing.", 0,
+		func(fs *flagSet) {
+			days = fs.Int("days", -1, "days without a human open or click before suppression; 0 turns the policy off")
+			sweep = fs.Bool("sweep", false, "apply the policy now")
+		},
+		func(ctx context.Context, s *marketing.Service, a *admin, tid string, args []string) error {
+			if *days >= 0 {
+				if err := s.SetSunset(ctx, tid, &marketing.Sunset{Days: *days}, a.entry("marketing.sunset.set", tid)); err != nil {
+					return err
+				}
+			} else if *days != -1 {
+				return s.SetSunset(ctx, tid, &marketing.Sunset{Days: *days}, nil) // reports the field error
+			}
+			cur, err := s.GetSunset(ctx, tid)
+			if err != nil {
+				return err
+			}
+			if cur.Days == 0 {
+				fmt.Fprintln(e.stdout, "sunset policy: off")
+			} else {
+				fmt.Fprintf(e.stdout, "sunset policy: %d days\n", cur.Days)
+			}
+			if *sweep {
+				n, err := s.SweepSunset(ctx, tid)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "suppressed: %d\n", n)
+			}
+			return nil
 		}, args)
 }

@@ -53,4 +53,13 @@ func TestMarketingCommands(t *testing.T) {
 	if out := mustRun("suppression", "show", "--tenant", "clinic"); strings.Contains(out, "b@example.org") {
 		t.Fatalf("still listed: %q", out)
 	}
+	if out := mustRun("suppression", "sunset", "--tenant", "clinic"); !strings.Contains(out, "off") {
+		t.Fatalf("sunset default: %q", out)
+	}
+	if out := mustRun("suppression", "sunset", "--tenant", "clinic", "--days", "180", "--sweep"); !strings.Contains(out, "180 days") || !strings.Contains(out, "suppressed: 0") {
+		t.Fatalf("sunset set: %q", out)
+	}
+	if code, _, errOut := run(t, "suppression", "sunset", "--tenant", "clinic", "--days", "5000", "--config", cfg); code == 0 || !strings.Contains(errOut, "days") {
+		t.Fatalf("sunset out of range: %d %q", code, errOut)
+	}
 }

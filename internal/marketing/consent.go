@@ -428,11 +428,21 @@ func (s *Service) CheckPersonalisation(ctx context.Context, tenantID, contactID,
 }
 
 // Run marks consents whose expiry date passed (with their events) and purges records
-// past retention, once a minute until ctx ends.
+// past retention, once a minute until ctx ends; once an hour it applies the tenants'
+// sunset policies.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var lastSunset time.Time
 	for {
+		if time.Since(lastSunset) >= time.Hour {
+			lastSunset = time.Now()
+			if n, err := s.SweepAllSunsets(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+				s.Log.Warn("sunset sweep failed", "err", err)
+			} else if n > 0 && s.Log != nil {
+				s.Log.Info("contacts suppressed by sunset policies", "count", n)
+			}
+		}
 		if n, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
 			s.Log.Warn("consent expiry sweep failed", "err", err)
 		} else if n > 0 && s.Log != nil {

@@ -21,8 +21,11 @@ const (
 // Scopes lists the suppression scopes.
 var Scopes = []string{ScopeMarketing, ScopeTransactional}
 
-// Suppression reasons.
-var Reasons = []string{"unsubscribed", "hard_bounce", "complaint", "manual"}
+// Suppression reasons. "sunset" is the sunset policy's (SweepSunset).
+var Reasons = []string{"unsubscribed", "hard_bounce", "complaint", "manual", ReasonSunset}
+
+// ReasonSunset marks a contact suppressed for lack of human engagement.
+const ReasonSunset = "sunset"
 
 // Suppression is an entry as the API shows it.
 type Suppression struct {

@@ -50,7 +50,8 @@ type Event struct {
 	Sandbox                          bool
 	Data                             []byte // sealed JSON
 	// Class, on opened and clicked events, is who read or clicked: human, proxy or
-	// machine. The rollups count by it; the timeline carries it inside Data.
+	// machine. The rollups count by it, the sunset policy finds human engagement by its
+	// column; the timeline carries it inside Data.
 	Class string
 }
 
@@ -123,8 +124,8 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[strin
 	ids := make([]int64, 0, len(events))
 	var at time.Time
 	for _, e := range events {
-		if err := tx.queryRow(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data).Scan(&e.ID); err != nil {
+		if err := tx.queryRow(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data, e.Class).Scan(&e.ID); err != nil {
 			return err
 		}
 		ids = append(ids, e.ID)
