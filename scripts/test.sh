@@ -14,20 +14,6 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
 scripts/lint.sh
 scripts/sbom.sh build
-# The multi-process tests (kill -9, restarts, two servers, a database outage) spend most
-# of their time waiting on processes and timers, and all live in internal/server, the
-# longest package: they run beside the rest, so the second core is not idle while they
-# wait. Extra arguments go to both runs.
-slow='^(TestWebhooksSurviveKill9|TestKill9LosesNothing|TestCrashSoak|TestTwoServersShareOnePostgres|TestDatabaseOutageAnswers503AndRecovers|TestJourneyStepsSurviveKill9|TestCampaignKill9|TestCampaignTenThousand|TestAcceptedBeforeCrashIsNotSentAgain|TestSIGTERMDrainsAndLosesNothing)$'
-slowlog=$(mktemp)
-go test -count=1 -timeout 20m "$@" -run "$slow" ./internal/server/ >"$slowlog" 2>&1 &
-slowpid=$!
-status=0
-go test -count=1 -timeout 20m "$@" -skip "$slow" ./... || status=$?
-slowstatus=0
-wait "$slowpid" || slowstatus=$?
-sed 's/^/[multi-process] /' "$slowlog"
-rm -f "$slowlog"
-[ "$status" = 0 ] && [ "$slowstatus" = 0 ] || exit 1
+go test -count=1 -timeout 30m "$@" ./...
 scripts/test-typescript.sh build/sealpost
 scripts/test-packaging.sh build/sealpost
