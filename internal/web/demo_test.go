@@ -51,8 +51,9 @@ func navLinks(t *testing.T, b *browsertest.Browser) []string {
 	return links
 }
 
-// pageName is a nav path's screenshot name: /app/recipient-keys → recipient-keys.
-func pageName(path string) string { return strings.TrimPrefix(path, "/app/") }
+// pageName names a page's screenshot by its last path segment
+// (/app/compliance/dlp → dlp), so every screenshot sits directly in the folder.
+func pageName(path string) string { return path[strings.LastIndex(path, "/")+1:] }
 
 // waitText waits up to five seconds for sel's text to contain want: on a busy machine
 // a form's submission can start after Click has stopped waiting for it.
