@@ -41,7 +41,8 @@ func TLSSecurity(cfg *config.Config, resolver *net.Resolver, roots *x509.CertPoo
 	}
 	var p TLSParts
 	if cfg.Secure.MTASTS {
-		p.STS = &tlssec.STS{Resolver: resolver, Client: client, Cache: cache, Logger: log.With("part", "mta-sts")}
+		// A TXT answer is reused for a minute: a burst to one domain asks DNS once.
+		p.STS = &tlssec.STS{Resolver: resolver, Client: client, Cache: cache, Logger: log.With("part", "mta-sts"), RecordTTL: time.Minute}
 	}
 	if cfg.Secure.DNSSECResolver != "" {
 		p.DNSSEC = &tlssec.DNSSEC{Server: cfg.Secure.DNSSECResolver}

@@ -31,11 +31,28 @@ type STS struct {
 	Now     func() time.Time // nil: time.Now
 	Logger  *slog.Logger     // nil: discard
 	Timeout time.Duration    // per policy fetch; 0: one minute, as RFC 8461 3.3 suggests
+	// RecordTTL is how long Policy reuses a domain's TXT answer (its id, or that it
+	// has none) before asking DNS again; 0 asks on every call. A burst of mail to
+	// one domain then costs one lookup, and a new policy id is still seen within
+	// RecordTTL. Errors are never reused.
+	RecordTTL time.Duration
 
 	mu      sync.Mutex
-	cache   Cache              // Cache, or the private one
-	flights map[string]*flight // fetches in progress, by domain
+	cache   Cache                   // Cache, or the private one
+	flights map[string]*flight      // fetches in progress, by domain
+	records map[string]recordAnswer // TXT answers, by domain, while RecordTTL lasts
 }
+
+// recordAnswer is one domain's TXT answer: its policy id, or errNoRecord.
+type recordAnswer struct {
+	id      string
+	none    bool
+	expires time.Time
+}
+
+// maxRecords bounds the TXT answers kept; past it, expired ones are dropped first
+// and then all, so a flood of domains cannot grow the map without bound.
+const maxRecords = 10000
 
 // flight is one policy fetch that concurrent callers wait for, so that a
 // burst of mail to a new domain fetches its policy once.
@@ -59,7 +76,7 @@ func (s *STS) Policy(ctx context.Context, domain string) (*STSPolicy, error) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	key := "mta-sts:" + domain
 	cached := s.cached(ctx, key)
-	id, err := s.lookupID(ctx, domain)
+	id, err := s.recordID(ctx, domain)
 	if err != nil {
 		if cached != nil {
 			s.logger().Debug("MTA-STS record unavailable, using cached policy", "domain", domain, "reason", err.Error())
@@ -109,6 +126,44 @@ func (s *STS) FreshPolicy(ctx context.Context, domain string) (*STSPolicy, error
 	pol.ID = id
 	s.store(ctx, "mta-sts:"+domain, &pol)
 	return &pol, nil
+}
+
+// recordID is lookupID through the TXT answers of the last RecordTTL.
+func (s *STS) recordID(ctx context.Context, domain string) (string, error) {
+	if s.RecordTTL <= 0 {
+		return s.lookupID(ctx, domain)
+	}
+	now := s.now()
+	s.mu.Lock()
+	a, ok := s.records[domain]
+	s.mu.Unlock()
+	if ok && now.Before(a.expires) {
+		if a.none {
+			return "", errNoRecord
+		}
+		return a.id, nil
+	}
+	id, err := s.lookupID(ctx, domain)
+	if err != nil && !errors.Is(err, errNoRecord) {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.records == nil {
+		s.records = map[string]recordAnswer{}
+	}
+	if len(s.records) >= maxRecords {
+		for d, a := range s.records {
+			if !now.Before(a.expires) {
+				delete(s.records, d)
+			}
+		}
+		if len(s.records) >= maxRecords {
+			clear(s.records)
+		}
+	}
+	s.records[domain] = recordAnswer{id: id, none: err != nil, expires: now.Add(s.RecordTTL)}
+	s.mu.Unlock()
+	return id, err
 }
 
 // lookupID returns the id of the domain's single valid STSv1 TXT record.

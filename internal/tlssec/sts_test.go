@@ -74,6 +74,42 @@ func TestSTSPolicyCache(t *testing.T) {
 	}
 }
 
+// TestSTSRecordTTL: with RecordTTL, a TXT answer (an id, or none) is reused until it
+// runs out; a new id or a new record is seen on the first call after that.
+func TestSTSRecordTTL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.sts()
+	s.RecordTTL = time.Minute
+	ctx := t.Context()
+	if p, err := s.Policy(ctx, "b.test"); p != nil || err != nil {
+		t.Fatalf("no record: %v %v", p, err)
+	}
+	e.publish("b.test", "one", enforcePolicy)
+	if p, err := s.Policy(ctx, "b.test"); p != nil || err != nil {
+		t.Fatalf("within the TTL the absence is reused: %v %v", p, err)
+	}
+	e.advance(61 * time.Second)
+	p, err := s.Policy(ctx, "b.test")
+	if err != nil || p == nil || p.ID != "one" || p.Mode != "enforce" {
+		t.Fatalf("after the TTL: %+v %v", p, err)
+	}
+	e.publish("b.test", "two", strings.Replace(enforcePolicy, "enforce", "testing", 1))
+	if p, _ := s.Policy(ctx, "b.test"); p.ID != "one" || e.policy.Fetches("b.test") != 1 {
+		t.Fatalf("within the TTL the id is reused: %+v, %d fetches", p, e.policy.Fetches("b.test"))
+	}
+	e.advance(61 * time.Second)
+	if p, _ := s.Policy(ctx, "b.test"); p.ID != "two" || p.Mode != "testing" || e.policy.Fetches("b.test") != 2 {
+		t.Fatalf("a new id after the TTL: %+v, %d fetches", p, e.policy.Fetches("b.test"))
+	}
+	// A failing lookup is not reused: the cached policy stays in force meanwhile.
+	e.dns.Remove("_mta-sts.b.test")
+	e.advance(61 * time.Second)
+	if p, err := s.Policy(ctx, "b.test"); err != nil || p == nil || p.ID != "two" {
+		t.Fatalf("record gone, cached policy in force: %+v %v", p, err)
+	}
+}
+
 func TestSTSPolicyFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
