@@ -1,6 +1,9 @@
 package message
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // CRLFReader rewrites every line ending to CRLF: a bare LF or a bare CR
 // becomes CRLF. SMTP allows CR and LF only as a pair (RFC 5321 2.3.8), and
@@ -19,7 +22,7 @@ type CRLFReader struct {
 // NewCRLFReader wraps r. DKIM signing and SMTP delivery both use it, so the bytes
 // signed are the bytes sent.
 func NewCRLFReader(r io.Reader) *CRLFReader {
-	return &CRLFReader{r: r, in: make([]byte, 32<<10)}
+	return &CRLFReader{r: r, in: make([]byte, 8<<10)}
 }
 
 func (c *CRLFReader) Read(p []byte) (int, error) {
@@ -28,19 +31,10 @@ func (c *CRLFReader) Read(p []byte) (int, error) {
 			return 0, c.err
 		}
 		n, err := c.r.Read(c.in)
-		c.out = c.out[:0]
-		for _, b := range c.in[:n] {
-			switch {
-			case b == '\n':
-				if !c.cr {
-					c.out = append(c.out, '\r')
-				}
-			case c.cr:
-				c.out = append(c.out, '\n') // complete a bare CR
-			}
-			c.out = append(c.out, b)
-			c.cr = b == '\r'
+		if c.out == nil {
+			c.out = make([]byte, 0, 2*len(c.in)+1) // every byte a bare LF, and a CR's LF
 		}
+		c.out = c.convert(c.out[:0], c.in[:n])
 		if err != nil {
 			if c.cr {
 				c.out = append(c.out, '\n')
@@ -56,4 +50,44 @@ func (c *CRLFReader) Read(p []byte) (int, error) {
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
 	return n, nil
+}
+
+// convert appends in to out with its line endings made CRLF. It copies a line at a
+// time: messages are mostly CRLF already, and looking for the two bytes is much
+// cheaper than looking at every byte.
+func (c *CRLFReader) convert(out, in []byte) []byte {
+	for len(in) > 0 {
+		if c.cr {
+			c.cr = false
+			out = append(out, '\n')
+			if in[0] == '\n' {
+				in = in[1:]
+				continue
+			}
+			// a bare CR is completed; in[0] is read as any other byte
+		}
+		nl := bytes.IndexByte(in, '\n')
+		line := in
+		if nl >= 0 {
+			line = in[:nl]
+		}
+		if r := bytes.IndexByte(line, '\r'); r >= 0 && (nl < 0 || r < len(line)-1) {
+			// A CR not ending this line: copy through it and let the next byte decide.
+			out = append(out, in[:r+1]...)
+			c.cr = true
+			in = in[r+1:]
+			continue
+		}
+		if nl < 0 {
+			return append(out, in...)
+		}
+		if nl > 0 && in[nl-1] == '\r' {
+			out = append(out, in[:nl+1]...)
+		} else {
+			out = append(out, in[:nl]...)
+			out = append(out, '\r', '\n')
+		}
+		in = in[nl+1:]
+	}
+	return out
 }

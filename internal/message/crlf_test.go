@@ -39,3 +39,45 @@ func TestCRLFReader(t *testing.T) {
 		t.Errorf("got %q, %v, ReadErr %v", got, err, cr.ReadErr)
 	}
 }
+
+// crlfReference is the byte-at-a-time rule CRLFReader must keep: a bare LF gets a
+// CR before it, a bare CR an LF after it, CRLF stays.
+func crlfReference(in []byte) []byte {
+	var out []byte
+	cr := false
+	for _, b := range in {
+		switch {
+		case b == '\n':
+			if !cr {
+				out = append(out, '\r')
+			}
+		case cr:
+			out = append(out, '\n')
+		}
+		out = append(out, b)
+		cr = b == '\r'
+	}
+	if cr {
+		out = append(out, '\n')
+	}
+	return out
+}
+
+func FuzzCRLFReader(f *testing.F) {
+	for _, s := range []string{"", "a\r\nb", "\r\r\n\n", "x\ry\nz\r", strings.Repeat("line\r\n", 9000) + "\r"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := crlfReference(in)
+		for name, r := range map[string]io.Reader{
+			"whole":   strings.NewReader(string(in)),
+			"onebyte": iotest.OneByteReader(strings.NewReader(string(in))),
+			"halfway": iotest.HalfReader(strings.NewReader(string(in))),
+		} {
+			got, err := io.ReadAll(NewCRLFReader(r))
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("%s %q: got %q, %v; want %q", name, in, got, err, want)
+			}
+		}
+	})
+}
