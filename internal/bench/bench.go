@@ -43,6 +43,7 @@ type Options struct {
 	DKIM        string        // "rsa", "ed25519" or "none"
 	Timeout     time.Duration // for delivery to finish
 	CPUProfile  string        // if set, the server writes a CPU profile here
+	MemProfile  string        // if set, the server writes an allocation profile here at exit
 	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
 	ArchiveOff  bool          // the server journals nothing: to measure what the archive costs
 }
@@ -158,6 +159,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	args := []string{"serve"}
 	if o.CPUProfile != "" {
 		args = append(args, "--cpuprofile", o.CPUProfile)
+	}
+	if o.MemProfile != "" {
+		args = append(args, "--memprofile", o.MemProfile)
 	}
 	cmd := exec.Command(o.Binary, args...) // #nosec G204 -- the operator's own --binary flag
 	cmd.Env = env

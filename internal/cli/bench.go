@@ -37,6 +37,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long delivery may take")
 	compare := fs.String("compare", "", `"postfix": run Postfix beside each run and print the ratios`)
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
+	memProfile := fs.String("memprofile", "", "have the server write an allocation profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 					for _, wh := range strings.Split(*hook, ",") {
 						for _, ar := range strings.Split(*arch, ",") {
 							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
-								Timeout: *timeout, CPUProfile: *cpuProfile, Webhook: wh == "true", ArchiveOff: ar == "false"}
+								Timeout: *timeout, CPUProfile: *cpuProfile, MemProfile: *memProfile, Webhook: wh == "true", ArchiveOff: ar == "false"}
 							sealpost := func() *bench.Result {
 								r, err := bench.Run(context.Background(), o, e.stderr)
 								if r != nil {

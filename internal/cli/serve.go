@@ -17,6 +17,7 @@ master key: run 'sealpost masterkey init' once, or set SEALPOST_MASTER_KEY.
 Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.`)
 	cfgPath := configFlag(fs, e)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file until shutdown")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (pprof: what was allocated since start, and what is live) to this file at shutdown")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +43,25 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 	if err != nil {
 		return err
 	}
-	return s.Run(ctx)
+	err = s.Run(ctx)
+	if *memProfile != "" {
+		if perr := writeAllocProfile(*memProfile); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func migrate(e *env, args []string) error {

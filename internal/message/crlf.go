@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // CRLFReader rewrites every line ending to CRLF: a bare LF or a bare CR
@@ -22,16 +23,75 @@ type CRLFReader struct {
 // NewCRLFReader wraps r. DKIM signing and SMTP delivery both use it, so the bytes
 // signed are the bytes sent.
 func NewCRLFReader(r io.Reader) *CRLFReader {
-	return &CRLFReader{r: r, in: make([]byte, 8<<10)}
+	return &CRLFReader{r: r}
 }
 
+// crlfBufs holds the buffers of readers that were read with WriteTo (as io.Copy
+// does): they are returned when the source is used up. Every message delivered and
+// signed passes through here twice, and fresh buffers each time were a large share of
+// all allocation.
+var crlfBufs = sync.Pool{New: func() any { return new(crlfBuf) }}
+
+type crlfBuf struct{ in, out []byte }
+
+const crlfChunk = 8 << 10
+
 func (c *CRLFReader) Read(p []byte) (int, error) {
-	for len(c.pending) == 0 {
-		if c.err != nil {
+	if len(c.pending) == 0 {
+		if c.in == nil {
+			c.in = make([]byte, crlfChunk)
+		}
+		c.fill()
+		if len(c.pending) == 0 {
 			return 0, c.err
 		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// WriteTo writes the rest of the converted source to w, through pooled buffers.
+func (c *CRLFReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	var pooled *crlfBuf
+	if c.in == nil {
+		pooled = crlfBufs.Get().(*crlfBuf)
+		if pooled.in == nil {
+			pooled.in = make([]byte, crlfChunk)
+		}
+		c.in, c.out = pooled.in, pooled.out[:0]
+		defer func() {
+			pooled.in, pooled.out = c.in, c.out[:0]
+			c.in, c.out, c.pending = nil, nil, nil
+			crlfBufs.Put(pooled)
+		}()
+	}
+	for {
+		if len(c.pending) == 0 {
+			c.fill()
+			if len(c.pending) == 0 {
+				if c.err == io.EOF {
+					return total, nil
+				}
+				return total, c.err
+			}
+		}
+		n, err := w.Write(c.pending)
+		total += int64(n)
+		c.pending = c.pending[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// fill reads from the source until it has converted bytes pending or the source
+// has ended.
+func (c *CRLFReader) fill() {
+	for len(c.pending) == 0 && c.err == nil {
 		n, err := c.r.Read(c.in)
-		if c.out == nil {
+		if cap(c.out) < 2*len(c.in)+1 {
 			c.out = make([]byte, 0, 2*len(c.in)+1) // every byte a bare LF, and a CR's LF
 		}
 		c.out = c.convert(c.out[:0], c.in[:n])
@@ -47,9 +107,6 @@ func (c *CRLFReader) Read(p []byte) (int, error) {
 		}
 		c.pending = c.out
 	}
-	n := copy(p, c.pending)
-	c.pending = c.pending[n:]
-	return n, nil
 }
 
 // convert appends in to out with its line endings made CRLF. It copies a line at a

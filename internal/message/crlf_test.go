@@ -31,12 +31,21 @@ func TestCRLFReader(t *testing.T) {
 				t.Errorf("%s %q: got %q, %v; want %q", name, in, got, err, want)
 			}
 		}
+		var b strings.Builder // io.Copy takes the WriteTo path
+		if n, err := io.Copy(&b, NewCRLFReader(iotest.HalfReader(strings.NewReader(in)))); err != nil || b.String() != want || n != int64(len(want)) {
+			t.Errorf("WriteTo %q: got %q (%d), %v; want %q", in, b.String(), n, err, want)
+		}
 	}
 	// Errors from the source are passed on and remembered as read errors.
 	cr := NewCRLFReader(io.MultiReader(strings.NewReader("a\n"), iotest.ErrReader(errors.New("disk"))))
 	got, err := io.ReadAll(cr)
 	if string(got) != "a\r\n" || err == nil || cr.ReadErr == nil {
 		t.Errorf("got %q, %v, ReadErr %v", got, err, cr.ReadErr)
+	}
+	var b strings.Builder
+	cr = NewCRLFReader(io.MultiReader(strings.NewReader("a\n"), iotest.ErrReader(errors.New("disk"))))
+	if _, err := io.Copy(&b, cr); b.String() != "a\r\n" || err == nil || cr.ReadErr == nil {
+		t.Errorf("WriteTo: got %q, %v, ReadErr %v", b.String(), err, cr.ReadErr)
 	}
 }
 
@@ -78,6 +87,10 @@ func FuzzCRLFReader(f *testing.F) {
 			if err != nil || string(got) != string(want) {
 				t.Fatalf("%s %q: got %q, %v; want %q", name, in, got, err, want)
 			}
+		}
+		var b strings.Builder
+		if _, err := io.Copy(&b, NewCRLFReader(iotest.HalfReader(strings.NewReader(string(in))))); err != nil || b.String() != string(want) {
+			t.Fatalf("WriteTo %q: got %q, %v; want %q", in, b.String(), err, want)
 		}
 	})
 }

@@ -49,6 +49,15 @@ func newContentWriter(key *seal.DataKey, id string, limit int) *contentWriter {
 	return &contentWriter{key: key, id: id, limit: limit}
 }
 
+// expect sizes the first piece for a message of about n bytes, so that building it
+// does not grow the buffer again and again (nor start far larger than it needs).
+func (w *contentWriter) expect(n int) {
+	if w.cur == nil && len(w.sealed) == 0 && n > 0 {
+		size := min(n, chunkSize)
+		w.cur = make([]byte, seal.InPlacePrefix, seal.InPlacePrefix+size+seal.InPlaceSuffix)
+	}
+}
+
 func (w *contentWriter) Write(p []byte) (int, error) {
 	total := len(p)
 	w.n += total

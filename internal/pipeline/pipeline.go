@@ -219,6 +219,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	// message larger, so it gets twice the room.
 	limit := 2 * p.cfg.Limits.MaxTotalBytes
 	cw := newContentWriter(keys.Data, id, limit)
+	cw.expect(builtSize(d))
 	io.WriteString(cw, p.receivedHeader(sub, id, now))
 	if err := message.Write(cw, d); errors.Is(err, errTooLarge) {
 		return nil, &Error{Status: 413, Title: "Message too large", Detail: fmt.Sprintf("the built message is over the limit of %d bytes", limit)}
@@ -444,4 +445,15 @@ func fieldErrors(fe []*message.FieldError) *Error {
 		status = 400
 	}
 	return &Error{Status: status, Title: "Invalid message", Detail: fe[0].Field + ": " + fe[0].Detail, Fields: fe}
+}
+
+// builtSize estimates the size of d once built: headers, bodies in quoted-printable
+// (a little larger), attachments in base64 (4/3 and line ends) and part headers.
+func builtSize(d *message.Draft) int {
+	n := 2048 + len(d.Subject) + 64*(len(d.To)+len(d.Cc)+len(d.Headers))
+	n += len(d.Text) + len(d.Text)/16 + len(d.HTML) + len(d.HTML)/16
+	for _, a := range d.Attachments {
+		n += 512 + len(a.Content)*4/3 + len(a.Content)/38
+	}
+	return n
 }
