@@ -172,6 +172,15 @@ func eachPiece(ctx context.Context, db *store.DB, dk *seal.DataKey, e *store.Arc
 		}
 		return fn(plain)
 	}
+	if e.Size <= PieceSize {
+		// One piece, sealed as the last: no other piece to look for. (Were the size
+		// understated, opening it as the last would fail.)
+		plain, err := dk.Open(e.Content, pieceBinding(e.ID, 0, true))
+		if err != nil {
+			return fmt.Errorf("open archive piece 0: %w", err)
+		}
+		return fn(plain)
+	}
 	pending, i := e.Content, 0
 	var buf []byte
 	err := db.ArchiveChunks(ctx, e.ID, func(sealed []byte) error {

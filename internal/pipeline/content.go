@@ -103,6 +103,15 @@ func OpenContent(ctx context.Context, db *store.DB, key *seal.DataKey, m *store.
 	if m.Content == nil {
 		return nil, errors.New("message content purged")
 	}
+	if m.Size <= chunkSize {
+		// One piece, sealed as the last: no other piece to look for. (Were the size
+		// understated, opening it as the last would fail.)
+		out, err := key.OpenAppend(make([]byte, 0, m.Size), m.Content, chunkBinding(m.ID, 0, true))
+		if err != nil {
+			return nil, fmt.Errorf("open content piece 0: %w", err)
+		}
+		return out, nil
+	}
 	out := make([]byte, 0, m.Size)
 	pending, i := m.Content, 0
 	err := db.ContentChunks(ctx, m.ID, func(sealed []byte) error {

@@ -270,17 +270,14 @@ func (w *Worker) recoverAccepted(ctx context.Context, e logEntry) (ok, wrote boo
 		keys = nil // shredded or unreadable: the status is still recorded, without sealed detail
 	}
 	w.log.Info("delivery delivered", "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "recovered", true)
-	wrote = w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
+	wrote = w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte) error {
 		if err := tx.StillUnrecorded(ctx, j.ID, e.Attempt); err != nil {
 			return err
 		}
 		if err := tx.RetireJob(ctx, j, pipeline.StatusDelivered, w.now(), ""); err != nil {
 			return err
 		}
-		if err := tx.SetRecipientStatus(ctx, j.RecipientID, pipeline.StatusDelivered, w.now(), detail); err != nil {
-			return err
-		}
-		return tx.InsertEvents(ctx, ev)
+		return tx.SetRecipientStatus(ctx, j.RecipientID, pipeline.StatusDelivered, w.now(), detail)
 	}, pipeline.StatusDelivered, &Outcome{Attempt: j.Attempts, Recovered: true}, keys, nil)
 	return wrote, wrote
 }

@@ -60,8 +60,19 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		w.retryLater(ctx, j, nil, fmt.Errorf("load tenant key: %w", err), nil)
 		return
 	}
-	if w.cfg.Gate != nil && !j.Sandbox {
-		// Before anything is loaded or sent: a stopped job ends here, once.
+	release, err := w.reserve(ctx, j)
+	if err != nil {
+		w.retryLater(ctx, j, keys, err, nil)
+		return
+	}
+	defer release()
+	msg, rcpt, marketing, err := w.db.ForDelivery(ctx, j.MessageID, j.RecipientID)
+	if err != nil {
+		w.retryLater(ctx, j, keys, fmt.Errorf("load message: %w", err), nil)
+		return
+	}
+	if marketing && w.cfg.Gate != nil && !j.Sandbox {
+		// Before anything is opened or sent: a stopped job ends here, once.
 		reason, err := w.cfg.Gate.CheckDelivery(ctx, j.TenantID, j.MessageID)
 		if err != nil {
 			w.retryLater(ctx, j, keys, fmt.Errorf("re-check consent: %w", err), nil)
@@ -72,13 +83,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			return
 		}
 	}
-	release, err := w.reserve(ctx, j)
-	if err != nil {
-		w.retryLater(ctx, j, keys, err, nil)
-		return
-	}
-	defer release()
-	msg, rcpt, env, raw, err := w.load(ctx, keys, j)
+	env, raw, err := w.open(ctx, keys, msg)
 	if err != nil {
 		w.retryLater(ctx, j, keys, err, nil)
 		return
@@ -231,29 +236,22 @@ func (w *Worker) reserve(ctx context.Context, j *store.Job) (func(), error) {
 	return release, nil
 }
 
-func (w *Worker) load(ctx context.Context, keys *tenant.Keys, j *store.Job) (*store.Message, *store.Recipient, *pipeline.Envelope, []byte, error) {
-	msg, err := w.db.Message(ctx, "", j.MessageID)
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("load message: %w", err)
-	}
-	rcpt, err := w.db.Recipient(ctx, j.RecipientID)
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("load recipient: %w", err)
-	}
+// open reads a loaded message's envelope and content.
+func (w *Worker) open(ctx context.Context, keys *tenant.Keys, msg *store.Message) (*pipeline.Envelope, []byte, error) {
 	envb, err := keys.Data.Open(msg.Envelope, "message/"+msg.ID+"/envelope")
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("open envelope: %w", err)
+		return nil, nil, fmt.Errorf("open envelope: %w", err)
 	}
 	var env pipeline.Envelope
 	if err := json.Unmarshal(envb, &env); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	raw, err := pipeline.OpenContent(ctx, w.db, keys.Data, msg)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("open content: %w", err)
+		return nil, nil, fmt.Errorf("open content: %w", err)
 	}
 	msg.Content = nil
-	return msg, rcpt, &env, raw, nil
+	return &env, raw, nil
 }
 
 // sign returns the DKIM-Signature header field to put in front of raw, made with the
@@ -316,21 +314,18 @@ func (w *Worker) retryOutcome(ctx context.Context, j *store.Job, keys *tenant.Ke
 	}
 	o.NextAttemptAt = &next
 	w.log.Info("delivery deferred", "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts, "next", next, "stage", o.Stage)
-	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
+	w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte) error {
 		if err := tx.DeferJob(ctx, j, lastError(o.Reply+" "+o.Error), next); err != nil {
 			return err
 		}
-		if err := w.setRecipient(ctx, tx, j, pipeline.StatusDeferred, detail, st, keys); err != nil {
-			return err
-		}
-		return tx.InsertEvents(ctx, ev)
+		return w.setRecipient(ctx, tx, j, pipeline.StatusDeferred, detail, st, keys)
 	}, "deferred", o, keys, st)
 }
 
 // finish retires a job with a final outcome and reports whether it was recorded.
 func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	w.log.Info("delivery "+status, "message", j.MessageID, "recipient", j.RecipientID, "domain", j.Domain, "attempt", j.Attempts)
-	return w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte, ev *store.Event) error {
+	return w.write(ctx, j, func(ctx context.Context, tx *store.Tx, detail []byte) error {
 		if err := tx.RetireJob(ctx, j, status, w.now(), lastError(o.Reply)); err != nil {
 			return err
 		}
@@ -343,11 +338,13 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 				return err
 			}
 		}
-		return tx.InsertEvents(ctx, ev)
+		return nil
 	}, status, o, keys, st)
 }
 
-func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte, *store.Event) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
+// write records an attempt's outcome: fn's changes, the outcome's event (with the
+// security events of a delivery, in one insert) and its audit entry, in one commit.
+func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	o.UnconfirmedAttempt = j.UnconfirmedAttempt
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}
@@ -366,13 +363,19 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		// Ahead of queued writes: the remote server has answered, and until this
 		// commits a crash would send the message again.
 		return w.db.WritePriority(wctx, func(ctx context.Context, tx *store.Tx) error {
-			if err := fn(ctx, tx, detail, ev); err != nil {
+			if err := fn(ctx, tx, detail); err != nil {
 				return err
 			}
+			events := []*store.Event{ev}
 			if st != nil && keys != nil {
-				if err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At); err != nil {
+				more, err := w.recordSecurity(ctx, tx, j, evType, st, keys, ev.At)
+				if err != nil {
 					return err
 				}
+				events = append(events, more...)
+			}
+			if err := tx.InsertEvents(ctx, events...); err != nil {
+				return err
 			}
 			return tx.AppendAudit(ctx, entry)
 		})
@@ -432,27 +435,25 @@ func (w *Worker) setRecipient(ctx context.Context, tx *store.Tx, j *store.Job, s
 	return tx.SetRecipientOutcome(ctx, j.RecipientID, status, w.now(), detail, method, st.Seal(keys, j.RecipientID))
 }
 
-// recordSecurity, once a copy is delivered, writes the "secured" event with its
-// evidence and marks a portal copy's notice delivered.
-func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) error {
+// recordSecurity, once a copy is delivered, returns the "secured" event with its
+// evidence and marks a portal copy's notice delivered (returning its event too).
+func (w *Worker) recordSecurity(ctx context.Context, tx *store.Tx, j *store.Job, evType string, st *secureline.State, keys *tenant.Keys, at time.Time) ([]*store.Event, error) {
 	if evType != pipeline.StatusDelivered || st.Evidence == nil {
-		return nil
+		return nil, nil
 	}
 	b, _ := json.Marshal(st.Evidence)
-	if err := tx.InsertEvents(ctx, &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "secured",
-		At: at, Sandbox: j.Sandbox, Data: keys.Data.Seal(b, "event/"+j.RecipientID)}); err != nil {
-		return err
-	}
+	events := []*store.Event{{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "secured",
+		At: at, Sandbox: j.Sandbox, Data: keys.Data.Seal(b, "event/"+j.RecipientID)}}
 	if st.Method == policy.Portal && !j.Sandbox {
 		// The copy was committed before the notice left (handOffPortal).
 		if err := tx.PortalNotified(ctx, st.PortalID, at); err != nil {
-			return err
+			return nil, err
 		}
 		b, _ := json.Marshal(map[string]any{"portal_message_id": st.PortalID, "expires_at": st.PortalExpires})
-		return tx.InsertEvents(ctx, &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "portal.notified",
+		events = append(events, &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: "portal.notified",
 			At: at, Data: keys.Data.Seal(b, "event/"+j.RecipientID)})
 	}
-	return nil
+	return events, nil
 }
 
 // portalExpiry fixes when a portal copy will expire: the sender's request within the

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -123,18 +126,67 @@ func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
 func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[string]*rcptGroups) error {
 	ids := make([]int64, 0, len(events))
 	var at time.Time
-	for _, e := range events {
-		if err := tx.queryRow(ctx, "INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-			e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data, e.Class).Scan(&e.ID); err != nil {
+	for rest := events; len(rest) > 0; {
+		batch := rest[:min(len(rest), eventsPerInsert)]
+		rest = rest[len(batch):]
+		if err := tx.insertEventRows(ctx, batch); err != nil {
 			return err
 		}
-		ids = append(ids, e.ID)
-		at = e.At
+		for _, e := range batch {
+			ids = append(ids, e.ID)
+			at = e.At
+		}
 	}
 	if err := tx.rollup(ctx, events, known); err != nil {
 		return err
 	}
 	return tx.enqueueWebhooks(ctx, ids, at)
+}
+
+// eventsPerInsert bounds the rows of one INSERT of events (8 values a row, within
+// SQLite's limit on variables).
+const eventsPerInsert = 100
+
+// insertEventRows inserts events with one statement and sets their ids. An INSERT
+// assigns ids in the order of its VALUES in both databases, but neither promises the
+// order RETURNING reports them in, so the ids are sorted before they are handed out.
+func (tx *Tx) insertEventRows(ctx context.Context, events []*Event) error {
+	var b strings.Builder
+	b.WriteString("INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class) VALUES ")
+	args := make([]any, 0, 8*len(events))
+	for i, e := range events {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data, e.Class)
+	}
+	b.WriteString(" RETURNING id")
+	rows, err := tx.query(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, len(events))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) != len(events) {
+		return fmt.Errorf("insert events: %d ids for %d events", len(ids), len(events))
+	}
+	slices.Sort(ids)
+	for i, e := range events {
+		e.ID = ids[i]
+	}
+	return nil
 }
 
 const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content, dlp, quarantined"
@@ -222,6 +274,42 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// ForDelivery loads what a delivery attempt needs in one query: the message, the
+// recipient, and whether the message was sent for marketing (its consent is then
+// checked again before it leaves). ErrNotFound if either is gone.
+func (db *DB) ForDelivery(ctx context.Context, messageID, recipientID string) (*Message, *Recipient, bool, error) {
+	var m Message
+	var r Recipient
+	var created, upd int64
+	var sandbox, quarantined, marketing int
+	var tags, dlp string
+	err := db.queryRow(ctx, "SELECT "+prefixed("m.", messageCols)+", "+prefixed("r.", recipientCols)+
+		", CASE WHEN EXISTS (SELECT 1 FROM marketing_messages mm WHERE mm.message_id = m.id) THEN 1 ELSE 0 END"+
+		" FROM messages m JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 AND r.id = $2", messageID, recipientID).
+		Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content, &dlp, &quarantined,
+			&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security,
+			&marketing)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, false, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(created), sandbox == 1, []byte(dlp), quarantined == 1
+	_ = json.Unmarshal([]byte(tags), &m.Tags)
+	r.UpdatedAt = fromMS(upd)
+	return &m, &r, marketing == 1, nil
+}
+
+// prefixed qualifies each of a list of columns with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Recipient loads one recipient.
