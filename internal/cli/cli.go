@@ -194,6 +194,14 @@ func durationFlag(fs *flag.FlagSet, name string, def time.Duration, usage string
 	return &d
 }
 
+// readFileArg reads the file a FILE argument names, or standard input for "-".
+func readFileArg(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}
+
 func configFlag(fs *flag.FlagSet, e *env) *string {
 	def := ""
 	for _, kv := range e.environ {

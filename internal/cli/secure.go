@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"text/tabwriter"
 
@@ -226,13 +225,7 @@ func policySet(e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	var data []byte
-	var err error
-	if fs.Arg(0) == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(fs.Arg(0))
-	}
+	data, err := readFileArg(fs.Arg(0))
 	if err != nil {
 		return err
 	}
