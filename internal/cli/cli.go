@@ -202,6 +202,19 @@ func readFileArg(name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// parseFileArg parses the arguments of a verb that takes one FILE (- for stdin) and
+// checks it before it opens the database, and reads the file.
+func parseFileArg(fs *flag.FlagSet, args []string) ([]byte, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return readFileArg(fs.Arg(0))
+}
+
 func configFlag(fs *flag.FlagSet, e *env) *string {
 	def := ""
 	for _, kv := range e.environ {

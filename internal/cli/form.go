@@ -47,14 +47,7 @@ func (a *admin) forms(e *env) *forms.Service {
 func formCreate(e *env, args []string) error {
 	fs := flags(e, "form create", "form create --tenant T FILE", "Creates a secure form from a JSON definition file (- for stdin) and prints its URL and embed snippet.")
 	cfg, ten := tenantFlags(fs, e)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	data, err := readFileArg(fs.Arg(0))
+	data, err := parseFileArg(fs, args)
 	if err != nil {
 		return err
 	}
