@@ -1,8 +1,8 @@
 package api
 
 import (
+	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/sealpost/sealpost/internal/forms"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -78,40 +78,19 @@ func (s *Server) deleteForm(w http.ResponseWriter, r *http.Request, p *tenant.Pr
 	return nil
 }
 
-func pageLimit(r *http.Request) (int, error) {
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return 0, badField("limit", "must be 1-500")
-		}
-		return n, nil
-	}
-	return 100, nil
-}
-
 func (s *Server) listForms(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
 	svc, err := s.formsService()
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r)
+	vs, pg, err := readPage(r, p.TenantID, svc.List, func(v *forms.View) string { return v.ID })
 	if err != nil {
 		return err
 	}
-	vs, err := svc.List(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Forms      []*forms.View `json:"forms"`
-		NextCursor string        `json:"next_cursor,omitempty"`
-		HasMore    bool          `json:"has_more"`
-	}{Forms: vs}
-	if len(vs) > limit {
-		out.Forms, out.HasMore = vs[:limit], true
-		out.NextCursor = vs[limit-1].ID
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, struct {
+		Forms []*forms.View `json:"forms"`
+		cursorPage
+	}{vs, pg})
 	return nil
 }
 
@@ -120,23 +99,16 @@ func (s *Server) listFormSubmissions(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r)
+	submissions := func(ctx context.Context, tenantID, after string, limit int) ([]*forms.SubmissionView, error) {
+		return svc.Submissions(ctx, tenantID, r.PathValue("id"), after, limit)
+	}
+	subs, pg, err := readPage(r, p.TenantID, submissions, func(v *forms.SubmissionView) string { return v.ID })
 	if err != nil {
 		return err
 	}
-	subs, err := svc.Submissions(r.Context(), p.TenantID, r.PathValue("id"), r.URL.Query().Get("cursor"), limit+1)
-	if err != nil {
-		return err
-	}
-	out := struct {
+	writeJSON(w, 200, struct {
 		Submissions []*forms.SubmissionView `json:"submissions"`
-		NextCursor  string                  `json:"next_cursor,omitempty"`
-		HasMore     bool                    `json:"has_more"`
-	}{Submissions: subs}
-	if len(subs) > limit {
-		out.Submissions, out.HasMore = subs[:limit], true
-		out.NextCursor = subs[limit-1].ID
-	}
-	writeJSON(w, 200, out)
+		cursorPage
+	}{subs, pg})
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -49,24 +50,14 @@ func (s *Server) listJourneys(w http.ResponseWriter, r *http.Request, p *tenant.
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r)
+	js, pg, err := readPage(r, p.TenantID, svc.List, func(j *journey.Journey) string { return j.ID })
 	if err != nil {
 		return err
 	}
-	js, err := svc.List(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Journeys   []*journey.Journey `json:"journeys"`
-		NextCursor string             `json:"next_cursor,omitempty"`
-		HasMore    bool               `json:"has_more"`
-	}{Journeys: js}
-	if len(js) > limit {
-		out.Journeys, out.HasMore = js[:limit], true
-		out.NextCursor = js[limit-1].ID
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, struct {
+		Journeys []*journey.Journey `json:"journeys"`
+		cursorPage
+	}{js, pg})
 	return nil
 }
 
@@ -113,24 +104,17 @@ func (s *Server) listJourneyRuns(w http.ResponseWriter, r *http.Request, p *tena
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r)
+	runs := func(ctx context.Context, tenantID, after string, limit int) ([]*journey.Run, error) {
+		return svc.Runs(ctx, tenantID, r.PathValue("id"), after, limit)
+	}
+	rs, pg, err := readPage(r, p.TenantID, runs, func(run *journey.Run) string { return run.ID })
 	if err != nil {
 		return err
 	}
-	rs, err := svc.Runs(r.Context(), p.TenantID, r.PathValue("id"), r.URL.Query().Get("cursor"), limit+1)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Runs       []*journey.Run `json:"runs"`
-		NextCursor string         `json:"next_cursor,omitempty"`
-		HasMore    bool           `json:"has_more"`
-	}{Runs: rs}
-	if len(rs) > limit {
-		out.Runs, out.HasMore = rs[:limit], true
-		out.NextCursor = rs[limit-1].ID
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, struct {
+		Runs []*journey.Run `json:"runs"`
+		cursorPage
+	}{rs, pg})
 	return nil
 }
 

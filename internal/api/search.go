@@ -38,9 +38,8 @@ type RecipientSummary struct {
 
 // MessageList is a page of a message search.
 type MessageList struct {
-	Messages   []MessageSummary `json:"messages"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-	HasMore    bool             `json:"has_more"`
+	Messages []MessageSummary `json:"messages"`
+	cursorPage
 }
 
 // Statuses and methods a search may name.
@@ -142,19 +141,14 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p *tenant.
 	if err != nil {
 		return err
 	}
-	out := MessageList{Messages: []MessageSummary{}}
-	if len(msgs) > limit {
-		msgs, out.HasMore = msgs[:limit], true
-	}
+	msgs, pg := page(msgs, limit, func(m *store.Message) string { return m.ID })
+	out := MessageList{Messages: []MessageSummary{}, cursorPage: pg}
 	for _, m := range msgs {
 		v, err := s.summary(r, keys, m)
 		if err != nil {
 			return err
 		}
 		out.Messages = append(out.Messages, v)
-	}
-	if out.HasMore {
-		out.NextCursor = msgs[len(msgs)-1].ID
 	}
 	writeJSON(w, 200, out)
 	return nil

@@ -100,12 +100,11 @@ func (s *Server) listRecipientKeys(w http.ResponseWriter, r *http.Request, p *te
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"has_more": false}
-	if len(keys) > limit {
-		keys = keys[:limit]
-		out["has_more"], out["next_cursor"] = true, keys[limit-1].ID
+	keys, pg := page(keys, limit, func(k *secureline.KeyInfo) string { return k.ID })
+	out := map[string]any{"has_more": pg.HasMore, "keys": keys}
+	if pg.HasMore {
+		out["next_cursor"] = pg.NextCursor
 	}
-	out["keys"] = keys
 	writeJSON(w, 200, out)
 	return nil
 }

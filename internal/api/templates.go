@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mailtemplate"
@@ -116,28 +115,14 @@ func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, p *tenan
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, p *tenant.Principal) error {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return badField("limit", "must be 1-500")
-		}
-		limit = n
-	}
-	// One more than the page tells whether another page follows.
-	ts, err := s.templates().List(r.Context(), p.TenantID, r.URL.Query().Get("cursor"), limit+1)
+	ts, pg, err := readPage(r, p.TenantID, s.templates().List, func(t *mailtemplate.Template) string { return t.ID })
 	if err != nil {
 		return err
 	}
 	out := struct {
-		Templates  []*TemplateView `json:"templates"`
-		NextCursor string          `json:"next_cursor,omitempty"`
-		HasMore    bool            `json:"has_more"`
-	}{Templates: []*TemplateView{}}
-	if len(ts) > limit {
-		ts, out.HasMore = ts[:limit], true
-		out.NextCursor = ts[len(ts)-1].ID
-	}
+		Templates []*TemplateView `json:"templates"`
+		cursorPage
+	}{[]*TemplateView{}, pg}
 	for _, t := range ts {
 		out.Templates = append(out.Templates, templateView(t))
 	}

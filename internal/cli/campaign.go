@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/sealpost/sealpost/internal/campaign"
 	"github.com/sealpost/sealpost/internal/store"
@@ -18,12 +17,18 @@ import (
 // the dashboard). Sending runs in `sealpost serve`, not here.
 
 func campaignCmd(e *env, args []string) error {
-	return sub(e, "campaign", args, map[string]func(*env, []string) error{
-		"create": campaignCreate, "list": campaignList, "show": campaignShow, "report": campaignReportCmd, "conversion": campaignConversion,
-		"approve": campaignVerb("approve", (*campaign.Service).Approve), "schedule": campaignVerb("schedule", (*campaign.Service).Schedule),
-		"pause": campaignVerb("pause", (*campaign.Service).Pause), "resume": campaignVerb("resume", (*campaign.Service).Resume),
-		"cancel": campaignVerb("cancel", (*campaign.Service).Cancel),
-	}, `
+	return sub(e, "campaign", args, tenantVerbs("campaign", campaignService, cpErr, map[string]tenantVerb[*campaign.Service]{
+		"create":     {usage: "campaign create --tenant T FILE.json", about: "Creates a draft campaign from a JSON spec.", nargs: 1, run: campaignCreate},
+		"list":       {usage: "campaign list --tenant T", about: "Lists campaigns, newest first.", run: campaignList},
+		"show":       {usage: "campaign show --tenant T ID", about: "Shows a campaign as JSON.", nargs: 1, run: showJSON((*campaign.Service).Get)},
+		"report":     {usage: "campaign report --tenant T ID", about: "Prints a campaign's report as JSON.", nargs: 1, run: showJSON((*campaign.Service).Report)},
+		"conversion": {usage: "campaign conversion --tenant T ID --value CENTS [--contact ID] [--key KEY]", about: "Records a conversion; a repeated --key counts once.", nargs: 1, flags: campaignConversion},
+		"approve":    campaignVerb("approve", (*campaign.Service).Approve),
+		"schedule":   campaignVerb("schedule", (*campaign.Service).Schedule),
+		"pause":      campaignVerb("pause", (*campaign.Service).Pause),
+		"resume":     campaignVerb("resume", (*campaign.Service).Resume),
+		"cancel":     campaignVerb("cancel", (*campaign.Service).Cancel),
+	}), `
 Verbs:
   create --tenant T FILE.json
                     create a draft from a JSON spec (as POST /v1/campaigns takes);
@@ -56,120 +61,69 @@ func campaignService(a *admin, e *env) *campaign.Service {
 func cpErr(err error) error {
 	var ie *campaign.InvalidError
 	if errors.As(err, &ie) {
-		var msgs []string
-		for _, f := range ie.Fields {
-			msgs = append(msgs, f.Field+": "+f.Detail)
-		}
-		return errors.New(ie.Title + "\n" + strings.Join(msgs, "\n"))
+		return fieldProblems(ie.Title, ie.Fields)
 	}
 	return mkErr(err)
 }
 
-func campaignVerbRun(e *env, name, usage, about string, nargs int, setup func(fs *flagSet), fn func(ctx context.Context, s *campaign.Service, a *admin, tenantID string, args []string) error, args []string) error {
-	fs := flags(e, name, usage, about)
-	cfg, ten := tenantFlags(fs, e)
-	if setup != nil {
-		setup(&flagSet{fs})
-	}
-	a, t, err := parseTenant(e, fs, args, nargs, cfg, ten)
+// campaignCall is what a campaign verb acts with.
+type campaignCall = verbCall[*campaign.Service]
+
+func campaignCreate(c *campaignCall) error {
+	raw, err := os.ReadFile(c.args[0])
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	return cpErr(fn(context.Background(), campaignService(a, e), a, t.ID, fs.Args()))
+	var in campaign.Input
+	if err := strictjson.Decode(raw, &in); err != nil {
+		return fmt.Errorf("%s: %w", c.args[0], err)
+	}
+	cp, err := c.s.Create(c.ctx, c.tenant.ID, cliPrincipal(), &in, c.entry("campaign.create"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.e.stdout, cp.ID)
+	return nil
 }
 
-func campaignCreate(e *env, args []string) error {
-	return campaignVerbRun(e, "campaign create", "campaign create --tenant T FILE.json", "Creates a draft campaign from a JSON spec.", 1, nil,
-		func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-			raw, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			var in campaign.Input
-			if err := strictjson.Decode(raw, &in); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			c, err := s.Create(ctx, tid, cliPrincipal(), &in, a.entry("campaign.create", tid))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, c.ID)
-			return nil
-		}, args)
+func campaignList(c *campaignCall) error {
+	cs, err := c.s.List(c.ctx, c.tenant.ID, 200)
+	if err != nil {
+		return err
+	}
+	tw := table(c.e)
+	fmt.Fprintln(tw, "ID\tSTATE\tNAME\tCREATED")
+	for _, cp := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cp.ID, cp.State, cp.Name, cp.CreatedAt.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
 }
 
-func campaignList(e *env, args []string) error {
-	return campaignVerbRun(e, "campaign list", "campaign list --tenant T", "Lists campaigns, newest first.", 0, nil,
-		func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-			cs, err := s.List(ctx, tid, 200)
-			if err != nil {
-				return err
-			}
-			tw := table(e)
-			fmt.Fprintln(tw, "ID\tSTATE\tNAME\tCREATED")
-			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.State, c.Name, c.CreatedAt.Format("2006-01-02 15:04"))
-			}
-			return tw.Flush()
-		}, args)
-}
-
-func campaignShow(e *env, args []string) error {
-	return campaignVerbRun(e, "campaign show", "campaign show --tenant T ID", "Shows a campaign as JSON.", 1, nil,
-		func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-			c, err := s.Get(ctx, tid, args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(e, c)
-		}, args)
-}
-
-func campaignReportCmd(e *env, args []string) error {
-	return campaignVerbRun(e, "campaign report", "campaign report --tenant T ID", "Prints a campaign's report as JSON.", 1, nil,
-		func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-			r, err := s.Report(ctx, tid, args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(e, r)
-		}, args)
-}
-
-func campaignConversion(e *env, args []string) error {
-	var value *int64
-	var contact, key *string
-	return campaignVerbRun(e, "campaign conversion", "campaign conversion --tenant T ID --value CENTS [--contact ID] [--key KEY]",
-		"Records a conversion; a repeated --key counts once.", 1,
-		func(fs *flagSet) {
-			value = fs.Int64("value", 0, "value in minor units (cents)")
-			contact = fs.String("contact", "", "the contact who converted")
-			key = fs.String("key", "", "idempotency key: the same key counts once")
-		},
-		func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-			counted, err := s.AddConversion(ctx, tid, args[0], &campaign.ConversionInput{Contact: *contact, Value: *value, Key: *key}, a.entry("campaign.conversion", tid))
-			if err != nil {
-				return err
-			}
-			if !counted {
-				fmt.Fprintln(e.stdout, "already recorded")
-			}
-			return nil
-		}, args)
+func campaignConversion(fs *flagSet) func(*campaignCall) error {
+	value := fs.Int64("value", 0, "value in minor units (cents)")
+	contact := fs.String("contact", "", "the contact who converted")
+	key := fs.String("key", "", "idempotency key: the same key counts once")
+	return func(c *campaignCall) error {
+		counted, err := c.s.AddConversion(c.ctx, c.tenant.ID, c.args[0], &campaign.ConversionInput{Contact: *contact, Value: *value, Key: *key}, c.entry("campaign.conversion"))
+		if err != nil {
+			return err
+		}
+		if !counted {
+			fmt.Fprintln(c.e.stdout, "already recorded")
+		}
+		return nil
+	}
 }
 
 // campaignVerb is one of the state changes.
-func campaignVerb(name string, act func(*campaign.Service, context.Context, string, string, string, *store.AuditEntry) (*campaign.Campaign, error)) func(*env, []string) error {
-	return func(e *env, args []string) error {
-		return campaignVerbRun(e, "campaign "+name, "campaign "+name+" --tenant T ID", "Moves the campaign on: "+name+".", 1, nil,
-			func(ctx context.Context, s *campaign.Service, a *admin, tid string, args []string) error {
-				c, err := act(s, ctx, tid, args[0], cliPrincipal(), a.entry("campaign."+name, tid))
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(e.stdout, c.State)
-				return nil
-			}, args)
-	}
+func campaignVerb(name string, act func(*campaign.Service, context.Context, string, string, string, *store.AuditEntry) (*campaign.Campaign, error)) tenantVerb[*campaign.Service] {
+	return tenantVerb[*campaign.Service]{usage: "campaign " + name + " --tenant T ID", about: "Moves the campaign on: " + name + ".", nargs: 1,
+		run: func(c *campaignCall) error {
+			cp, err := act(c.s, c.ctx, c.tenant.ID, c.args[0], cliPrincipal(), c.entry("campaign."+name))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.e.stdout, cp.State)
+			return nil
+		}}
 }

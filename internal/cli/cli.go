@@ -194,6 +194,27 @@ func durationFlag(fs *flag.FlagSet, name string, def time.Duration, usage string
 	return &d
 }
 
+// readFileArg reads the file a FILE argument names, or standard input for "-".
+func readFileArg(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}
+
+// parseFileArg parses the arguments of a verb that takes one FILE (- for stdin) and
+// checks it before it opens the database, and reads the file.
+func parseFileArg(fs *flag.FlagSet, args []string) ([]byte, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return readFileArg(fs.Arg(0))
+}
+
 func configFlag(fs *flag.FlagSet, e *env) *string {
 	def := ""
 	for _, kv := range e.environ {

@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -16,9 +13,14 @@ import (
 )
 
 func formCmd(e *env, args []string) error {
-	return sub(e, "form", args, map[string]func(*env, []string) error{
-		"create": formCreate, "list": formList, "show": formShow, "delete": formDelete, "submissions": formSubmissions,
-	}, `
+	verbs := tenantVerbs("form", (*admin).forms, nil, map[string]tenantVerb[*forms.Service]{
+		"list":        {usage: "form list --tenant T", about: "Lists a tenant's forms.", run: formList},
+		"show":        {usage: "form show --tenant T ID", about: "Prints a form as JSON: definition, URL and embed snippet.", nargs: 1, run: formShow},
+		"delete":      {usage: "form delete --tenant T ID", about: "Deletes a form and its stored submissions; messages it produced keep their own retention.", nargs: 1, run: formDelete},
+		"submissions": {usage: "form submissions --tenant T ID [--values]", about: "Lists a form's stored submissions, oldest first.", nargs: 1, flags: formSubmissions},
+	})
+	verbs["create"] = formCreate // checks the definition before it opens the database
+	return sub(e, "form", args, verbs, `
 Verbs:
   create --tenant T FILE   create a form from a JSON definition (- reads stdin); prints
                            its hosted URL and the iframe snippet for the practice's site
@@ -45,20 +47,7 @@ func (a *admin) forms(e *env) *forms.Service {
 func formCreate(e *env, args []string) error {
 	fs := flags(e, "form create", "form create --tenant T FILE", "Creates a secure form from a JSON definition file (- for stdin) and prints its URL and embed snippet.")
 	cfg, ten := tenantFlags(fs, e)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	var data []byte
-	var err error
-	if fs.Arg(0) == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(fs.Arg(0))
-	}
+	data, err := parseFileArg(fs, args)
 	if err != nil {
 		return err
 	}
@@ -76,11 +65,7 @@ func formCreate(e *env, args []string) error {
 		return err
 	}
 	if fe != nil {
-		var msgs []string
-		for _, f := range fe {
-			msgs = append(msgs, f.Field+": "+f.Detail)
-		}
-		return errors.New("invalid form:\n" + strings.Join(msgs, "\n"))
+		return fieldProblems("invalid form:", fe)
 	}
 	fmt.Fprintf(e.stderr, "form %s created for %s. Its page (keep the URL as private as the form needs):\n", v.ID, t.Name)
 	fmt.Fprintln(e.stdout, v.URL)
@@ -88,19 +73,15 @@ func formCreate(e *env, args []string) error {
 	return nil
 }
 
-func formList(e *env, args []string) error {
-	fs := flags(e, "form list", "form list --tenant T", "Lists a tenant's forms.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
+// formCall is what a form verb acts with.
+type formCall = verbCall[*forms.Service]
+
+func formList(c *formCall) error {
+	vs, err := c.s.List(c.ctx, c.tenant.ID, "", 1000)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	vs, err := a.forms(e).List(context.Background(), t.ID, "", 1000)
-	if err != nil {
-		return err
-	}
-	tw := table(e)
+	tw := table(c.e)
 	fmt.Fprintln(tw, "ID\tNAME\tFIELDS\tCREATED\tURL")
 	for _, v := range vs {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.ID, v.Name, len(v.Form.Fields), v.CreatedAt.UTC().Format(time.RFC3339), v.URL)
@@ -108,66 +89,47 @@ func formList(e *env, args []string) error {
 	return tw.Flush()
 }
 
-func formShow(e *env, args []string) error {
-	fs := flags(e, "form show", "form show --tenant T ID", "Prints a form as JSON: definition, URL and embed snippet.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
+func formShow(c *formCall) error {
+	v, err := c.s.Get(c.ctx, c.tenant.ID, c.args[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("form %s: %w", c.args[0], err)
 	}
-	defer a.close()
-	v, err := a.forms(e).Get(context.Background(), t.ID, fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("form %s: %w", fs.Arg(0), err)
-	}
-	enc := json.NewEncoder(e.stdout)
+	enc := json.NewEncoder(c.e.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
-func formDelete(e *env, args []string) error {
-	fs := flags(e, "form delete", "form delete --tenant T ID", "Deletes a form and its stored submissions; messages it produced keep their own retention.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
-	if err != nil {
-		return err
+func formDelete(c *formCall) error {
+	if err := c.s.Delete(c.ctx, c.tenant.ID, c.args[0], c.entry("form.delete")); err != nil {
+		return fmt.Errorf("delete %s: %w", c.args[0], err)
 	}
-	defer a.close()
-	if err := a.forms(e).Delete(context.Background(), t.ID, fs.Arg(0), a.entry("form.delete", t.ID)); err != nil {
-		return fmt.Errorf("delete %s: %w", fs.Arg(0), err)
-	}
-	fmt.Fprintf(e.stdout, "form %s deleted\n", fs.Arg(0))
+	fmt.Fprintf(c.e.stdout, "form %s deleted\n", c.args[0])
 	return nil
 }
 
-func formSubmissions(e *env, args []string) error {
-	fs := flags(e, "form submissions", "form submissions --tenant T ID [--values]", "Lists a form's stored submissions, oldest first.")
-	cfg, ten := tenantFlags(fs, e)
+func formSubmissions(fs *flagSet) func(*formCall) error {
 	values := fs.Bool("values", false, "print the submitted values as JSON (they are PHI: mind where the output goes)")
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	subs, err := a.forms(e).Submissions(context.Background(), t.ID, fs.Arg(0), "", 1000)
-	if err != nil {
-		return fmt.Errorf("form %s: %w", fs.Arg(0), err)
-	}
-	if *values {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetEscapeHTML(false)
-		for _, s := range subs {
-			if err := enc.Encode(s); err != nil {
-				return err
-			}
+	return func(c *formCall) error {
+		subs, err := c.s.Submissions(c.ctx, c.tenant.ID, c.args[0], "", 1000)
+		if err != nil {
+			return fmt.Errorf("form %s: %w", c.args[0], err)
 		}
-		return nil
+		if *values {
+			enc := json.NewEncoder(c.e.stdout)
+			enc.SetEscapeHTML(false)
+			for _, s := range subs {
+				if err := enc.Encode(s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		tw := table(c.e)
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tMESSAGE\tEVIDENCE")
+		for _, s := range subs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.CreatedAt.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339), s.MessageID, s.EvidenceHash)
+		}
+		return tw.Flush()
 	}
-	tw := table(e)
-	fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tMESSAGE\tEVIDENCE")
-	for _, s := range subs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.CreatedAt.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339), s.MessageID, s.EvidenceHash)
-	}
-	return tw.Flush()
 }

@@ -1,21 +1,25 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/sealpost/sealpost/internal/journey"
 	"github.com/sealpost/sealpost/internal/report"
 )
 
 func journeyCmd(e *env, args []string) error {
-	return sub(e, "journey", args, map[string]func(*env, []string) error{
-		"create": journeyCreate, "list": journeyList, "show": journeyShow,
-		"activate": journeyState(journey.Active), "pause": journeyState(journey.Paused), "archive": journeyState(journey.Archived),
-		"event": journeyEvent, "runs": journeyRuns, "report": journeyReport,
-	}, `
+	return sub(e, "journey", args, tenantVerbs("journey", (*admin).journeys, nil, map[string]tenantVerb[*journey.Service]{
+		"create":   {usage: "journey create --tenant T FILE", about: "Creates a journey (a draft) from a JSON definition file (- for stdin); every problem is printed with its path.", nargs: 1, run: journeyCreate},
+		"list":     {usage: "journey list --tenant T", about: "Lists a tenant's journeys.", run: journeyList},
+		"show":     {usage: "journey show --tenant T ID", about: "Prints a journey as JSON.", nargs: 1, run: journeyShow},
+		"activate": journeyState("activate", journey.Active),
+		"pause":    journeyState("pause", journey.Paused),
+		"archive":  journeyState("archive", journey.Archived),
+		"event": {usage: "journey event --tenant T --contact C --key K NAME", nargs: 1, flags: journeyEvent,
+			about: "Reports an event: starts a run in every active journey it triggers. The key names the event; the same key again starts nothing."},
+		"runs":   {usage: "journey runs --tenant T ID", about: "Lists a journey's runs.", nargs: 1, run: journeyRuns},
+		"report": {usage: "journey report --tenant T ID", about: "Counts per step: runs that took it, sends, deliveries and people's clicks.", nargs: 1, run: journeyReport},
+	}), `
 Verbs:
   create --tenant T FILE   create a journey (a draft) from a JSON definition (- reads stdin)
   list --tenant T          list journeys and their states
@@ -48,45 +52,29 @@ func (a *admin) journeys(e *env) *journey.Service {
 	return &journey.Service{DB: a.db, Tenants: a.tenants, Marketing: mkService(a, e), Reports: report.New(a.db, a.tenants), Log: logger(a.cfg, e.stderr)}
 }
 
-func journeyCreate(e *env, args []string) error {
-	fs := flags(e, "journey create", "journey create --tenant T FILE", "Creates a journey (a draft) from a JSON definition file (- for stdin); every problem is printed with its path.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
+// journeyCall is what a journey verb acts with.
+type journeyCall = verbCall[*journey.Service]
+
+func journeyCreate(c *journeyCall) error {
+	data, err := readFileArg(c.args[0])
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	var data []byte
-	if fs.Arg(0) == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(fs.Arg(0))
-	}
-	if err != nil {
-		return err
-	}
-	j, err := a.journeys(e).Create(context.Background(), t.ID, data, a.entry("journey.create", t.ID))
+	j, err := c.s.Create(c.ctx, c.tenant.ID, data, c.entry("journey.create"))
 	if err != nil {
 		return mkErr(err)
 	}
-	fmt.Fprintf(e.stderr, "journey created as a draft; start it with `sealpost journey activate --tenant %s %s`\n", t.Name, j.ID)
-	fmt.Fprintln(e.stdout, j.ID)
+	fmt.Fprintf(c.e.stderr, "journey created as a draft; start it with `sealpost journey activate --tenant %s %s`\n", c.tenant.Name, j.ID)
+	fmt.Fprintln(c.e.stdout, j.ID)
 	return nil
 }
 
-func journeyList(e *env, args []string) error {
-	fs := flags(e, "journey list", "journey list --tenant T", "Lists a tenant's journeys.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 0, cfg, ten)
+func journeyList(c *journeyCall) error {
+	js, err := c.s.List(c.ctx, c.tenant.ID, "", 500)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	js, err := a.journeys(e).List(context.Background(), t.ID, "", 500)
-	if err != nil {
-		return err
-	}
-	tw := table(e)
+	tw := table(c.e)
 	fmt.Fprintln(tw, "ID\tSTATE\tTRIGGER\tNAME")
 	for _, j := range js {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.ID, j.State, j.Trigger, j.Name)
@@ -94,70 +82,45 @@ func journeyList(e *env, args []string) error {
 	return tw.Flush()
 }
 
-func journeyShow(e *env, args []string) error {
-	fs := flags(e, "journey show", "journey show --tenant T ID", "Prints a journey as JSON.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
+func journeyShow(c *journeyCall) error {
+	j, err := c.s.Get(c.ctx, c.tenant.ID, c.args[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("journey %s: %w", c.args[0], err)
 	}
-	defer a.close()
-	j, err := a.journeys(e).Get(context.Background(), t.ID, fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("journey %s: %w", fs.Arg(0), err)
-	}
-	return printJSON(e, j)
+	return printJSON(c.e, j)
 }
 
-func journeyState(state string) func(*env, []string) error {
-	verb := map[string]string{journey.Active: "activate", journey.Paused: "pause", journey.Archived: "archive"}[state]
-	return func(e *env, args []string) error {
-		fs := flags(e, "journey "+verb, "journey "+verb+" --tenant T ID", "Moves a journey to "+state+".")
-		cfg, ten := tenantFlags(fs, e)
-		a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
-		if err != nil {
-			return err
-		}
-		defer a.close()
-		j, err := a.journeys(e).SetState(context.Background(), t.ID, fs.Arg(0), state, a.entry("journey."+verb, t.ID))
-		if err != nil {
-			return fmt.Errorf("journey %s: %w", fs.Arg(0), mkErr(err))
-		}
-		fmt.Fprintf(e.stdout, "journey %s is %s\n", j.ID, j.State)
-		return nil
-	}
+// journeyState is the verb that moves a journey to state.
+func journeyState(verb, state string) tenantVerb[*journey.Service] {
+	return tenantVerb[*journey.Service]{usage: "journey " + verb + " --tenant T ID", about: "Moves a journey to " + state + ".", nargs: 1,
+		run: func(c *journeyCall) error {
+			j, err := c.s.SetState(c.ctx, c.tenant.ID, c.args[0], state, c.entry("journey."+verb))
+			if err != nil {
+				return fmt.Errorf("journey %s: %w", c.args[0], mkErr(err))
+			}
+			fmt.Fprintf(c.e.stdout, "journey %s is %s\n", j.ID, j.State)
+			return nil
+		}}
 }
 
-func journeyEvent(e *env, args []string) error {
-	fs := flags(e, "journey event", "journey event --tenant T --contact C --key K NAME", "Reports an event: starts a run in every active journey it triggers. The key names the event; the same key again starts nothing.")
-	cfg, ten := tenantFlags(fs, e)
+func journeyEvent(fs *flagSet) func(*journeyCall) error {
 	contact := fs.String("contact", "", "contact id")
 	key := fs.String("key", "", "idempotency key naming this event")
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
-	if err != nil {
-		return err
+	return func(c *journeyCall) error {
+		res, err := c.s.Trigger(c.ctx, c.tenant.ID, &journey.EventInput{Contact: *contact, Event: c.args[0], IdempotencyKey: *key})
+		if err != nil {
+			return mkErr(err)
+		}
+		return printJSON(c.e, res)
 	}
-	defer a.close()
-	res, err := a.journeys(e).Trigger(context.Background(), t.ID, &journey.EventInput{Contact: *contact, Event: fs.Arg(0), IdempotencyKey: *key})
-	if err != nil {
-		return mkErr(err)
-	}
-	return printJSON(e, res)
 }
 
-func journeyRuns(e *env, args []string) error {
-	fs := flags(e, "journey runs", "journey runs --tenant T ID", "Lists a journey's runs.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
+func journeyRuns(c *journeyCall) error {
+	rs, err := c.s.Runs(c.ctx, c.tenant.ID, c.args[0], "", 500)
 	if err != nil {
-		return err
+		return fmt.Errorf("journey %s: %w", c.args[0], err)
 	}
-	defer a.close()
-	rs, err := a.journeys(e).Runs(context.Background(), t.ID, fs.Arg(0), "", 500)
-	if err != nil {
-		return fmt.Errorf("journey %s: %w", fs.Arg(0), err)
-	}
-	tw := table(e)
+	tw := table(c.e)
 	fmt.Fprintln(tw, "RUN\tCONTACT\tSTATE\tSTEP\tREASON")
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Contact, r.State, r.Step, r.Reason)
@@ -165,19 +128,12 @@ func journeyRuns(e *env, args []string) error {
 	return tw.Flush()
 }
 
-func journeyReport(e *env, args []string) error {
-	fs := flags(e, "journey report", "journey report --tenant T ID", "Counts per step: runs that took it, sends, deliveries and people's clicks.")
-	cfg, ten := tenantFlags(fs, e)
-	a, t, err := parseTenant(e, fs, args, 1, cfg, ten)
+func journeyReport(c *journeyCall) error {
+	rep, err := c.s.Report(c.ctx, c.tenant.ID, c.args[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("journey %s: %w", c.args[0], err)
 	}
-	defer a.close()
-	rep, err := a.journeys(e).Report(context.Background(), t.ID, fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("journey %s: %w", fs.Arg(0), err)
-	}
-	tw := table(e)
+	tw := table(c.e)
 	fmt.Fprintln(tw, "STEP\tTYPE\tENTERED\tSENT\tDELIVERED\tHUMAN CLICKS\tOUTCOMES")
 	for _, s := range rep.Steps {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%v\n", s.Step, s.Type, s.Entered, s.Sent, s.Delivered, s.HumanClicks, s.Outcomes)

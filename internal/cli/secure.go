@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"text/tabwriter"
 
@@ -219,20 +218,7 @@ func policyShow(e *env, args []string) error {
 func policySet(e *env, args []string) error {
 	fs := flags(e, "policy set", "policy set --tenant T FILE", "Validates and stores a tenant's security policy (JSON).")
 	cfg, ten := tenantFlags(fs, e)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	var data []byte
-	var err error
-	if fs.Arg(0) == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(fs.Arg(0))
-	}
+	data, err := parseFileArg(fs, args)
 	if err != nil {
 		return err
 	}
