@@ -51,9 +51,10 @@ type ExportReport struct {
 // page at a time, the per-message sums go to a temporary file (hashes and ids only),
 // only the short manifest is signed, and the zip's central directory (some 100 bytes a
 // message: names, sizes, CRCs, offsets) is spooled to a second temporary file by
-// zipWriter rather than held until the end as archive/zip does. The mbox entry and the
-// sums file are ZIP64 entries, so they may pass 4 GiB; a bundle of more than 65,534
-// files or past 4 GiB gets the ZIP64 end records.
+// zipWriter rather than held until the end as archive/zip does. ZIP64 is used only
+// where it is needed: for the mbox entry, whose size is not known until it is written,
+// a sums file of 4 GiB, and the end records of a bundle of more than 65,534 files or
+// past 4 GiB. A zip-format bundle smaller than that is a classic zip file.
 func (s *Service) Export(ctx context.Context, who Actor, q Query, format string, key ed25519.PrivateKey, w io.Writer) (*ExportReport, error) {
 	if format != FormatZip && format != FormatMbox {
 		return nil, &InvalidError{Fields: map[string]string{"format": "must be zip or mbox"}}
@@ -132,8 +133,13 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 		}
 		fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(mboxHash.Sum(nil)), MboxName)
 	}
-	// The sums file goes into the bundle and the manifest signs its sum.
-	fw, err := zw.Create(SumsName, s.now(), zipLarge)
+	// The sums file goes into the bundle and the manifest signs its sum. Its size is
+	// known, so it is a ZIP64 entry only when it has to be.
+	st, err := sums.Stat()
+	if err != nil {
+		return nil, err
+	}
+	fw, err := zw.Create(SumsName, s.now(), zipSizeFor(st.Size()))
 	if err != nil {
 		return nil, err
 	}

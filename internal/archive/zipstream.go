@@ -42,6 +42,16 @@ const (
 	zipLarge                // any size: a ZIP64 local header and data descriptor
 )
 
+// zipSizeFor is the size to create an entry of n bytes, known beforehand, with: Deflate
+// may add up to 5 bytes per 64 KiB block to data it cannot compress, so near 4 GiB the
+// compressed size may not fit where the uncompressed one does.
+func zipSizeFor(n int64) zipSize {
+	if n < max32-1<<20 {
+		return zipSmall
+	}
+	return zipLarge
+}
+
 const (
 	max16 = math.MaxUint16
 	max32 = math.MaxUint32

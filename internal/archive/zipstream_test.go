@@ -300,3 +300,11 @@ func checkZipPython(t *testing.T, path string, files []zipFile) {
 		}
 	}
 }
+
+func TestZipSizeFor(t *testing.T) {
+	for n, want := range map[int64]zipSize{0: zipSmall, 1 << 31: zipSmall, max32 - 1<<20 - 1: zipSmall, max32 - 1<<20: zipLarge, 1 << 40: zipLarge} {
+		if got := zipSizeFor(n); got != want {
+			t.Errorf("zipSizeFor(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
