@@ -83,7 +83,7 @@ type zipCounter struct {
 
 func (c *zipCounter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += uint64(n)
+	c.n += uint64(n) // #nosec G115 -- a count written, never negative
 	return n, err
 }
 
@@ -165,8 +165,8 @@ func (z *zipWriter) Create(name string, modified time.Time, size zipSize) (io.Wr
 	b = binary.LittleEndian.AppendUint32(b, 0) // CRC-32
 	b = binary.LittleEndian.AppendUint32(b, sizes)
 	b = binary.LittleEndian.AppendUint32(b, sizes)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(name)))
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(extra)))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(name)))  // #nosec G115 -- checked above
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(extra))) // #nosec G115 -- at most 29
 	b = append(b, name...)
 	b = append(b, extra...)
 	z.buf = b
@@ -215,8 +215,8 @@ func (z *zipWriter) endEntry() error {
 		b = binary.LittleEndian.AppendUint64(b, csize)
 		b = binary.LittleEndian.AppendUint64(b, e.n)
 	} else {
-		b = binary.LittleEndian.AppendUint32(b, uint32(csize))
-		b = binary.LittleEndian.AppendUint32(b, uint32(e.n))
+		b = binary.LittleEndian.AppendUint32(b, uint32(csize)) // #nosec G115 -- below 4 GiB, checked above
+		b = binary.LittleEndian.AppendUint32(b, uint32(e.n))   // #nosec G115 -- below 4 GiB, checked on write
 	}
 	if _, err := z.out.Write(b); err != nil {
 		return err
@@ -224,17 +224,17 @@ func (z *zipWriter) endEntry() error {
 
 	// Central directory header, APPNOTE 4.3.12. A field that does not fit is 0xFFFFFFFF
 	// and its value goes, in this order, into a ZIP64 extra field (4.5.3).
-	usize32, csize32, off32 := uint32(e.n), uint32(csize), uint32(e.offset)
 	var z64 []byte
-	if e.n >= max32 {
-		usize32, z64 = max32, binary.LittleEndian.AppendUint64(z64, e.n)
+	fit := func(v uint64) uint32 {
+		if v >= max32 {
+			z64 = binary.LittleEndian.AppendUint64(z64, v)
+			return max32
+		}
+		return uint32(v) // #nosec G115 -- below 4 GiB, checked above
 	}
-	if csize >= max32 {
-		csize32, z64 = max32, binary.LittleEndian.AppendUint64(z64, csize)
-	}
-	if e.offset >= max32 {
-		off32, z64 = max32, binary.LittleEndian.AppendUint64(z64, e.offset)
-	}
+	usize32 := fit(e.n)
+	csize32 := fit(csize)
+	off32 := fit(e.offset)
 	version := uint16(zipVersion20)
 	if e.size == zipLarge || z64 != nil {
 		version = zipVersion45
@@ -242,7 +242,7 @@ func (z *zipWriter) endEntry() error {
 	extra := e.time
 	if z64 != nil {
 		extra = binary.LittleEndian.AppendUint16(nil, zipExtra64)
-		extra = binary.LittleEndian.AppendUint16(extra, uint16(len(z64)))
+		extra = binary.LittleEndian.AppendUint16(extra, uint16(len(z64))) // #nosec G115 -- at most 24
 		extra = append(extra, z64...)
 		extra = append(extra, e.time...)
 	}
@@ -257,12 +257,12 @@ func (z *zipWriter) endEntry() error {
 	b = binary.LittleEndian.AppendUint32(b, e.crc)
 	b = binary.LittleEndian.AppendUint32(b, csize32)
 	b = binary.LittleEndian.AppendUint32(b, usize32)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(e.name)))
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(extra)))
-	b = binary.LittleEndian.AppendUint16(b, 0) // comment length
-	b = binary.LittleEndian.AppendUint16(b, 0) // disk number start
-	b = binary.LittleEndian.AppendUint16(b, 0) // internal attributes
-	b = binary.LittleEndian.AppendUint32(b, 0) // external attributes
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(e.name))) // #nosec G115 -- checked by Create
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(extra)))  // #nosec G115 -- at most 37
+	b = binary.LittleEndian.AppendUint16(b, 0)                   // comment length
+	b = binary.LittleEndian.AppendUint16(b, 0)                   // disk number start
+	b = binary.LittleEndian.AppendUint16(b, 0)                   // internal attributes
+	b = binary.LittleEndian.AppendUint32(b, 0)                   // external attributes
 	b = binary.LittleEndian.AppendUint32(b, off32)
 	b = append(b, e.name...)
 	b = append(b, extra...)
@@ -355,7 +355,7 @@ func msDosTime(t time.Time) (date, clock uint16) {
 	case t.Year() > 2107:
 		return 127<<9 | 12<<5 | 31, 23<<11 | 59<<5 | 29
 	}
-	date = uint16(t.Year()-1980)<<9 | uint16(t.Month())<<5 | uint16(t.Day())
-	clock = uint16(t.Hour())<<11 | uint16(t.Minute())<<5 | uint16(t.Second()/2)
+	date = uint16(t.Year()-1980)<<9 | uint16(t.Month())<<5 | uint16(t.Day())    // #nosec G115 -- year 1980-2107, checked above
+	clock = uint16(t.Hour())<<11 | uint16(t.Minute())<<5 | uint16(t.Second()/2) // #nosec G115 -- clock fields are small
 	return date, clock
 }
