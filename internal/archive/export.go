@@ -49,8 +49,12 @@ type ExportReport struct {
 // Export streams the entries q selects into w as a zip bundle and records the export
 // in the audit trail. Memory stays flat in the number of messages: entries are read a
 // page at a time, the per-message sums go to a temporary file (hashes and ids only),
-// and only the short manifest is signed. The zip format's own central directory is
-// the one thing that grows, by some 100 bytes a message.
+// only the short manifest is signed, and the zip's central directory (some 100 bytes a
+// message: names, sizes, CRCs, offsets) is spooled to a second temporary file by
+// zipWriter rather than held until the end as archive/zip does. ZIP64 is used only
+// where it is needed: for the mbox entry, whose size is not known until it is written,
+// a sums file of 4 GiB, and the end records of a bundle of more than 65,534 files or
+// past 4 GiB. A zip-format bundle smaller than that is a classic zip file.
 func (s *Service) Export(ctx context.Context, who Actor, q Query, format string, key ed25519.PrivateKey, w io.Writer) (*ExportReport, error) {
 	if format != FormatZip && format != FormatMbox {
 		return nil, &InvalidError{Fields: map[string]string{"format": "must be zip or mbox"}}
@@ -67,13 +71,17 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 	defer sums.Close()
 	sumsW := bufio.NewWriter(sums)
 
-	zw := zip.NewWriter(w)
+	zw, err := newZipWriter(w)
+	if err != nil {
+		return nil, err
+	}
+	defer zw.discard()
 	var manifest bytes.Buffer
 	rep := &ExportReport{}
 	var mbox io.Writer
 	var mboxHash hash.Hash
 	if format == FormatMbox {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: MboxName, Method: zip.Deflate, Modified: s.now()})
+		fw, err := zw.Create(MboxName, s.now(), zipLarge)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +103,7 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 			sum := sha256.Sum256(raw)
 			name := fmt.Sprintf("%s%06d-%s.eml", MessagesDir, rep.Messages, e.ID)
 			if format == FormatZip {
-				fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: e.At})
+				fw, err := zw.Create(name, e.At, zipSmall)
 				if err != nil {
 					return nil, err
 				}
@@ -125,8 +133,13 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 		}
 		fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(mboxHash.Sum(nil)), MboxName)
 	}
-	// The sums file goes into the bundle and the manifest signs its sum.
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: SumsName, Method: zip.Deflate, Modified: s.now()})
+	// The sums file goes into the bundle and the manifest signs its sum. Its size is
+	// known, so it is a ZIP64 entry only when it has to be.
+	st, err := sums.Stat()
+	if err != nil {
+		return nil, err
+	}
+	fw, err := zw.Create(SumsName, s.now(), zipSizeFor(st.Size()))
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +164,7 @@ func (s *Service) Export(ctx context.Context, who Actor, q Query, format string,
 		{KeyName, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})},
 	}
 	for _, f := range files {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: s.now()})
+		fw, err := zw.Create(f.name, s.now(), zipSmall)
 		if err != nil {
 			return nil, err
 		}
