@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -120,15 +121,42 @@ func (tx *Tx) flushAudit(ctx context.Context) error {
 		e.At = fromMS(ms(e.At))
 		e.Seq, e.PrevHash = last+1, prev
 		e.Hash = AuditHash(prev, e)
-		if _, err := tx.exec(ctx, "INSERT INTO audit_log (seq, at, tenant_id, principal, action, object, result, client, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-			e.Seq, ms(e.At), e.TenantID, e.Principal, e.Action, e.Object, e.Result, e.Client, e.Detail, e.PrevHash, e.Hash); err != nil {
+		last, prev = e.Seq, e.Hash
+	}
+	// A grouped commit carries the entries of many writes: they go in a few
+	// statements rather than one each.
+	for rest := tx.audit; len(rest) > 0; {
+		batch := rest[:min(len(rest), auditPerInsert)]
+		rest = rest[len(batch):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO audit_log (seq, at, tenant_id, principal, action, object, result, client, detail, prev_hash, hash) VALUES ")
+		args := make([]any, 0, 11*len(batch))
+		for i, e := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for k := range 11 {
+				if k > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(len(args) + k + 1))
+			}
+			b.WriteByte(')')
+			args = append(args, e.Seq, ms(e.At), e.TenantID, e.Principal, e.Action, e.Object, e.Result, e.Client, e.Detail, e.PrevHash, e.Hash)
+		}
+		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 			return err
 		}
-		last, prev = e.Seq, e.Hash
 	}
 	tx.audit = nil
 	return nil
 }
+
+// auditPerInsert bounds the rows of one INSERT of audit entries (11 values a row,
+// within SQLite's limit on variables).
+const auditPerInsert = 64
 
 // AppendAudit appends entries, in order, in one write.
 func (db *DB) AppendAudit(ctx context.Context, entries ...*AuditEntry) error {

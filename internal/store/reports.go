@@ -93,10 +93,27 @@ func counterFor(e *Event, method string) (string, bool) {
 
 // insertReportDims records the groups a new message counts under, and their labels.
 func (tx *Tx) insertReportDims(ctx context.Context, m *Message) error {
-	for _, d := range m.Report {
-		if _, err := tx.exec(ctx, "INSERT INTO report_dims (message_id, dim, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", m.ID, d.Dim, d.Value); err != nil {
+	// One statement for all of the message's groups (a message has a handful).
+	for rest := m.Report; len(rest) > 0; {
+		batch := rest[:min(len(rest), 100)]
+		rest = rest[len(batch):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO report_dims (message_id, dim, value) VALUES ")
+		args := make([]any, 0, 3*len(batch))
+		for i, d := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d)", n+1, n+2, n+3)
+			args = append(args, m.ID, d.Dim, d.Value)
+		}
+		b.WriteString(" ON CONFLICT DO NOTHING")
+		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 			return err
 		}
+	}
+	for _, d := range m.Report {
 		if d.Label != nil {
 			// Written at commit with the counts: concurrent messages share labels.
 			tx.rollups = append(tx.rollups, rollupDelta{tenantID: m.TenantID, dim: d.Dim, value: d.Value, counter: -1, label: d.Label})
