@@ -85,4 +85,3 @@ with zipfile.ZipFile(sys.argv[1]) as z:
 	}
 	run(t, filepath.Dir(path), "unzip", "-tq", path)
 }
-
