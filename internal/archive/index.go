@@ -113,6 +113,9 @@ func (ix *indexer) entryTerms(m *view.Message, rec *Record, to, attachments []st
 func Words(text string) []string {
 	var out []string
 	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if len(w) > 4*maxWordLen {
+			continue // too long however it lowers (no rune lowers to under a third of its bytes); not copied
+		}
 		w = strings.ToLower(w)
 		if len(w) > maxWordLen {
 			continue
