@@ -90,6 +90,12 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	dbName := "postgres"
 	if dbURL == "" {
 		dbURL, dbName = "sqlite:"+filepath.Join(dir, "sealpost.db"), "sqlite"
+	} else {
+		var drop func()
+		if dbURL, drop, err = freshSchema(ctx, dbURL); err != nil {
+			return nil, err
+		}
+		defer drop()
 	}
 
 	ca, err := devnet.NewCA()
