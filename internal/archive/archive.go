@@ -14,6 +14,7 @@ import (
 	"hash"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/portal/view"
@@ -51,6 +52,9 @@ type Service struct {
 	keys Keyer
 	log  *slog.Logger
 	now  func() time.Time
+
+	asideMu sync.Mutex
+	aside   map[string]time.Time // tenants the index job leaves aside, until when
 }
 
 // New builds the archive over db.

@@ -92,27 +92,53 @@ type indexed struct {
 	terms [][]byte
 }
 
+// keyRetry is how long the index job leaves aside a tenant whose key it could not
+// open (a master key missing from the keyring, say) before it tries again: its entries
+// wait, and the other tenants' are indexed meanwhile.
+const keyRetry = 5 * time.Minute
+
 func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) {
-	pending, err := s.db.PendingArchiveEntries(ctx, indexBatch)
+	pending, err := s.db.PendingArchiveEntries(ctx, indexBatch, s.tenantsAside()...)
 	if err != nil || len(pending) == 0 {
 		return 0, false, err
 	}
-	keyring := map[string]*tenant.Keys{}
+	type tenantKeys struct {
+		keys     *tenant.Keys
+		shredded bool
+	}
+	keyring := map[string]tenantKeys{}
 	var out []indexed
 	for _, e := range pending {
-		keys := keyring[e.TenantID]
-		if keys == nil {
-			if keys, err = s.keys.Keys(ctx, e.TenantID); err != nil {
-				return 0, false, err
+		tk, seen := keyring[e.TenantID]
+		if !seen {
+			keys, err := s.keys.Keys(ctx, e.TenantID)
+			switch {
+			case err == nil:
+				tk.keys = keys
+			case errors.Is(err, tenant.ErrShredded):
+				tk.shredded = true
+				s.log.Info("archive entries of a shredded tenant indexed without terms", "tenant", e.TenantID)
+			default:
+				s.setAside(e.TenantID)
+				s.log.Warn("archive index job leaves a tenant aside: its key cannot be opened", "tenant", e.TenantID, "retry_in", keyRetry, "err", err)
 			}
-			keyring[e.TenantID] = keys
+			keyring[e.TenantID] = tk
 		}
-		ix, err := s.index(ctx, keys, e)
-		if err != nil {
-			// An entry that cannot be opened stays archived and is named by verify;
-			// it is marked indexed with no terms so the job does not retry it forever.
-			s.log.Warn("archive entry not indexed", "entry", e.ID, "err", err)
+		var ix *indexed
+		switch {
+		case tk.keys != nil:
+			var err error
+			if ix, err = s.index(ctx, tk.keys, e); err != nil {
+				// An entry that cannot be opened stays archived and is named by verify;
+				// it is marked indexed with no terms so the job does not retry it forever.
+				s.log.Warn("archive entry not indexed", "entry", e.ID, "err", err)
+				ix = &indexed{id: e.ID, meta: e.Meta}
+			}
+		case tk.shredded:
+			// Its content can never be opened again: no terms, and the job moves on.
 			ix = &indexed{id: e.ID, meta: e.Meta}
+		default:
+			continue // set aside until keyRetry has passed
 		}
 		out = append(out, *ix)
 	}
@@ -227,4 +253,30 @@ func (s *Service) parseLarge(ctx context.Context, dk *seal.DataKey, e *store.Arc
 	small.Write(body)
 	m, err := view.Parse(small.Bytes(), view.Limits{MaxPartBytes: indexTextBytes})
 	return m, names, err
+}
+
+// setAside leaves a tenant's entries out of the index job for keyRetry.
+func (s *Service) setAside(tenantID string) {
+	s.asideMu.Lock()
+	defer s.asideMu.Unlock()
+	if s.aside == nil {
+		s.aside = map[string]time.Time{}
+	}
+	s.aside[tenantID] = s.now().Add(keyRetry)
+}
+
+// tenantsAside lists the tenants left aside now, forgetting those whose time is up.
+func (s *Service) tenantsAside() []string {
+	s.asideMu.Lock()
+	defer s.asideMu.Unlock()
+	var out []string
+	now := s.now()
+	for t, until := range s.aside {
+		if now.Before(until) {
+			out = append(out, t)
+		} else {
+			delete(s.aside, t)
+		}
+	}
+	return out
 }

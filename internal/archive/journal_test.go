@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/storetest"
+	"github.com/sealpost/sealpost/internal/tenant"
 )
 
 // TestJournalInPiecesAndIndexJob journals a message of several pieces and a small
@@ -113,6 +115,94 @@ func TestJournalInPiecesAndIndexJob(t *testing.T) {
 		sql.ExecContext(ctx, "DELETE FROM archive_chunks WHERE entry_id = $1 AND seq = 2", ids[0])
 		if rep, _ := Verify(ctx, w.db, ""); len(rep.Problems) != 1 || rep.Problems[0].Kind != Changed {
 			t.Errorf("a removed piece: %+v", rep)
+		}
+	})
+}
+
+// failingKeys opens every tenant's keys but one's, as when that tenant's master key
+// is missing from the keyring.
+type failingKeys struct {
+	Keyer
+	broken string
+}
+
+func (k failingKeys) Keys(ctx context.Context, tenantID string) (*tenant.Keys, error) {
+	if tenantID == k.broken {
+		return nil, errors.New("master key 0123 is not in the keyring")
+	}
+	return k.Keyer.Keys(ctx, tenantID)
+}
+
+// TestIndexJobGoesOnPastATenantItCannotOpen: a tenant whose key cannot be opened is
+// left aside (its entries wait, the others' are indexed) and tried again later; a
+// shredded tenant's entries are marked indexed with no terms, so they never hold the
+// job back.
+func TestIndexJobGoesOnPastATenantItCannotOpen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		w := newWorld(t, url)
+		ctx := context.Background()
+		journal := func(tenantID string, keys *tenant.Keys, at time.Time, subject string) string {
+			var id string
+			err := w.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+				var err error
+				id, err = JournalTx(ctx, tx, keys, &Record{TenantID: tenantID, Direction: Outbound, At: at,
+					Raw: []byte("From: a@clinic.example\r\nSubject: " + subject + "\r\n\r\nbody\r\n")})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		other, err := w.tenants.Create(ctx, "lab")
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherKeys, err := w.tenants.Keys(ctx, other.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone, err := w.tenants.Create(ctx, "closed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goneKeys, err := w.tenants.Keys(ctx, gone.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The unopenable and the shredded tenants' entries are the oldest, so they
+		// come first in every batch.
+		for i := range indexBatch + 2 {
+			journal(other.ID, otherKeys, w.now.Add(-3*time.Hour).Add(time.Duration(i)*time.Second), "qzlab")
+		}
+		goneID := journal(gone.ID, goneKeys, w.now.Add(-2*time.Hour), "qzgone")
+		mine := journal(w.who.TenantID, w.keys, w.now.Add(-time.Hour), "qzmine")
+		if err := w.tenants.Shred(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		w.svc.keys = failingKeys{Keyer: w.tenants, broken: other.ID}
+		n, err := w.svc.IndexPending(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("index job past a tenant it cannot open: %d, %v (want the shredded and the open entry)", n, err)
+		}
+		if got := w.searchIDs(t, Query{Subject: "qzmine"}); len(got) != 1 || got[0] != mine {
+			t.Errorf("the open tenant's entry is not found: %v", got)
+		}
+		var indexed int
+		w.db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM archive_entries WHERE id = $1 AND indexed_at IS NOT NULL", goneID).Scan(&indexed)
+		if indexed != 1 {
+			t.Error("the shredded tenant's entry still waits for its index job")
+		}
+		if n, err := w.svc.IndexPending(ctx); err != nil || n != 0 {
+			t.Fatalf("while set aside: %d, %v", n, err)
+		}
+		// The key comes back (the master key is restored); once the retry time has
+		// passed, the tenant's entries are indexed.
+		w.svc.keys = w.tenants
+		w.now = w.now.Add(keyRetry + time.Second)
+		if n, err := w.svc.IndexPending(ctx); err != nil || n != indexBatch+2 {
+			t.Fatalf("after the retry time: %d, %v", n, err)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -33,9 +35,19 @@ func (db *DB) ArchiveChunks(ctx context.Context, entryID string, fn func(sealed 
 }
 
 // PendingArchiveEntries lists up to limit entries waiting for their index job, oldest
-// first, with their sealed values.
-func (db *DB) PendingArchiveEntries(ctx context.Context, limit int) ([]*ArchiveEntry, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT "+archiveCols+" FROM archive_entries WHERE indexed_at IS NULL AND purged_at IS NULL ORDER BY at, id LIMIT $1", limit)
+// first, with their sealed values; entries of skipTenants are left out.
+func (db *DB) PendingArchiveEntries(ctx context.Context, limit int, skipTenants ...string) ([]*ArchiveEntry, error) {
+	q := "SELECT " + archiveCols + " FROM archive_entries WHERE indexed_at IS NULL AND purged_at IS NULL"
+	args := []any{limit}
+	if len(skipTenants) > 0 {
+		ph := make([]string, len(skipTenants))
+		for i, t := range skipTenants {
+			args = append(args, t)
+			ph[i] = fmt.Sprintf("$%d", i+2)
+		}
+		q += " AND tenant_id NOT IN (" + strings.Join(ph, ", ") + ")"
+	}
+	rows, err := db.sql.QueryContext(ctx, q+" ORDER BY at, id LIMIT $1", args...)
 	if err != nil {
 		return nil, err
 	}
