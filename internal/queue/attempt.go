@@ -225,9 +225,12 @@ func (w *Worker) reserve(ctx context.Context, j *store.Job) (func(), error) {
 	if w.cfg.Memory == nil {
 		return func() {}, nil
 	}
-	size, err := w.db.MessageSize(ctx, j.MessageID)
-	if err != nil {
-		return nil, fmt.Errorf("load message size: %w", err)
+	size := j.Size // the claim reads it; a job from elsewhere asks
+	if size == 0 {
+		var err error
+		if size, err = w.db.MessageSize(ctx, j.MessageID); err != nil {
+			return nil, fmt.Errorf("load message size: %w", err)
+		}
 	}
 	release, err := w.cfg.Memory.Acquire(ctx, 2*int64(size))
 	if err != nil {

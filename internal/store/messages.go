@@ -71,6 +71,8 @@ type Job struct {
 	// UnconfirmedAttempt, set by ClaimJobs, is an earlier attempt that reached DATA
 	// and never had its outcome recorded: the remote server may hold the message.
 	UnconfirmedAttempt int
+	// Size, set by ClaimJobs, is the message's built size (0: not known here).
+	Size int
 }
 
 // InsertMessage stores a message, its recipients, one delivery job per recipient that

@@ -22,7 +22,8 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 	}
 	q := "UPDATE deliveries SET attempts = attempts + 1, claimed_by = $1, next_attempt_at = $4" +
 		" WHERE id IN (SELECT id FROM deliveries WHERE held = 0 AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3" + lock + ")" +
-		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error, data_attempt"
+		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error, data_attempt," +
+		" (SELECT size FROM messages WHERE messages.id = deliveries.message_id)"
 	var jobs []*Job
 	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
 		jobs = jobs[:0]
@@ -35,10 +36,12 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 			var j Job
 			var sandbox int
 			var created, expires, next int64
-			if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError, &j.UnconfirmedAttempt); err != nil {
+			var size sql.NullInt64
+			if err := rows.Scan(&j.ID, &j.RecipientID, &j.MessageID, &j.TenantID, &j.Domain, &sandbox, &created, &expires, &next, &j.Attempts, &j.LastError, &j.UnconfirmedAttempt, &size); err != nil {
 				return err
 			}
 			j.Sandbox, j.CreatedAt, j.ExpiresAt, j.NextAttemptAt = sandbox == 1, fromMS(created), fromMS(expires), fromMS(next)
+			j.Size = int(size.Int64)
 			j.ClaimedAt = now
 			jobs = append(jobs, &j)
 		}

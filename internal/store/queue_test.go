@@ -27,7 +27,7 @@ func TestDataMarkSurvivesALostOutcome(t *testing.T) {
 			for i := range 2 {
 				jobs = append(jobs, &store.Job{RecipientID: fmt.Sprintf("r%d", i), MessageID: "m", TenantID: "t1", Domain: "d.example", CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now})
 			}
-			return tx.InsertMessage(ctx, &store.Message{ID: "m", TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}}, nil, jobs, nil)
+			return tx.InsertMessage(ctx, &store.Message{ID: "m", TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}, Size: 4321}, nil, jobs, nil)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -46,8 +46,8 @@ func TestDataMarkSurvivesALostOutcome(t *testing.T) {
 			return out
 		}
 		first := claim("a", now)
-		if len(first) != 2 || first["r0"].UnconfirmedAttempt != 0 {
-			t.Fatalf("first claim: %+v", first)
+		if len(first) != 2 || first["r0"].UnconfirmedAttempt != 0 || first["r0"].Size != 4321 {
+			t.Fatalf("first claim (with the message's size): %+v", first)
 		}
 		// r0 reaches DATA; r1 dies before it. Neither outcome is recorded.
 		if err := db.MarkData(ctx, first["r0"], "a"); err != nil {
