@@ -51,18 +51,11 @@ func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][
 func (tx *Tx) insertArchiveTerms(ctx context.Context, entryID string, terms [][]byte) error {
 	for len(terms) > 0 {
 		n := min(len(terms), termsPerInsert)
-		var b strings.Builder
-		b.WriteString("INSERT INTO archive_terms (term, entry_id) VALUES ")
 		args := make([]any, 0, 2*n)
-		for i, t := range terms[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+		for _, t := range terms[:n] {
 			args = append(args, t, entryID)
 		}
-		b.WriteString(" ON CONFLICT DO NOTHING")
-		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.exec(ctx, insertRows("INSERT INTO archive_terms (term, entry_id)", 2, n, "ON CONFLICT DO NOTHING"), args...); err != nil {
 			return err
 		}
 		terms = terms[n:]

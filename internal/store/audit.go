@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -128,25 +127,12 @@ func (tx *Tx) flushAudit(ctx context.Context) error {
 	for rest := tx.audit; len(rest) > 0; {
 		batch := rest[:min(len(rest), auditPerInsert)]
 		rest = rest[len(batch):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO audit_log (seq, at, tenant_id, principal, action, object, result, client, detail, prev_hash, hash) VALUES ")
 		args := make([]any, 0, 11*len(batch))
-		for i, e := range batch {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for k := range 11 {
-				if k > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteByte('$')
-				b.WriteString(strconv.Itoa(len(args) + k + 1))
-			}
-			b.WriteByte(')')
+		for _, e := range batch {
 			args = append(args, e.Seq, ms(e.At), e.TenantID, e.Principal, e.Action, e.Object, e.Result, e.Client, e.Detail, e.PrevHash, e.Hash)
 		}
-		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+		q := insertRows("INSERT INTO audit_log (seq, at, tenant_id, principal, action, object, result, client, detail, prev_hash, hash)", 11, len(batch), "")
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}

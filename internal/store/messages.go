@@ -153,19 +153,12 @@ const eventsPerInsert = 100
 // assigns ids in the order of its VALUES in both databases, but neither promises the
 // order RETURNING reports them in, so the ids are sorted before they are handed out.
 func (tx *Tx) insertEventRows(ctx context.Context, events []*Event) error {
-	var b strings.Builder
-	b.WriteString("INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class) VALUES ")
 	args := make([]any, 0, 8*len(events))
-	for i, e := range events {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		n := len(args)
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+	for _, e := range events {
 		args = append(args, e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data, e.Class)
 	}
-	b.WriteString(" RETURNING id")
-	rows, err := tx.query(ctx, b.String(), args...)
+	q := insertRows("INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class)", 8, len(events), "RETURNING id")
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return err
 	}

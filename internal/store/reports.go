@@ -97,19 +97,12 @@ func (tx *Tx) insertReportDims(ctx context.Context, m *Message) error {
 	for rest := m.Report; len(rest) > 0; {
 		batch := rest[:min(len(rest), 100)]
 		rest = rest[len(batch):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO report_dims (message_id, dim, value) VALUES ")
 		args := make([]any, 0, 3*len(batch))
-		for i, d := range batch {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, $%d)", n+1, n+2, n+3)
+		for _, d := range batch {
 			args = append(args, m.ID, d.Dim, d.Value)
 		}
-		b.WriteString(" ON CONFLICT DO NOTHING")
-		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+		q := insertRows("INSERT INTO report_dims (message_id, dim, value)", 3, len(batch), "ON CONFLICT DO NOTHING")
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}
