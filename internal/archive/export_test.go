@@ -28,7 +28,6 @@ func TestExportReadBackIndependently(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, url string) {
 		w := newWorld(t, url)
-		ctx := context.Background()
 		r := rand.New(rand.NewPCG(3, 3))
 		c := newCorpus(r)
 		msgs := make([]*msg, 300)
@@ -39,54 +38,10 @@ func TestExportReadBackIndependently(t *testing.T) {
 		msgs[0].body = append(msgs[0].body, "\r\nFrom the lab\r\n>From here")
 		w.journal(t, msgs)
 		_, key, _ := ed25519.GenerateKey(crand.Reader)
-		want := map[string][]byte{}
-		for _, m := range msgs {
-			want[m.id] = m.raw()
-		}
 
 		for _, format := range []string{FormatMbox, FormatZip} {
 			dir := t.TempDir()
-			bundle := filepath.Join(dir, "export.zip")
-			var buf bytes.Buffer
-			rep, err := w.svc.Export(ctx, w.who, Query{}, format, key, &buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Messages != len(msgs) {
-				t.Fatalf("%s: exported %d of %d", format, rep.Messages, len(msgs))
-			}
-			if err := os.WriteFile(bundle, buf.Bytes(), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			chk, err := VerifyExport(bytes.NewReader(buf.Bytes()), int64(buf.Len()), key.Public().(ed25519.PublicKey))
-			if err != nil || len(chk.Problems) != 0 {
-				t.Fatalf("%s: own verifier: %+v %v", format, chk, err)
-			}
-			// Independent readers: the bundle unpacked by unzip, the manifest checked by
-			// openssl and sha256sum, the messages read by Python.
-			run(t, dir, "unzip", "-q", "export.zip", "-d", "x")
-			x := filepath.Join(dir, "x")
-			run(t, x, "openssl", "pkeyutl", "-verify", "-pubin", "-inkey", KeyName, "-rawin", "-in", ManifestName, "-sigfile", SignatureName)
-			run(t, x, "sha256sum", "--quiet", "-c", ManifestName)
-			if format == FormatZip {
-				run(t, x, "sha256sum", "--quiet", "-c", SumsName)
-			}
-			out := run(t, x, "python3", "-c", readBack, format)
-			var got map[string]string
-			if err := json.Unmarshal([]byte(out), &got); err != nil {
-				t.Fatalf("python output: %v", err)
-			}
-			if len(got) != len(msgs) {
-				t.Fatalf("%s: python read %d messages, want %d", format, len(got), len(msgs))
-			}
-			for _, m := range msgs {
-				// Python gives each message as bytes with LF line ends (mbox) or as stored.
-				norm := strings.ReplaceAll(string(want[m.id]), "\r\n", "\n")
-				if g := strings.ReplaceAll(got[m.raw2key()], "\r\n", "\n"); strings.TrimRight(g, "\n") != strings.TrimRight(norm, "\n") {
-					t.Fatalf("%s: message %s differs after reading back:\n%q\nwant\n%q", format, m.id, g, norm)
-				}
-			}
-
+			x := exportReadBack(t, w, msgs, format, key, dir)
 			// A changed message fails both verifiers.
 			victim := filepath.Join(x, MboxName)
 			if format == FormatZip {
@@ -107,7 +62,7 @@ func TestExportReadBackIndependently(t *testing.T) {
 			rezip := filepath.Join(dir, "changed.zip")
 			run(t, x, "python3", "-c", repack, rezip)
 			f, _ := os.ReadFile(rezip)
-			chk, err = VerifyExport(bytes.NewReader(f), int64(len(f)), key.Public().(ed25519.PublicKey))
+			chk, err := VerifyExport(bytes.NewReader(f), int64(len(f)), key.Public().(ed25519.PublicKey))
 			if err != nil || len(chk.Problems) != 1 || !strings.Contains(chk.Problems[0].Detail, "differs") {
 				t.Errorf("%s: changed bundle: %+v %v", format, chk, err)
 			}
@@ -120,6 +75,64 @@ func TestExportReadBackIndependently(t *testing.T) {
 			}
 		}
 	})
+}
+
+// exportReadBack exports everything w holds in format into dir/export.zip, checks it
+// with VerifyExport, then has independent tools read it: unzip unpacks it (into
+// dir/x, which it returns), openssl verifies the manifest's signature, sha256sum its
+// sums, and Python (mailbox for mbox, zipfile for .eml files) reads every message,
+// which must be msgs, byte for byte but for line ends.
+func exportReadBack(t *testing.T, w *world, msgs []*msg, format string, key ed25519.PrivateKey, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	bundle := filepath.Join(dir, "export.zip")
+	f, err := os.Create(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.svc.Export(ctx, w.who, Query{}, format, key, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Messages != len(msgs) {
+		t.Fatalf("%s: exported %d of %d", format, rep.Messages, len(msgs))
+	}
+	raw, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err := VerifyExport(bytes.NewReader(raw), int64(len(raw)), key.Public().(ed25519.PublicKey))
+	if err != nil || len(chk.Problems) != 0 {
+		t.Fatalf("%s: own verifier: %+v %v", format, chk, err)
+	}
+	// Independent readers: the bundle unpacked by unzip, the manifest checked by
+	// openssl and sha256sum, the messages read by Python.
+	run(t, dir, "unzip", "-q", "export.zip", "-d", "x")
+	x := filepath.Join(dir, "x")
+	run(t, x, "openssl", "pkeyutl", "-verify", "-pubin", "-inkey", KeyName, "-rawin", "-in", ManifestName, "-sigfile", SignatureName)
+	run(t, x, "sha256sum", "--quiet", "-c", ManifestName)
+	if format == FormatZip {
+		run(t, x, "sha256sum", "--quiet", "-c", SumsName)
+	}
+	out := run(t, x, "python3", "-c", readBack, format)
+	var got map[string]string
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("python output: %v", err)
+	}
+	if len(got) != len(msgs) {
+		t.Fatalf("%s: python read %d messages, want %d", format, len(got), len(msgs))
+	}
+	for _, m := range msgs {
+		// Python gives each message as bytes with LF line ends (mbox) or as stored.
+		norm := strings.ReplaceAll(string(m.raw()), "\r\n", "\n")
+		if g := strings.ReplaceAll(got[m.raw2key()], "\r\n", "\n"); strings.TrimRight(g, "\n") != strings.TrimRight(norm, "\n") {
+			t.Fatalf("%s: message %s differs after reading back:\n%q\nwant\n%q", format, m.id, g, norm)
+		}
+	}
+	return x
 }
 
 // raw2key is how the Python reader names a message: by its Message-ID header.
