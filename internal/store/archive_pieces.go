@@ -17,21 +17,7 @@ func (tx *Tx) InsertArchiveChunk(ctx context.Context, entryID string, seq int, d
 // ArchiveChunks calls fn with each sealed piece of an entry's content after the first
 // (ArchiveEntry.Content), in order, holding one piece at a time.
 func (db *DB) ArchiveChunks(ctx context.Context, entryID string, fn func(sealed []byte) error) error {
-	rows, err := db.sql.QueryContext(ctx, "SELECT data FROM archive_chunks WHERE entry_id = $1 ORDER BY seq", entryID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		if err := fn(b); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.sealedPieces(ctx, "SELECT data FROM archive_chunks WHERE entry_id = $1 ORDER BY seq", entryID, fn)
 }
 
 // PendingArchiveEntries lists up to limit entries waiting for their index job, oldest

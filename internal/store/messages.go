@@ -186,20 +186,35 @@ func (tx *Tx) insertEventRows(ctx context.Context, events []*Event) error {
 
 const messageCols = "id, tenant_id, created_at, from_domain, sandbox, campaign, tags, size, envelope, content, dlp, quarantined"
 
+// messageRow holds the scan targets for messageCols; one conversion serves every query
+// that reads a whole message.
+type messageRow struct {
+	m                    Message
+	created              int64
+	sandbox, quarantined int
+	tags, dlp            string
+}
+
+func (r *messageRow) dest() []any {
+	return []any{&r.m.ID, &r.m.TenantID, &r.created, &r.m.FromDomain, &r.sandbox, &r.m.Campaign, &r.tags, &r.m.Size, &r.m.Envelope, &r.m.Content, &r.dlp, &r.quarantined}
+}
+
+func (r *messageRow) message() *Message {
+	m := r.m
+	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(r.created), r.sandbox == 1, []byte(r.dlp), r.quarantined == 1
+	_ = json.Unmarshal([]byte(r.tags), &m.Tags)
+	return &m
+}
+
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
-	var m Message
-	var created int64
-	var sandbox, quarantined int
-	var tags, dlp string
-	if err := row.Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content, &dlp, &quarantined); err != nil {
+	var r messageRow
+	if err := row.Scan(r.dest()...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(created), sandbox == 1, []byte(dlp), quarantined == 1
-	_ = json.Unmarshal([]byte(tags), &m.Tags)
-	return &m, nil
+	return r.message(), nil
 }
 
 // MessageSize returns the size of a message's built content, so the worker can wait for
@@ -216,7 +231,13 @@ func (db *DB) MessageSize(ctx context.Context, id string) (int, error) {
 // ContentChunks calls fn with each sealed piece of a message's content after the
 // first (Message.Content), in order, holding one piece at a time.
 func (db *DB) ContentChunks(ctx context.Context, messageID string, fn func(sealed []byte) error) error {
-	rows, err := db.sql.QueryContext(ctx, "SELECT data FROM message_chunks WHERE message_id = $1 ORDER BY seq", messageID)
+	return db.sealedPieces(ctx, "SELECT data FROM message_chunks WHERE message_id = $1 ORDER BY seq", messageID, fn)
+}
+
+// sealedPieces calls fn with each row's one column, in order, holding one at a time:
+// the pieces after the first of a message's or an archive entry's sealed content.
+func (db *DB) sealedPieces(ctx context.Context, q, id string, fn func(sealed []byte) error) error {
+	rows, err := db.sql.QueryContext(ctx, q, id)
 	if err != nil {
 		return err
 	}
@@ -260,13 +281,11 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 	defer rows.Close()
 	var out []*Recipient
 	for rows.Next() {
-		var r Recipient
-		var upd int64
-		if err := rows.Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security); err != nil {
+		var r recipientRow
+		if err := rows.Scan(r.dest()...); err != nil {
 			return nil, err
 		}
-		r.UpdatedAt = fromMS(upd)
-		out = append(out, &r)
+		out = append(out, r.recipient())
 	}
 	return out, rows.Err()
 }
@@ -275,27 +294,20 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 // recipient, and whether the message was sent for marketing (its consent is then
 // checked again before it leaves). ErrNotFound if either is gone.
 func (db *DB) ForDelivery(ctx context.Context, messageID, recipientID string) (*Message, *Recipient, bool, error) {
-	var m Message
-	var r Recipient
-	var created, upd int64
-	var sandbox, quarantined, marketing int
-	var tags, dlp string
+	var m messageRow
+	var r recipientRow
+	var marketing int
 	err := db.queryRow(ctx, "SELECT "+prefixed("m.", messageCols)+", "+prefixed("r.", recipientCols)+
 		", CASE WHEN EXISTS (SELECT 1 FROM marketing_messages mm WHERE mm.message_id = m.id) THEN 1 ELSE 0 END"+
 		" FROM messages m JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 AND r.id = $2", messageID, recipientID).
-		Scan(&m.ID, &m.TenantID, &created, &m.FromDomain, &sandbox, &m.Campaign, &tags, &m.Size, &m.Envelope, &m.Content, &dlp, &quarantined,
-			&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security,
-			&marketing)
+		Scan(append(append(m.dest(), r.dest()...), &marketing)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, false, ErrNotFound
 	}
 	if err != nil {
 		return nil, nil, false, err
 	}
-	m.CreatedAt, m.Sandbox, m.DLP, m.Quarantined = fromMS(created), sandbox == 1, []byte(dlp), quarantined == 1
-	_ = json.Unmarshal([]byte(tags), &m.Tags)
-	r.UpdatedAt = fromMS(upd)
-	return &m, &r, marketing == 1, nil
+	return m.message(), r.recipient(), marketing == 1, nil
 }
 
 // prefixed qualifies each of a list of columns with a table alias.
@@ -307,17 +319,33 @@ func prefixed(alias, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
+// recipientRow holds the scan targets for recipientCols.
+type recipientRow struct {
+	r   Recipient
+	upd int64
+}
+
+func (r *recipientRow) dest() []any {
+	return []any{&r.r.ID, &r.r.MessageID, &r.r.TenantID, &r.r.Kind, &r.r.Address, &r.r.AddressHash, &r.r.Domain, &r.r.Status, &r.upd, &r.r.Detail, &r.r.Method, &r.r.Security}
+}
+
+func (r *recipientRow) recipient() *Recipient {
+	out := r.r
+	out.UpdatedAt = fromMS(r.upd)
+	return &out
+}
+
 // Recipient loads one recipient.
 func (db *DB) Recipient(ctx context.Context, id string) (*Recipient, error) {
-	var r Recipient
-	var upd int64
-	err := db.queryRow(ctx, "SELECT "+recipientCols+" FROM recipients WHERE id = $1", id).
-		Scan(&r.ID, &r.MessageID, &r.TenantID, &r.Kind, &r.Address, &r.AddressHash, &r.Domain, &r.Status, &upd, &r.Detail, &r.Method, &r.Security)
+	var r recipientRow
+	err := db.queryRow(ctx, "SELECT "+recipientCols+" FROM recipients WHERE id = $1", id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	r.UpdatedAt = fromMS(upd)
-	return &r, err
+	if err != nil {
+		return nil, err
+	}
+	return r.recipient(), nil
 }
 
 // SetRecipientStatus records a recipient's latest outcome.
