@@ -211,13 +211,32 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 		}
 		return fkeys[i].counter < fkeys[j].counter
 	})
-	for _, k := range fkeys {
-		res, err := tx.exec(ctx, "INSERT INTO report_firsts (recipient_id, counter) VALUES ($1, $2) ON CONFLICT DO NOTHING", k.recipientID, Counters[k.counter])
+	// One statement for all of them (on PostgreSQL every statement here is a round trip
+	// made while the audit chain's lock is held): the rows RETURNING names are the
+	// ones inserted now, the recipients counting for the first time.
+	for rest := fkeys; len(rest) > 0; {
+		batch := rest[:min(len(rest), firstsPerInsert)]
+		rest = rest[len(batch):]
+		args := make([]any, 0, 2*len(batch))
+		for _, k := range batch {
+			args = append(args, k.recipientID, Counters[k.counter])
+		}
+		rows, err := tx.query(ctx, insertRows("INSERT INTO report_firsts (recipient_id, counter)", 2, len(batch), "ON CONFLICT DO NOTHING RETURNING recipient_id, counter"), args...)
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		firsts[k] = n == 1
+		for rows.Next() {
+			var id, counter string
+			if err := rows.Scan(&id, &counter); err != nil {
+				rows.Close()
+				return err
+			}
+			firsts[firstKey{id, counterIndex[counter]}] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	counted := map[key]bool{} // a recipient's first counts once per group, however many events
 	sums := map[key][]int64{}
@@ -267,24 +286,35 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 	for k := range labels {
 		labelSums[k] = nil
 	}
-	for _, k := range sorted(labelSums) {
-		if _, err := tx.exec(ctx, "INSERT INTO report_labels (tenant_id, dim, value, label) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-			k.tenantID, k.dim, k.value, labels[k]); err != nil {
+	for rest := sorted(labelSums); len(rest) > 0; {
+		batch := rest[:min(len(rest), labelsPerInsert)]
+		rest = rest[len(batch):]
+		args := make([]any, 0, 4*len(batch))
+		for _, k := range batch {
+			args = append(args, k.tenantID, k.dim, k.value, labels[k])
+		}
+		if _, err := tx.exec(ctx, insertRows("INSERT INTO report_labels (tenant_id, dim, value, label)", 4, len(batch), "ON CONFLICT DO NOTHING"), args...); err != nil {
 			return err
 		}
 	}
-	keys := sorted(sums)
 	shard := 0
 	if tx.dialect == Postgres {
 		// #nosec G404 -- spreads writers over rows; nothing depends on it being unpredictable
 		shard = rand.IntN(8)
 	}
-	for _, k := range keys {
-		args := []any{k.tenantID, k.dim, k.value, k.bucket, shard}
-		for _, n := range sums[k] {
-			args = append(args, n)
+	// Rows go in sorted order, so two transactions lock the rows they share in the same
+	// order and cannot deadlock over them.
+	for rest := sorted(sums); len(rest) > 0; {
+		batch := rest[:min(len(rest), rollupsPerUpsert)]
+		rest = rest[len(batch):]
+		args := make([]any, 0, (5+len(Counters))*len(batch))
+		for _, k := range batch {
+			args = append(args, k.tenantID, k.dim, k.value, k.bucket, shard)
+			for _, n := range sums[k] {
+				args = append(args, n)
+			}
 		}
-		if _, err := tx.exec(ctx, upsertRollup, args...); err != nil {
+		if _, err := tx.exec(ctx, insertRows(rollupHead, 5+len(Counters), len(batch), rollupTail), args...); err != nil {
 			return err
 		}
 	}
@@ -292,15 +322,21 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 	return nil
 }
 
-var upsertRollup = func() string {
-	var cols, ph, set []string
-	for i, c := range Counters {
-		cols = append(cols, c)
-		ph = append(ph, fmt.Sprintf("$%d", i+6))
+// Rows per statement of flushRollups, within SQLite's limit on variables.
+const (
+	firstsPerInsert  = 256
+	labelsPerInsert  = 128
+	rollupsPerUpsert = 20
+)
+
+// rollupHead and rollupTail frame a multi-row upsert that adds to the counters.
+var rollupHead, rollupTail = func() (string, string) {
+	var set []string
+	for _, c := range Counters {
 		set = append(set, fmt.Sprintf("%s = report_rollups.%s + excluded.%s", c, c, c))
 	}
-	return "INSERT INTO report_rollups (tenant_id, dim, value, bucket, shard, " + strings.Join(cols, ", ") + ") VALUES ($1, $2, $3, $4, $5, " +
-		strings.Join(ph, ", ") + ") ON CONFLICT (tenant_id, dim, value, bucket, shard) DO UPDATE SET " + strings.Join(set, ", ")
+	return "INSERT INTO report_rollups (tenant_id, dim, value, bucket, shard, " + strings.Join(Counters, ", ") + ")",
+		"ON CONFLICT (tenant_id, dim, value, bucket, shard) DO UPDATE SET " + strings.Join(set, ", ")
 }()
 
 // RollupQuery selects rollups of one tenant and dimension. Rows are summed into steps
@@ -414,7 +450,7 @@ func (tx *Tx) InsertRollups(ctx context.Context, tenantID string, rows []RollupR
 		for _, n := range r.Counts {
 			args = append(args, n)
 		}
-		if _, err := tx.exec(ctx, upsertRollup, args...); err != nil {
+		if _, err := tx.exec(ctx, insertRows(rollupHead, 5+len(Counters), 1, rollupTail), args...); err != nil {
 			return err
 		}
 	}
