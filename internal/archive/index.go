@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/portal/view"
 	"github.com/sealpost/sealpost/internal/tenant"
@@ -73,9 +74,7 @@ func (ix *indexer) add(field, word string) {
 }
 
 func (ix *indexer) words(field, text string) {
-	for _, w := range Words(text) {
-		ix.add(field, w)
-	}
+	eachWord(text, func(w string) { ix.add(field, w) })
 }
 
 // entryTerms lists every term of one entry. The small, always-searched fields come
@@ -112,17 +111,48 @@ func (ix *indexer) entryTerms(m *view.Message, rec *Record, to, attachments []st
 // most maxWordLen bytes each. Search queries go through the same function.
 func Words(text string) []string {
 	var out []string
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if len(w) > 4*maxWordLen {
-			continue // too long however it lowers (no rune lowers to under a third of its bytes); not copied
-		}
-		w = strings.ToLower(w)
-		if len(w) > maxWordLen {
-			continue
-		}
-		out = append(out, w)
-	}
+	eachWord(text, func(w string) { out = append(out, w) })
 	return out
+}
+
+// eachWord calls fn with each of text's words, as Words defines them. Every body the
+// index job reads passes through here, so it makes no list and copies only words that
+// have upper-case letters to lower.
+func eachWord(text string, fn func(string)) {
+	start := -1 // the current word's first byte, or -1 between words
+	for i := 0; i < len(text); {
+		c := text[i]
+		size, inWord := 1, false
+		if c < utf8.RuneSelf {
+			inWord = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(text[i:])
+			inWord = unicode.IsLetter(r) || unicode.IsDigit(r) // an invalid byte is RuneError: not a letter
+		}
+		switch {
+		case inWord && start < 0:
+			start = i
+		case !inWord && start >= 0:
+			emitWord(text[start:i], fn)
+			start = -1
+		}
+		i += size
+	}
+	if start >= 0 {
+		emitWord(text[start:], fn)
+	}
+}
+
+func emitWord(w string, fn func(string)) {
+	if len(w) > 4*maxWordLen {
+		return // too long however it lowers (no rune lowers to under a third of its bytes); not copied
+	}
+	w = strings.ToLower(w) // the same string, not a copy, when nothing is upper case
+	if len(w) > maxWordLen {
+		return
+	}
+	fn(w)
 }
 
 // NormalizeAddress is how an address is indexed and looked up.
