@@ -50,7 +50,7 @@ const longString = 256
 // skeleton returns body with the content of every string longer than longString
 // removed: the same structure, keys and types in a few hundred bytes.
 func skeleton(body []byte) []byte {
-	out := make([]byte, 0, min(len(body), 64<<10))
+	out := make([]byte, 0, min(len(body), 1<<10)) // a few hundred bytes, whatever the body's size
 	for i := 0; i < len(body); {
 		c := body[i]
 		if c != '"' {

@@ -112,7 +112,7 @@ func (w *walker) leaf(h textproto.Header, mt string, body io.Reader, mayBeBody b
 		w.bodies++
 		return
 	}
-	data, complete := readLimited(transferDecoded(h, body), w.lim.MaxPartBytes)
+	data, complete := readLimited(transferDecoded(h, body), sizeHint(body), w.lim.MaxPartBytes)
 	if !complete {
 		// A file cut short would look intact to whoever opens it.
 		w.incomplete = true
@@ -131,7 +131,7 @@ func (w *walker) leaf(h textproto.Header, mt string, body io.Reader, mayBeBody b
 // reading.
 func (w *walker) readText(h textproto.Header, body io.Reader) string {
 	_, params := contentType(h, false)
-	raw, complete := readLimited(transferDecoded(h, body), w.lim.MaxPartBytes)
+	raw, complete := readLimited(transferDecoded(h, body), sizeHint(body), w.lim.MaxPartBytes)
 	if !complete {
 		w.incomplete = true
 	}
@@ -182,15 +182,36 @@ func transferDecoded(h textproto.Header, body io.Reader) io.Reader {
 	return e.Body
 }
 
-// readLimited reads up to max bytes. complete is false when more was
+// readLimited reads up to limit bytes. complete is false when more was
 // available. Read errors keep what was read before them: truncated or
 // malformed encodings are common and the start is usually intact.
-func readLimited(r io.Reader, max int64) (data []byte, complete bool) {
-	data, _ = io.ReadAll(io.LimitReader(r, max+1))
-	if int64(len(data)) > max {
-		return data[:max], false
+func readLimited(r io.Reader, hint int, limit int64) (data []byte, complete bool) {
+	// Decoding never makes a part longer than its encoded bytes: with their number known
+	// (a single-part message), one allocation holds it all instead of a doubling series.
+	data = make([]byte, 0, max(512, min(int64(hint), limit)+1))
+	r = io.LimitReader(r, limit+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err != nil {
+			break
+		}
+	}
+	if int64(len(data)) > limit {
+		return data[:limit], false
 	}
 	return data, true
+}
+
+// sizeHint is how many bytes are left in body, when that is known without reading it.
+func sizeHint(body io.Reader) int {
+	if b, ok := body.(*bytes.Reader); ok {
+		return b.Len()
+	}
+	return 0
 }
 
 // contentType returns the lower-case media type and its parameters, with
