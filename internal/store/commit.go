@@ -134,7 +134,7 @@ func (c *committer) commit(batch []*writeReq) {
 			continue
 		}
 		stx.after = nil
-		auditMark, rollupMark := len(stx.audit), len(stx.rollups)
+		auditMark, rollupMark, hookMark := len(stx.audit), len(stx.rollups), len(stx.webhooks)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the
 		// whole shared transaction, and with it the other writers' work.
@@ -155,6 +155,7 @@ func (c *committer) commit(batch []*writeReq) {
 			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
 				stx.rollups = stx.rollups[:rollupMark]
+				stx.webhooks = stx.webhooks[:hookMark]
 				if _, err := stx.exec(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 					tx.Rollback()
 					c.finish(batch, nil, fmt.Errorf("%w: rollback to savepoint: %v", ErrUnavailable, err))
@@ -170,6 +171,12 @@ func (c *committer) commit(batch []*writeReq) {
 		if errs[i] == nil {
 			afters = append(afters, stx.after)
 		}
+	}
+	// Webhook jobs go first: on PostgreSQL what follows runs under the audit chain's lock.
+	if err := stx.flushWebhooks(ctx); err != nil {
+		tx.Rollback()
+		c.finish(batch, nil, fmt.Errorf("%w: queue webhook jobs: %v", ErrUnavailable, err))
+		return
 	}
 	if err := stx.flushAudit(ctx); err != nil {
 		tx.Rollback()

@@ -192,12 +192,13 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 
 // Tx is one write's view of a (possibly shared) transaction.
 type Tx struct {
-	tx      *sql.Tx
-	db      *DB
-	dialect Dialect
-	after   []func()
-	audit   []*AuditEntry // appended at commit, in order
-	rollups []rollupDelta // added to the report rollups at commit
+	tx       *sql.Tx
+	db       *DB
+	dialect  Dialect
+	after    []func()
+	audit    []*AuditEntry // appended at commit, in order
+	rollups  []rollupDelta // added to the report rollups at commit
+	webhooks []int64       // events whose webhook jobs are written at commit
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -127,7 +127,6 @@ func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
 // the report groups of recipients the caller has in hand.
 func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[string]*rcptGroups) error {
 	ids := make([]int64, 0, len(events))
-	var at time.Time
 	for rest := events; len(rest) > 0; {
 		batch := rest[:min(len(rest), eventsPerInsert)]
 		rest = rest[len(batch):]
@@ -136,13 +135,13 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[strin
 		}
 		for _, e := range batch {
 			ids = append(ids, e.ID)
-			at = e.At
 		}
 	}
 	if err := tx.rollup(ctx, events, known); err != nil {
 		return err
 	}
-	return tx.enqueueWebhooks(ctx, ids, at)
+	tx.enqueueWebhooks(ids)
+	return nil
 }
 
 // eventsPerInsert bounds the rows of one INSERT of events (8 values a row, within

@@ -176,24 +176,45 @@ func (tx *Tx) PutWebhookKey(ctx context.Context, tenantID string, sealedPrivate,
 	return err
 }
 
-// enqueueWebhooks writes one job per enabled endpoint whose filter takes each event, in
-// the transaction that writes the events: an event that exists always reaches its
-// endpoints.
-func (tx *Tx) enqueueWebhooks(ctx context.Context, ids []int64, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	args := []any{ms(now)}
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args = append(args, id)
-		ph[i] = fmt.Sprintf("$%d", i+2)
-	}
-	_, err := tx.exec(ctx, "INSERT INTO webhook_jobs (endpoint_id, tenant_id, event_id, next_attempt_at, created_at)"+
-		" SELECT w.id, w.tenant_id, e.id, $1, $1 FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id"+
-		" WHERE e.id IN ("+strings.Join(ph, ", ")+") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))", args...)
-	return err
+// enqueueWebhooks notes events for their webhook jobs: one job per enabled endpoint
+// whose filter takes the event, written in the transaction that writes the events, so
+// an event that exists always reaches its endpoints. The jobs of a whole grouped
+// commit are written by one statement at its end (flushWebhooks).
+func (tx *Tx) enqueueWebhooks(ids []int64) {
+	tx.webhooks = append(tx.webhooks, ids...)
 }
+
+// flushWebhooks writes the jobs of the events noted by enqueueWebhooks. Endpoints are
+// read as they stand at the end of the commit: one added or changed by a later write
+// of the same commit applies to the events of the earlier ones too.
+func (tx *Tx) flushWebhooks(ctx context.Context) error {
+	for rest := tx.webhooks; len(rest) > 0; {
+		batch := rest[:min(len(rest), webhookEventsPerInsert)]
+		rest = rest[len(batch):]
+		// The list is padded to a power of two with its last id (IN ignores repeats),
+		// so a handful of statement shapes serve every batch size.
+		n := 1
+		for n < len(batch) {
+			n *= 2
+		}
+		args := make([]any, n)
+		ph := make([]string, n)
+		for i := range n {
+			args[i] = batch[min(i, len(batch)-1)]
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		if _, err := tx.exec(ctx, "INSERT INTO webhook_jobs (endpoint_id, tenant_id, event_id, next_attempt_at, created_at)"+
+			" SELECT w.id, w.tenant_id, e.id, e.at, e.at FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id"+
+			" WHERE e.id IN ("+strings.Join(ph, ", ")+") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))", args...); err != nil {
+			return err
+		}
+	}
+	tx.webhooks = tx.webhooks[:0]
+	return nil
+}
+
+// webhookEventsPerInsert bounds the events of one fan-out statement (a power of two).
+const webhookEventsPerInsert = 512
 
 // EnqueueWebhookReplay queues events again for one endpoint: eventID > 0 for one event,
 // otherwise every event of the tenant in [since, until). It returns how many.
