@@ -86,12 +86,6 @@ func (s *Service) RunIndexer(ctx context.Context, every time.Duration) {
 	}
 }
 
-type indexed struct {
-	id    string
-	meta  []byte
-	terms [][]byte
-}
-
 // keyRetry is how long the index job leaves aside a tenant whose key it could not
 // open (a master key missing from the keyring, say) before it tries again: its entries
 // wait, and the other tenants' are indexed meanwhile.
@@ -107,7 +101,7 @@ func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) 
 		shredded bool
 	}
 	keyring := map[string]tenantKeys{}
-	var out []indexed
+	var out []store.IndexedEntry
 	for _, e := range pending {
 		tk, seen := keyring[e.TenantID]
 		if !seen {
@@ -124,7 +118,7 @@ func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) 
 			}
 			keyring[e.TenantID] = tk
 		}
-		var ix *indexed
+		var ix *store.IndexedEntry
 		switch {
 		case tk.keys != nil:
 			var err error
@@ -132,11 +126,11 @@ func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) 
 				// An entry that cannot be opened stays archived and is named by verify;
 				// it is marked indexed with no terms so the job does not retry it forever.
 				s.log.Warn("archive entry not indexed", "entry", e.ID, "err", err)
-				ix = &indexed{id: e.ID, meta: e.Meta}
+				ix = &store.IndexedEntry{ID: e.ID, Meta: e.Meta}
 			}
 		case tk.shredded:
 			// Its content can never be opened again: no terms, and the job moves on.
-			ix = &indexed{id: e.ID, meta: e.Meta}
+			ix = &store.IndexedEntry{ID: e.ID, Meta: e.Meta}
 		default:
 			continue // set aside until keyRetry has passed
 		}
@@ -144,23 +138,15 @@ func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) 
 	}
 	now := s.now()
 	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-		n = 0
-		for _, ix := range out {
-			ok, err := tx.FinishArchiveIndex(ctx, ix.id, ix.meta, ix.terms, now)
-			if err != nil {
-				return err
-			}
-			if ok {
-				n++
-			}
-		}
-		return nil
+		var err error
+		n, err = tx.FinishArchiveIndex(ctx, out, now)
+		return err
 	})
 	return n, len(pending) == indexBatch, err
 }
 
 // index reads one entry and returns its sealed description and its terms.
-func (s *Service) index(ctx context.Context, keys *tenant.Keys, e *store.ArchiveEntry) (*indexed, error) {
+func (s *Service) index(ctx context.Context, keys *tenant.Keys, e *store.ArchiveEntry) (*store.IndexedEntry, error) {
 	dk, err := open(keys, e)
 	if err != nil {
 		return nil, err
@@ -190,8 +176,8 @@ func (s *Service) index(ctx context.Context, keys *tenant.Keys, e *store.Archive
 	meta := Meta{From: parsed.From, Subject: parsed.Subject, Date: parsed.Date, MessageID: parsed.MessageID,
 		Tags: pending.Tags, Campaign: pending.Campaign, To: recipients(parsed, pending.To), Attachments: attachments}
 	metaJSON, _ := json.Marshal(meta)
-	return &indexed{id: e.ID, meta: dk.Seal(metaJSON, metaBinding(e.ID)),
-		terms: newIndexer(keys).entryTerms(parsed, rec, meta.To, meta.Attachments)}, nil
+	return &store.IndexedEntry{ID: e.ID, Meta: dk.Seal(metaJSON, metaBinding(e.ID)),
+		Terms: newIndexer(keys).entryTerms(parsed, rec, meta.To, meta.Attachments)}, nil
 }
 
 // parseLarge reads a large message a piece at a time: its header, the first text

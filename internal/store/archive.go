@@ -46,19 +46,28 @@ func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][
 	return tx.insertArchiveTerms(ctx, e.ID, terms)
 }
 
-// insertArchiveTerms adds an entry's blind-index terms in as few statements as
-// possible: on PostgreSQL each is a round trip.
+// insertArchiveTerms adds an entry's blind-index terms.
 func (tx *Tx) insertArchiveTerms(ctx context.Context, entryID string, terms [][]byte) error {
-	for len(terms) > 0 {
-		n := min(len(terms), termsPerInsert)
+	rows := make([][2]any, len(terms))
+	for i, t := range terms {
+		rows[i] = [2]any{t, entryID}
+	}
+	return tx.insertTermRows(ctx, rows)
+}
+
+// insertTermRows adds (term, entry id) rows in as few statements as possible: on
+// PostgreSQL each is a round trip.
+func (tx *Tx) insertTermRows(ctx context.Context, rows [][2]any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), termsPerInsert)
 		args := make([]any, 0, 2*n)
-		for _, t := range terms[:n] {
-			args = append(args, t, entryID)
+		for _, r := range rows[:n] {
+			args = append(args, r[0], r[1])
 		}
 		if _, err := tx.exec(ctx, insertRows("INSERT INTO archive_terms (term, entry_id)", 2, n, "ON CONFLICT DO NOTHING"), args...); err != nil {
 			return err
 		}
-		terms = terms[n:]
+		rows = rows[n:]
 	}
 	return nil
 }

@@ -57,18 +57,34 @@ func (db *DB) NewestPendingArchiveAt(ctx context.Context) (time.Time, error) {
 	return fromNullMS(at), err
 }
 
-// FinishArchiveIndex writes an entry's description and index terms and marks it
+// IndexedEntry is what the index job found in one archive entry.
+type IndexedEntry struct {
+	ID    string
+	Meta  []byte   // sealed description
+	Terms [][]byte // blind-index terms
+}
+
+// FinishArchiveIndex writes each entry's description and index terms and marks it
 // indexed, if it still waits (another process may have indexed it, or a purge
-// shredded it): false means nothing was written.
-func (tx *Tx) FinishArchiveIndex(ctx context.Context, entryID string, meta []byte, terms [][]byte, at time.Time) (bool, error) {
-	res, err := tx.exec(ctx, "UPDATE archive_entries SET meta = $1, indexed_at = $2 WHERE id = $3 AND indexed_at IS NULL AND purged_at IS NULL", meta, ms(at), entryID)
-	if err != nil {
-		return false, err
+// shredded it); it returns how many were written. The terms of all of them go in
+// together, in as few statements as possible.
+func (tx *Tx) FinishArchiveIndex(ctx context.Context, entries []IndexedEntry, at time.Time) (int, error) {
+	var rows [][2]any // term, entry id
+	n := 0
+	for _, e := range entries {
+		res, err := tx.exec(ctx, "UPDATE archive_entries SET meta = $1, indexed_at = $2 WHERE id = $3 AND indexed_at IS NULL AND purged_at IS NULL", e.Meta, ms(at), e.ID)
+		if err != nil {
+			return 0, err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			continue
+		}
+		n++
+		for _, t := range e.Terms {
+			rows = append(rows, [2]any{t, e.ID})
+		}
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	return true, tx.insertArchiveTerms(ctx, entryID, terms)
+	return n, tx.insertTermRows(ctx, rows)
 }
 
 // MessagesNotArchived lists a tenant's messages that have no archive entry: with the
