@@ -158,8 +158,8 @@ func (s *Service) index(ctx context.Context, keys *tenant.Keys, e *store.Archive
 	var parsed *view.Message
 	var attachments []string
 	if e.Size <= wholeParseBytes {
-		raw := make([]byte, 0, e.Size)
-		if err := eachPiece(ctx, s.db, dk, e, func(b []byte) error { raw = append(raw, b...); return nil }); err != nil {
+		raw, err := openWhole(ctx, s.db, dk, e)
+		if err != nil {
 			return nil, err
 		}
 		// The portal's parser reads headers and text as the viewer shows them; parts

@@ -160,7 +160,8 @@ func pieceBinding(id string, i int, last bool) string {
 func metaBinding(id string) string { return "archive/" + id + "/meta" }
 
 // eachPiece opens an entry's pieces in order, calling fn with each plaintext, which is
-// only valid during the call.
+// only valid during the call — except an entry's only piece (version 1, or a size up
+// to PieceSize), which is a fresh slice the caller may keep (openWhole does).
 func eachPiece(ctx context.Context, db *store.DB, dk *seal.DataKey, e *store.ArchiveEntry, fn func([]byte) error) error {
 	if e.Content == nil {
 		return ErrPurged
@@ -211,8 +212,19 @@ func OpenContent(ctx context.Context, db *store.DB, keys *tenant.Keys, e *store.
 	if err != nil {
 		return nil, err
 	}
+	return openWhole(ctx, db, dk, e)
+}
+
+// openWhole returns an entry's whole message. One piece is returned as opened, with
+// no copy.
+func openWhole(ctx context.Context, db *store.DB, dk *seal.DataKey, e *store.ArchiveEntry) ([]byte, error) {
+	if e.Content != nil && (e.Version < 2 || e.Size <= PieceSize) {
+		var whole []byte
+		err := eachPiece(ctx, db, dk, e, func(b []byte) error { whole = b; return nil }) // a fresh slice in these cases
+		return whole, err
+	}
 	out := make([]byte, 0, e.Size)
-	err = eachPiece(ctx, db, dk, e, func(b []byte) error { out = append(out, b...); return nil })
+	err := eachPiece(ctx, db, dk, e, func(b []byte) error { out = append(out, b...); return nil })
 	if err != nil {
 		return nil, err
 	}
