@@ -23,7 +23,9 @@ const RetryAfter = 5 * time.Second
 // unreachable, locked by someone else, out of disk — rather than that the request was
 // wrong or the code is broken. Faces answer these with "try again later" (API 503
 // with Retry-After, SMTP 451 4.3.0) instead of an internal error: nothing was stored,
-// and the same request will succeed once the database is back.
+// and the same request will succeed once the database is back. A write PostgreSQL
+// failed to break a deadlock or a serialization conflict (class 40) is one of these
+// too: nothing of it was stored, and the same write succeeds when tried again.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -61,12 +63,13 @@ func IsUnavailable(err error) bool {
 	return false
 }
 
-// pgUnavailable: SQLSTATE classes 08 (connection exception), 53 (insufficient
-// resources: disk full, out of memory, too many connections), 57P01-57P05 (the server
-// shutting down, starting, or cutting idle sessions) and 58030 (I/O error).
+// pgUnavailable: SQLSTATE classes 08 (connection exception), 40 (transaction rollback:
+// a deadlock or serialization failure), 53 (insufficient resources: disk full, out of
+// memory, too many connections), 57P01-57P05 (the server shutting down, starting, or
+// cutting idle sessions) and 58030 (I/O error).
 func pgUnavailable(code string) bool {
 	switch {
-	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"):
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "40"), strings.HasPrefix(code, "53"):
 		return true
 	case code == "57P01", code == "57P02", code == "57P03", code == "57P05", code == "58030":
 		return true

@@ -112,6 +112,8 @@ func TestIsUnavailableLeavesOtherErrorsAlone(t *testing.T) {
 		{fmt.Errorf("insert: %w", &pgconn.PgError{Code: "53100"}), true}, // disk full
 		{&pgconn.PgError{Code: "57P01"}, true},                           // admin shutdown
 		{&pgconn.PgError{Code: "08006"}, true},                           // connection failure
+		{&pgconn.PgError{Code: "40P01"}, true},                           // deadlock: the write failed, try again
+		{&pgconn.PgError{Code: "40001"}, true},                           // serialization failure
 		{fmt.Errorf("%w: commit: x", store.ErrUnavailable), true},
 	} {
 		if got := store.IsUnavailable(tc.err); got != tc.want {
