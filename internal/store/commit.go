@@ -172,20 +172,23 @@ func (c *committer) commit(batch []*writeReq) {
 			afters = append(afters, stx.after)
 		}
 	}
-	// Webhook jobs go first: on PostgreSQL what follows runs under the audit chain's lock.
+	// The audit chain goes last: on PostgreSQL its lock is held from there until the
+	// commit ends, serialising every process's commits, so as little as possible runs
+	// under it. (Rollup rows are locked before it, always in sorted order, and nothing
+	// holding it waits for one: no cycle.)
 	if err := stx.flushWebhooks(ctx); err != nil {
 		tx.Rollback()
 		c.finish(batch, nil, fmt.Errorf("%w: queue webhook jobs: %v", ErrUnavailable, err))
 		return
 	}
-	if err := stx.flushAudit(ctx); err != nil {
-		tx.Rollback()
-		c.finish(batch, nil, fmt.Errorf("%w: append audit: %v", ErrUnavailable, err))
-		return
-	}
 	if err := stx.flushRollups(ctx); err != nil {
 		tx.Rollback()
 		c.finish(batch, nil, fmt.Errorf("%w: add to report rollups: %v", ErrUnavailable, err))
+		return
+	}
+	if err := stx.flushAudit(ctx); err != nil {
+		tx.Rollback()
+		c.finish(batch, nil, fmt.Errorf("%w: append audit: %v", ErrUnavailable, err))
 		return
 	}
 	if err := tx.Commit(); err != nil {
