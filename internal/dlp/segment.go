@@ -33,15 +33,31 @@ const (
 	maxTermLen = 24
 )
 
-func newSegment(text string, terms termTable) *segment {
-	sg := &segment{text: text}
-	lower := []byte(text)
-	for i, c := range lower {
-		if 'A' <= c && c <= 'Z' {
-			lower[i] = c + 'a' - 'A'
-		}
+// lowerASCII lowers A-Z only, so offsets stay those of s: s itself when it has no
+// upper-case letter, otherwise one copy (the builder hands over its bytes).
+func lowerASCII(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
 	}
-	sg.lower = string(lower)
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func newSegment(text string, terms termTable) *segment {
+	sg := &segment{text: text, lower: lowerASCII(text)}
 	n := 0 // count first: growing the slice by doubling would allocate twice the memory
 	for i := 0; i < len(text); i++ {
 		if isAlnum(text[i]) && (i == 0 || !isAlnum(text[i-1])) {
