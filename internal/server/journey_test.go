@@ -153,6 +153,7 @@ func clickJourney(event string) map[string]any {
 // do not take it. The receiver sees exactly the expected mails, and the report and
 // /v1/stats count each step.
 func TestJourneyEventWaitClickBranch(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		ann := je.contact("ann@"+patientDomain, map[string]any{"first_name": "Ann"})
@@ -375,6 +376,7 @@ func TestJourneyDefinitionProblems(t *testing.T) {
 // refused it and nothing of the contact; a paused journey holds its runs until it is
 // active again.
 func TestJourneyStopsWhenConsentIsRevoked(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		kim := je.contact("kim@"+patientDomain, map[string]any{"first_name": "Kim"})
