@@ -276,6 +276,7 @@ func numText(v any) string {
 // for the others; a segment trigger starts runs for the members at its first scan
 // and then only for contacts who enter, never again for one still inside.
 func TestJourneyDateAndSegmentTriggers(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		je.must(je.do("POST", "/v1/contact-fields", je.key, map[string]any{"name": "refill_on", "type": "date", "filterable": true}))
@@ -337,6 +338,7 @@ func TestJourneyDateAndSegmentTriggers(t *testing.T) {
 // TestJourneyDefinitionProblems: a definition with many mistakes is refused with
 // every one named by its path, and a state change its state forbids is a 409.
 func TestJourneyDefinitionProblems(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		s, out := je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "", "from": "not an address",
