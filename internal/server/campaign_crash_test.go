@@ -45,6 +45,7 @@ func call(t *testing.T, method, url, key string, body any) (int, map[string]any)
 // recipient leaves pending in the message's own transaction) and that every one was
 // delivered, with no more duplicates at the receiver than deliveries in flight.
 func TestCampaignKill9(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

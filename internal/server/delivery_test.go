@@ -215,6 +215,7 @@ func TestExpiryEndsRetries(t *testing.T) {
 }
 
 func TestSandboxNeverDelivers(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits for retries
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{retry: []string{"200ms"}, expire: "1s"})
 		secret, _, err := e.srv.Tenants.CreateKey(t.Context(), e.tenant, tenant.KeyOptions{Scopes: []string{"send", "read"}, Sandbox: true})

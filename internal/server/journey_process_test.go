@@ -48,6 +48,7 @@ var (
 // twice — a second copy at the receiver could only be the delivery queue resending
 // the same message (the same Message-Id), never a second message for a step.
 func TestJourneyStepsSurviveKill9(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

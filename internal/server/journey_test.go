@@ -153,6 +153,7 @@ func clickJourney(event string) map[string]any {
 // do not take it. The receiver sees exactly the expected mails, and the report and
 // /v1/stats count each step.
 func TestJourneyEventWaitClickBranch(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		ann := je.contact("ann@"+patientDomain, map[string]any{"first_name": "Ann"})
@@ -275,6 +276,7 @@ func numText(v any) string {
 // for the others; a segment trigger starts runs for the members at its first scan
 // and then only for contacts who enter, never again for one still inside.
 func TestJourneyDateAndSegmentTriggers(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		je.must(je.do("POST", "/v1/contact-fields", je.key, map[string]any{"name": "refill_on", "type": "date", "filterable": true}))
@@ -336,6 +338,7 @@ func TestJourneyDateAndSegmentTriggers(t *testing.T) {
 // TestJourneyDefinitionProblems: a definition with many mistakes is refused with
 // every one named by its path, and a state change its state forbids is a 409.
 func TestJourneyDefinitionProblems(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		s, out := je.do("POST", "/v1/journeys", je.key, map[string]any{"name": "", "from": "not an address",
@@ -375,6 +378,7 @@ func TestJourneyDefinitionProblems(t *testing.T) {
 // refused it and nothing of the contact; a paused journey holds its runs until it is
 // active again.
 func TestJourneyStopsWhenConsentIsRevoked(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		je := newJourneyEnv(t, dbURL)
 		kim := je.contact("kim@"+patientDomain, map[string]any{"first_name": "Kim"})

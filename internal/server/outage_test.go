@@ -136,6 +136,7 @@ func (o *outageLog) everyRoute(t *testing.T, hc *http.Client, base, key string) 
 // every acknowledged message is delivered, those acknowledged before the outage
 // included.
 func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

@@ -54,6 +54,7 @@ func allowOutcomes(t *testing.T, db *store.DB) {
 // writes again, the held outcomes are recorded, the rest is delivered, and — even
 // after the lease has run out — nothing is sent twice.
 func TestUnwritableOutcomesStopClaims(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		const concurrency, total = 4, 24
 		e := newEnv(t, dbURL, envOptions{configure: func(c *config.Config) {
@@ -130,6 +131,7 @@ func TestUnwritableOutcomesStopClaims(t *testing.T) {
 // receiver answered 250 survives the kill: after a restart the delivery is recorded
 // from it and the message is not sent again, even after the lease has run out.
 func TestAcceptedBeforeCrashIsNotSentAgain(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	crashAfterAccept(t, false)
 }
 
@@ -138,6 +140,7 @@ func TestAcceptedBeforeCrashIsNotSentAgain(t *testing.T) {
 // — at-least-once — and its delivered event says that an earlier attempt reached DATA
 // with no recorded outcome, so the resend may be a duplicate.
 func TestResendAfterLostOutcomeIsFlagged(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	crashAfterAccept(t, true)
 }
 

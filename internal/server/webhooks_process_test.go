@@ -79,6 +79,7 @@ func allEvents(t *testing.T, base, key string) []string {
 // endpoint subscribed: after a restart every event in the timeline reaches the endpoint,
 // and a repeat carries the same webhook-id and body.
 func TestWebhooksSurviveKill9(t *testing.T) {
+	t.Parallel() // its own servers, databases, DNS and receiver; it mostly waits
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

@@ -130,6 +130,7 @@ func (e *env) addWebhook(body map[string]any) (id, secret, publicKey string) {
 }
 
 func TestWebhooksVerifiedIndependently(t *testing.T) {
+	t.Parallel() // its own server, database and verifier process; it mostly waits on retries
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{options: fastWebhooks})
 		v := startVerifier(t)
@@ -232,6 +233,7 @@ func TestWebhooksVerifiedIndependently(t *testing.T) {
 }
 
 func TestWebhookRetriesRedirectsGoneAndTimeouts(t *testing.T) {
+	t.Parallel() // its own server, database and verifier process; it mostly waits on retries
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{options: fastWebhooks})
 		v := startVerifier(t)
@@ -319,6 +321,7 @@ func TestWebhookRetriesRedirectsGoneAndTimeouts(t *testing.T) {
 }
 
 func TestWebhookRotationReplayAndValidation(t *testing.T) {
+	t.Parallel() // its own server, database and verifier process; it mostly waits on retries
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{options: fastWebhooks})
 		v := startVerifier(t)
@@ -391,6 +394,7 @@ func TestWebhookRotationReplayAndValidation(t *testing.T) {
 // An endpoint that fails every attempt for the disable period is switched off, with an
 // event and an audit entry (5 days in production; a second here).
 func TestWebhookFailingEndpointIsDisabled(t *testing.T) {
+	t.Parallel() // its own server, database and verifier process; it mostly waits on retries
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		e := newEnv(t, dbURL, envOptions{options: func(o *server.Options) {
 			fastWebhooks(o)

@@ -24,6 +24,7 @@ import (
 // returns an operator as one of its people.
 func TestInstanceOperator(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
+		t.Parallel() // the two databases' walks share nothing
 		e := newEnv(t, dbURL)
 		ctx := context.Background()
 		ten, key := e.addTenant("northside", "clinic.example")

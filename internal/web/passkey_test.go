@@ -78,6 +78,7 @@ func passkeys(t *testing.T, e *env, userID string) []*store.Passkey {
 // is audited; the pages load with no console message or CSP violation and pass axe.
 func TestPasskeysInBrowser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
+		t.Parallel() // the two databases' walks share nothing
 		e := newEnv(t, dbURL, onLocalhost)
 		ten, _ := e.addTenant("northside", "clinic.example")
 		b := browsertest.Start(t)

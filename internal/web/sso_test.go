@@ -19,6 +19,7 @@ import (
 // each refusal is audited.
 func TestSingleSignOnInBrowser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
+		t.Parallel() // the two databases' walks share nothing
 		e := newEnv(t, dbURL, onLocalhost)
 		ten, _ := e.addTenant("northside", "clinic.example")
 		p := newIDP(t)
