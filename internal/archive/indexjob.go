@@ -158,8 +158,8 @@ func (s *Service) index(ctx context.Context, keys *tenant.Keys, e *store.Archive
 	var parsed *view.Message
 	var attachments []string
 	if e.Size <= wholeParseBytes {
-		raw, err := openWhole(ctx, s.db, dk, e)
-		if err != nil {
+		var raw []byte
+		if raw, err = openWhole(ctx, s.db, dk, e); err != nil {
 			return nil, err
 		}
 		// The portal's parser reads headers and text as the viewer shows them; parts
