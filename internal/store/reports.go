@@ -211,9 +211,9 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 		}
 		return fkeys[i].counter < fkeys[j].counter
 	})
-	// One statement for all of them (on PostgreSQL every statement is a round trip made
-	// while the rollup rows already locked stay locked): the rows RETURNING names are
-	// the ones inserted now, the recipients counting for the first time.
+	// One statement for all of them (on PostgreSQL every statement is a round trip):
+	// the rows RETURNING names are the ones inserted now, the recipients counting for
+	// the first time.
 	for rest := fkeys; len(rest) > 0; {
 		batch := rest[:min(len(rest), firstsPerInsert)]
 		rest = rest[len(batch):]
