@@ -164,12 +164,17 @@ func waitIn(t *testing.T, frame context.Context, js, want string) {
 	t.Fatalf("the frame never showed %q; it shows:\n%s", want, got)
 }
 
-// childFrameText is the URL and text of the page's first child frame.
+// childFrameText is the URL and text of the page's first child frame, or "" while
+// the frame is not there yet. The frame may navigate (to its error page) between
+// making the isolated world and evaluating in it, which loses the world: that is
+// not a failure, the caller asks again.
 func childFrameText(t *testing.T, b *browsertest.Browser) string {
 	t.Helper()
 	var s string
 	yes := true
-	b.Run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	ctx, cancel := context.WithTimeout(b.Ctx(), 5*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		tree, err := chromedp.Call(ctx, cdppage.GetFrameTree, cdp.Empty{})
 		if err != nil || len(tree.FrameTree.ChildFrames) == 0 {
 			return err
@@ -185,5 +190,9 @@ func childFrameText(t *testing.T, b *browsertest.Browser) string {
 		}
 		return json.Unmarshal(res.Result.Value, &s)
 	}))
+	if err != nil {
+		t.Logf("reading the child frame (asking again): %v", err)
+		return ""
+	}
 	return s
 }
