@@ -133,7 +133,14 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	master := seal.EncodeKey(seal.GenerateMasterKey())
-	env := append(os.Environ(),
+	// Postfix is given --c deliveries in flight per destination (postfix.go), and
+	// Sealpost the same, so a comparison measures equal concurrency: at its default
+	// of 16 per domain every bench message, all for one domain, would queue behind
+	// 16 connections while Postfix used 64. These come first so the operator's
+	// environment can still set them.
+	env := append([]string{"SEALPOST_DELIVERY_PER_DOMAIN=" + fmt.Sprint(o.Clients),
+		"SEALPOST_DELIVERY_CONCURRENCY=" + fmt.Sprint(max(64, o.Clients))}, os.Environ()...)
+	env = append(env,
 		"SEALPOST_MASTER_KEY="+master, "SEALPOST_DATA_DIR="+dir, "SEALPOST_DATABASE_URL="+dbURL,
 		"SEALPOST_API_LISTEN="+addr, "SEALPOST_DELIVERY_PORT="+fmt.Sprint(rcv.Port()),
 		"SEALPOST_DELIVERY_DNS_SERVER="+dns.Addr(), "SEALPOST_DELIVERY_CA_FILE="+caFile,

@@ -15,13 +15,15 @@ func benchCmd(e *env, args []string) error {
 Starts a sealpost server process (this binary) on loopback with a local receiving
 SMTP server and DNS, drives N messages through the API, and reports accepted/s,
 delivered/s end to end, accept latency p50/p95/p99, and the server's CPU seconds and
-peak memory. Closed loop with --c clients, or open loop with --rate.
+peak memory. Closed loop with --c clients, or open loop with --rate. The server may
+have --c deliveries in flight to the one destination domain (delivery.per_domain,
+unless the environment sets SEALPOST_DELIVERY_PER_DOMAIN).
 Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webhook false,true;
 --repeat N runs the whole set N times, alternating, so compared runs share the machine's state.
 --compare postfix runs the machine's Postfix beside each Sealpost run (alternating which
-goes first) with the same messages, concurrency and security: verified STARTTLS into the
-same kind of receiver with sessions cached and connections reused, and an OpenDKIM
-milter signing with RSA-2048; it then prints each configuration's ratios, min / median /
+goes first) with the same messages, concurrency (--c per destination for both) and
+security: verified STARTTLS into the same kind of receiver with sessions cached and
+connections reused, and an OpenDKIM milter signing with RSA-2048; it then prints each configuration's ratios, min / median /
 max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	dbs := fs.String("db", "sqlite", "comma-separated: sqlite and/or postgres://… URLs")
 	n := fs.Int("n", 5000, "messages")
@@ -40,6 +42,9 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	memProfile := fs.String("memprofile", "", "have the server write an allocation profile (pprof) of the run to this file (the last run's, when several)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *c < 1 || *n < 1 {
+		return fmt.Errorf("--c and --n: want at least 1 (got --c %d, --n %d)", *c, *n)
 	}
 	if *compare != "" && *compare != "postfix" {
 		return fmt.Errorf("--compare: only postfix is known, not %q", *compare)

@@ -13,6 +13,8 @@ func TestBenchCompareArguments(t *testing.T) {
 	}{
 		{[]string{"bench", "--compare", "exim"}, `only postfix is known, not "exim"`},
 		{[]string{"bench", "--compare", "postfix", "--rate", "50"}, "drop --rate"},
+		{[]string{"bench", "--c", "0"}, "--c and --n: want at least 1"},
+		{[]string{"bench", "--n", "-5"}, "--c and --n: want at least 1"},
 	} {
 		code, _, errOut := run(t, tc.args...)
 		if code == 0 || !strings.Contains(errOut, tc.want) {
