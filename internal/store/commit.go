@@ -128,6 +128,7 @@ func (c *committer) commit(batch []*writeReq) {
 	stx := &Tx{tx: tx, db: c.db, dialect: c.db.dialect}
 	var afters [][]func()
 	single := len(batch) == 1
+	merge, spOpen := c.db.dialect == Postgres, false
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
@@ -147,11 +148,22 @@ func (c *committer) commit(batch []*writeReq) {
 				return
 			}
 		} else {
-			if _, err := stx.exec(ctx, "SAVEPOINT w"); err != nil {
+			// Each write runs under a savepoint, so a write that fails is undone alone.
+			// On PostgreSQL every statement is a round trip: the previous write's
+			// savepoint is released in the same one that opens this write's (a query
+			// without arguments goes as one simple-protocol message), and the last is
+			// left for COMMIT to release. SQLite has no round trips and keeps the plain
+			// pair, whose statements it has prepared.
+			open := "SAVEPOINT w"
+			if merge && spOpen {
+				open = "RELEASE SAVEPOINT w; SAVEPOINT w"
+			}
+			if _, err := stx.exec(ctx, open); err != nil {
 				tx.Rollback()
 				c.finish(batch, nil, fmt.Errorf("%w: savepoint: %v", ErrUnavailable, err))
 				return
 			}
+			spOpen = true
 			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
 				stx.rollups = stx.rollups[:rollupMark]
@@ -162,10 +174,13 @@ func (c *committer) commit(batch []*writeReq) {
 					return
 				}
 			}
-			if _, err := stx.exec(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				tx.Rollback()
-				c.finish(batch, nil, fmt.Errorf("%w: release savepoint: %v", ErrUnavailable, err))
-				return
+			if !merge {
+				if _, err := stx.exec(ctx, "RELEASE SAVEPOINT w"); err != nil {
+					tx.Rollback()
+					c.finish(batch, nil, fmt.Errorf("%w: release savepoint: %v", ErrUnavailable, err))
+					return
+				}
+				spOpen = false
 			}
 		}
 		if errs[i] == nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -130,4 +131,74 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 	}
+}
+
+// TestFailedWriteIsUndoneAlone puts writes that fail — one by returning an error after
+// its statement ran, one whose statement the database refuses — between writes that
+// succeed in one shared transaction. The failed writes leave nothing behind and the
+// others commit, the writes after a failure included.
+func TestFailedWriteIsUndoneAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := Open(ctx, url, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(ctx context.Context, tx *Tx, id string) error {
+			_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $2, $3, $4, $5)",
+				id, id, ms(time.Now()), "m", []byte{1})
+			return err
+		}
+		// Hold the committer so that the writes below queue up and share a batch.
+		hold, held := make(chan struct{}), make(chan struct{})
+		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
+		<-held
+
+		refused := fmt.Errorf("refused by the caller")
+		writes := []struct {
+			id   string
+			fail bool
+			fn   func(ctx context.Context, tx *Tx) error
+		}{
+			{"first", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "first") }},
+			{"returned", true, func(ctx context.Context, tx *Tx) error {
+				if err := insert(ctx, tx, "returned"); err != nil {
+					return err
+				}
+				return refused
+			}},
+			{"after-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-returned") }},
+			{"duplicate", true, func(ctx context.Context, tx *Tx) error {
+				if err := insert(ctx, tx, "duplicate"); err != nil {
+					return err
+				}
+				return insert(ctx, tx, "first") // the primary key is taken: the database refuses
+			}},
+			{"after-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-duplicate") }},
+		}
+		errs := make([]chan error, len(writes))
+		for i, w := range writes {
+			errs[i] = make(chan error, 1)
+			go func() { errs[i] <- db.Write(ctx, w.fn) }()
+			time.Sleep(20 * time.Millisecond) // queued in this order
+		}
+		close(hold)
+		for i, w := range writes {
+			err := <-errs[i]
+			if w.fail != (err != nil) {
+				t.Errorf("write %q: err %v, want failure %v", w.id, err, w.fail)
+			}
+			if errors.Is(err, ErrUnavailable) {
+				t.Errorf("write %q failed as unavailable (the batch was lost): %v", w.id, err)
+			}
+			_, terr := db.Tenant(ctx, w.id)
+			if stored := terr == nil; stored == w.fail {
+				t.Errorf("write %q: stored %v, want %v", w.id, stored, !w.fail)
+			}
+		}
+	})
 }
