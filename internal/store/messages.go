@@ -86,8 +86,35 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 	if dlp == nil {
 		dlp = []byte("[]")
 	}
-	if _, err := tx.exec(ctx, "INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content, string(dlp), b2i(m.Quarantined)); err != nil {
+	known := make(map[string]*rcptGroups, len(rcpts))
+	for _, r := range rcpts {
+		known[r.ID] = &rcptGroups{domain: r.Domain, method: r.Method, dims: m.Report}
+	}
+	msgArgs := []any{m.ID, m.TenantID, ms(m.CreatedAt), m.FromDomain, b2i(m.Sandbox), m.Campaign, string(tags), m.Size, m.Envelope, m.Content, string(dlp), b2i(m.Quarantined)}
+	if tx.dialect == Postgres && len(m.Chunks) == 0 && len(events) > 0 && len(events) <= eventsPerInsert && len(m.Report) <= reportDimsPerInsert {
+		// The usual message, its recipients, jobs, groups and first events: one
+		// statement, where each would be a round trip and a pass through the executor.
+		var w withInserts
+		w.add("INSERT INTO messages ("+messageCols+")", 1, "", msgArgs...)
+		args := make([]any, 0, 12*len(rcpts))
+		for _, r := range rcpts {
+			args = append(args, recipientArgs(r)...)
+		}
+		w.add("INSERT INTO recipients ("+recipientCols+")", len(rcpts), "", args...)
+		args = make([]any, 0, 9*len(jobs))
+		for _, j := range jobs {
+			args = append(args, jobArgs(j, m.Quarantined)...)
+		}
+		w.add("INSERT INTO deliveries ("+deliveryInsertCols+")", len(jobs), "", args...)
+		args = make([]any, 0, 3*len(m.Report))
+		for _, d := range m.Report {
+			args = append(args, m.ID, d.Dim, d.Value)
+		}
+		w.add("INSERT INTO report_dims (message_id, dim, value)", len(m.Report), "ON CONFLICT DO NOTHING", args...)
+		tx.noteReportLabels(m)
+		return tx.insertEventsAfter(ctx, &w, events, known)
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", msgArgs...); err != nil {
 		return err
 	}
 	for i, c := range m.Chunks {
@@ -96,25 +123,31 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 		}
 	}
 	for _, r := range rcpts {
-		if _, err := tx.exec(ctx, "INSERT INTO recipients ("+recipientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-			r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail, r.Method, r.Security); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO recipients ("+recipientCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", recipientArgs(r)...); err != nil {
 			return err
 		}
 	}
 	for _, j := range jobs {
-		if _, err := tx.exec(ctx, "INSERT INTO deliveries (recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt), b2i(m.Quarantined)); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO deliveries ("+deliveryInsertCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", jobArgs(j, m.Quarantined)...); err != nil {
 			return err
 		}
 	}
 	if err := tx.insertReportDims(ctx, m); err != nil {
 		return err
 	}
-	known := make(map[string]*rcptGroups, len(rcpts))
-	for _, r := range rcpts {
-		known[r.ID] = &rcptGroups{domain: r.Domain, method: r.Method, dims: m.Report}
-	}
 	return tx.insertEvents(ctx, events, known)
+}
+
+// recipientArgs are r's values for recipientCols.
+func recipientArgs(r *Recipient) []any {
+	return []any{r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail, r.Method, r.Security}
+}
+
+const deliveryInsertCols = "recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held"
+
+// jobArgs are j's values for deliveryInsertCols.
+func jobArgs(j *Job, held bool) []any {
+	return []any{j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt), b2i(held)}
 }
 
 // InsertEvents appends events (setting their ids) and, in the same transaction, one
@@ -126,13 +159,20 @@ func (tx *Tx) InsertEvents(ctx context.Context, events ...*Event) error {
 // insertEvents is InsertEvents, counting the events in the report rollups; known holds
 // the report groups of recipients the caller has in hand.
 func (tx *Tx) insertEvents(ctx context.Context, events []*Event, known map[string]*rcptGroups) error {
+	return tx.insertEventsAfter(ctx, nil, events, known)
+}
+
+// insertEventsAfter is insertEvents with the inserts of with (if any) run by the
+// statement that inserts the first events; there must be events.
+func (tx *Tx) insertEventsAfter(ctx context.Context, with *withInserts, events []*Event, known map[string]*rcptGroups) error {
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
 		batch := rest[:min(len(rest), eventsPerInsert)]
 		rest = rest[len(batch):]
-		if err := tx.insertEventRows(ctx, batch); err != nil {
+		if err := tx.insertEventRows(ctx, with, batch); err != nil {
 			return err
 		}
+		with = nil
 		for _, e := range batch {
 			ids = append(ids, e.ID)
 		}
@@ -151,12 +191,18 @@ const eventsPerInsert = 100
 // insertEventRows inserts events with one statement and sets their ids. An INSERT
 // assigns ids in the order of its VALUES in both databases, but neither promises the
 // order RETURNING reports them in, so the ids are sorted before they are handed out.
-func (tx *Tx) insertEventRows(ctx context.Context, events []*Event) error {
-	args := make([]any, 0, 8*len(events))
+func (tx *Tx) insertEventRows(ctx context.Context, with *withInserts, events []*Event) error {
+	var args []any
+	prefix := ""
+	if with != nil {
+		prefix, args = with.b.String(), with.args
+	}
+	first := len(args) + 1
+	args = slices.Grow(args, 8*len(events))
 	for _, e := range events {
 		args = append(args, e.TenantID, e.MessageID, e.RecipientID, e.Type, ms(e.At), b2i(e.Sandbox), e.Data, e.Class)
 	}
-	q := insertRows("INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class)", 8, len(events), "RETURNING id")
+	q := prefix + insertRowsFrom("INSERT INTO events (tenant_id, message_id, recipient_id, type, at, sandbox, data, class)", 8, len(events), "RETURNING id", first)
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return err

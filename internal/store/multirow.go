@@ -10,11 +10,16 @@ import (
 // one statement for many rows, where one a row would cost a round trip (PostgreSQL)
 // or a pass through the engine (SQLite) each.
 func insertRows(head string, cols, rows int, tail string) string {
+	return insertRowsFrom(head, cols, rows, tail, 1)
+}
+
+// insertRowsFrom is insertRows with placeholders numbered from first.
+func insertRowsFrom(head string, cols, rows int, tail string, first int) string {
 	var b strings.Builder
 	b.Grow(len(head) + len(tail) + rows*cols*5 + 16)
 	b.WriteString(head)
 	b.WriteString(" VALUES ")
-	n := 0
+	n := first - 1
 	for r := range rows {
 		if r > 0 {
 			b.WriteString(", ")
@@ -35,4 +40,32 @@ func insertRows(head string, cols, rows int, tail string) string {
 		b.WriteString(tail)
 	}
 	return b.String()
+}
+
+// withInserts puts INSERT statements in a WITH clause ahead of a last statement, so
+// PostgreSQL runs them all in one round trip and one pass through its executor (SQLite
+// has no data-modifying WITH). Placeholders number on across the parts.
+type withInserts struct {
+	b    strings.Builder
+	args []any
+	n    int
+}
+
+// add appends head with rows rows of len(args)/rows values each, then tail.
+func (w *withInserts) add(head string, rows int, tail string, args ...any) {
+	if rows == 0 {
+		return
+	}
+	if w.n == 0 {
+		w.b.WriteString("WITH ")
+	} else {
+		w.b.WriteString(", ")
+	}
+	w.b.WriteString("w")
+	w.b.WriteString(strconv.Itoa(w.n))
+	w.b.WriteString(" AS (")
+	w.b.WriteString(insertRowsFrom(head, len(args)/rows, rows, tail, len(w.args)+1))
+	w.b.WriteString(") ")
+	w.n++
+	w.args = append(w.args, args...)
 }

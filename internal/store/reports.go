@@ -95,7 +95,7 @@ func counterFor(e *Event, method string) (string, bool) {
 func (tx *Tx) insertReportDims(ctx context.Context, m *Message) error {
 	// One statement for all of the message's groups (a message has a handful).
 	for rest := m.Report; len(rest) > 0; {
-		batch := rest[:min(len(rest), 100)]
+		batch := rest[:min(len(rest), reportDimsPerInsert)]
 		rest = rest[len(batch):]
 		args := make([]any, 0, 3*len(batch))
 		for _, d := range batch {
@@ -106,13 +106,21 @@ func (tx *Tx) insertReportDims(ctx context.Context, m *Message) error {
 			return err
 		}
 	}
+	tx.noteReportLabels(m)
+	return nil
+}
+
+// reportDimsPerInsert bounds the rows of one INSERT of report groups.
+const reportDimsPerInsert = 100
+
+// noteReportLabels queues m's sealed group labels for the commit.
+func (tx *Tx) noteReportLabels(m *Message) {
 	for _, d := range m.Report {
 		if d.Label != nil {
 			// Written at commit with the counts: concurrent messages share labels.
 			tx.rollups = append(tx.rollups, rollupDelta{tenantID: m.TenantID, dim: d.Dim, value: d.Value, counter: -1, label: d.Label})
 		}
 	}
-	return nil
 }
 
 // rollup notes what events add to the rollups; the counts are written at commit
