@@ -99,14 +99,23 @@ func (tx *Tx) StillUnrecorded(ctx context.Context, id int64, attempt int) error 
 // RetireJob ends a job: it moves to history with its outcome. Part of the caller's write
 // so the recipient status and events change in the same transaction.
 func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Time, lastError string) error {
+	args := []any{j.ID, j.RecipientID, j.MessageID, j.TenantID, j.Domain, ms(j.CreatedAt), j.Attempts, outcome, ms(at), lastError}
+	if tx.dialect == Postgres {
+		// One round trip: the history row is written only if the job was there to
+		// delete, so no row means the job is gone, as below.
+		res, err := tx.exec(ctx, "WITH gone AS (DELETE FROM deliveries WHERE id = $1 RETURNING id) INSERT INTO delivery_history ("+historyCols+
+			") SELECT gone.id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM gone", args...)
+		return oneRow(res, err)
+	}
 	res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE id = $1", j.ID)
 	if err := oneRow(res, err); err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, "INSERT INTO delivery_history (id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		j.ID, j.RecipientID, j.MessageID, j.TenantID, j.Domain, ms(j.CreatedAt), j.Attempts, outcome, ms(at), lastError)
+	_, err = tx.exec(ctx, "INSERT INTO delivery_history ("+historyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", args...)
 	return err
 }
+
+const historyCols = "id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error"
 
 // DeferJob records a temporary failure and when to try next.
 func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.Time) error {

@@ -92,3 +92,48 @@ func TestDataMarkSurvivesALostOutcome(t *testing.T) {
 		}
 	})
 }
+
+// TestRetireJobOnce moves a job to history with its outcome; retiring it again (the
+// job revoked or retired by another process meanwhile) finds nothing and writes no
+// second history row.
+func TestRetireJobOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := open(t, url)
+		seedTenant(t, db, "t1")
+		ctx := context.Background()
+		now := time.Now()
+		if err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			job := &store.Job{RecipientID: "r0", MessageID: "m", TenantID: "t1", Domain: "d.example", CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now}
+			return tx.InsertMessage(ctx, &store.Message{ID: "m", TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}}, nil, []*store.Job{job}, nil)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := db.ClaimJobs(ctx, "a", now, 10, time.Minute)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+		}
+		retire := func() error {
+			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+				return tx.RetireJob(ctx, jobs[0], "bounced", now, "550 5.1.1 no such user")
+			})
+		}
+		if err := retire(); err != nil {
+			t.Fatalf("retire: %v", err)
+		}
+		if err := retire(); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("retiring a retired job: %v, want ErrNotFound", err)
+		}
+		var n int
+		var outcome, lastErr string
+		var attempts int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*), MAX(outcome), MAX(last_error), MAX(attempts) FROM delivery_history WHERE id = $1", jobs[0].ID).Scan(&n, &outcome, &lastErr, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || outcome != "bounced" || lastErr != "550 5.1.1 no such user" || attempts != jobs[0].Attempts {
+			t.Errorf("history: %d rows, outcome %q, last error %q, attempts %d (job had %d)", n, outcome, lastErr, attempts, jobs[0].Attempts)
+		}
+		if again, _ := db.ClaimJobs(ctx, "b", now.Add(time.Hour), 10, time.Minute); len(again) != 0 {
+			t.Errorf("a retired job was claimed again: %d", len(again))
+		}
+	})
+}
