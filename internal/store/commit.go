@@ -134,7 +134,7 @@ func (c *committer) commit(batch []*writeReq) {
 			errs[i] = err
 			continue
 		}
-		stx.after = nil
+		stx.after, stx.groups = nil, nil
 		auditMark, rollupMark, hookMark := len(stx.audit), len(stx.rollups), len(stx.webhooks)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the

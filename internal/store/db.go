@@ -192,10 +192,14 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 
 // Tx is one write's view of a (possibly shared) transaction.
 type Tx struct {
-	tx       *sql.Tx
-	db       *DB
-	dialect  Dialect
-	after    []func()
+	tx      *sql.Tx
+	db      *DB
+	dialect Dialect
+	after   []func()
+	// groups holds recipients' report groups this write has read while updating
+	// them (PostgreSQL), so counting its events needs no second query. Per write:
+	// a write that fails is rolled back, and what it read with it.
+	groups   map[string]*rcptGroups
 	audit    []*AuditEntry // appended at commit, in order
 	rollups  []rollupDelta // added to the report rollups at commit
 	webhooks []int64       // events whose webhook jobs are written at commit

@@ -402,7 +402,23 @@ func (tx *Tx) SetRecipientStatus(ctx context.Context, id, status string, at time
 // SetRecipientOutcome records a recipient's latest outcome together with how its copy
 // is (to be) secured.
 func (tx *Tx) SetRecipientOutcome(ctx context.Context, id, status string, at time.Time, detail []byte, method string, security []byte) error {
-	_, err := tx.exec(ctx, "UPDATE recipients SET status = $1, updated_at = $2, detail = $3, method = $4, security = $5 WHERE id = $6",
-		status, ms(at), detail, method, security, id)
-	return err
+	const set = "UPDATE recipients SET status = $1, updated_at = $2, detail = $3, method = $4, security = $5 WHERE id = $6"
+	if tx.dialect != Postgres {
+		_, err := tx.exec(ctx, set, status, ms(at), detail, method, security, id)
+		return err
+	}
+	// The outcome's events are counted in the report groups of the recipient's domain,
+	// new method and message: the same round trip reads them, for this write's rollup.
+	g, found, err := scanGroups(tx.query(ctx, "WITH u AS ("+set+" RETURNING message_id, domain, method) "+
+		"SELECT u.domain, u.method, d.dim, d.value FROM u LEFT JOIN report_dims d ON d.message_id = u.message_id", status, ms(at), detail, method, security, id))
+	if err != nil {
+		return err
+	}
+	if found {
+		if tx.groups == nil {
+			tx.groups = map[string]*rcptGroups{}
+		}
+		tx.groups[id] = g
+	}
+	return nil
 }

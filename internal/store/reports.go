@@ -168,22 +168,34 @@ func (tx *Tx) rollup(ctx context.Context, events []*Event, known map[string]*rcp
 }
 
 func (tx *Tx) recipientGroups(ctx context.Context, recipientID string) (*rcptGroups, error) {
-	rows, err := tx.query(ctx, "SELECT r.domain, r.method, d.dim, d.value FROM recipients r LEFT JOIN report_dims d ON d.message_id = r.message_id WHERE r.id = $1", recipientID)
+	if g := tx.groups[recipientID]; g != nil {
+		return g, nil
+	}
+	g, _, err := scanGroups(tx.query(ctx, "SELECT r.domain, r.method, d.dim, d.value FROM recipients r LEFT JOIN report_dims d ON d.message_id = r.message_id WHERE r.id = $1", recipientID))
+	return g, err
+}
+
+// scanGroups reads rows of (domain, method, dim, value), one per group of the
+// recipient's message, and says whether there was a row (no row: the recipient is
+// counted in the total only).
+func scanGroups(rows *sql.Rows, err error) (*rcptGroups, bool, error) {
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	var g rcptGroups // no row: counted in the total only
+	var g rcptGroups
+	found := false
 	for rows.Next() {
 		var dim, value sql.NullString
 		if err := rows.Scan(&g.domain, &g.method, &dim, &value); err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		found = true
 		if dim.Valid {
 			g.dims = append(g.dims, ReportDim{Dim: dim.String, Value: value.String})
 		}
 	}
-	return &g, rows.Err()
+	return &g, found, rows.Err()
 }
 
 // flushRollups writes the transaction's new labels and adds its pending counts to the
