@@ -104,7 +104,12 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 		db.sql.SetMaxOpenConns(32)
 		db.sql.SetMaxIdleConns(32)
 		if opt.Committers <= 0 {
-			opt.Committers = 4
+			// Two transactions in flight overlap one's round trips with the other's
+			// work; more only split the same writes into smaller commits, each paying
+			// the audit lock and rollup statements again. Measured (bench, plain,
+			// alternated): PostgreSQL's own CPU 5.8-6.3 s with two against 7.0-7.3 s
+			// with four, delivered/s 348-373 against 328-347; one is no faster.
+			opt.Committers = 2
 		}
 	default:
 		db.dialect = SQLite
