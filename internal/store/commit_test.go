@@ -19,14 +19,7 @@ import (
 func TestCancelledWriterLeavesItsBatchAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, url, Options{})
 		// A write that runs for seconds: only an interrupted write takes the
 		// transaction down with it.
 		slow := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) UPDATE tenants SET name = name WHERE id = (SELECT count(*) FROM c)"
@@ -80,14 +73,7 @@ func TestCancelledWriterLeavesItsBatchAlone(t *testing.T) {
 func TestPriorityWriteGoesFirst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := Open(ctx, url, Options{Committers: 1, MaxBatch: 8})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, url, Options{Committers: 1, MaxBatch: 8})
 		hold, held := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		release := func() { once.Do(func() { close(hold) }) }
@@ -140,14 +126,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestFailedWriteIsUndoneAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, url, Options{})
 		insert := func(ctx context.Context, tx *Tx, id string) error {
 			_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $2, $3, $4, $5)",
 				id, id, ms(time.Now()), "m", []byte{1})
@@ -201,4 +180,19 @@ func TestFailedWriteIsUndoneAlone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openMigrated opens and migrates the database at url, closed when the test ends.
+func openMigrated(t *testing.T, url string, opt Options) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, url, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
