@@ -145,7 +145,7 @@ func OpenDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.D
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, WarmConns: 8})
 	if err != nil {
 		return nil, err
 	}

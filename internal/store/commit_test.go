@@ -196,3 +196,25 @@ func openMigrated(t *testing.T, url string, opt Options) *DB {
 	}
 	return db
 }
+
+// TestOpenWarmsConnections: a server's PostgreSQL pool starts with the connections it
+// asked for open and idle, so its first requests do not wait for backends to start.
+func TestOpenWarmsConnections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := openMigrated(t, url, Options{})
+		if db.Dialect() != Postgres {
+			t.Skip("SQLite has no connections to warm")
+		}
+		warm, err := Open(context.Background(), url, Options{WarmConns: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer warm.Close()
+		if st := warm.SQL().Stats(); st.OpenConnections < 5 || st.Idle < 5 {
+			t.Errorf("after Open with 5 warm connections: %d open, %d idle", st.OpenConnections, st.Idle)
+		}
+		if st := db.SQL().Stats(); st.OpenConnections > 2 {
+			t.Errorf("without warming, Open left %d connections open", st.OpenConnections)
+		}
+	})
+}

@@ -81,6 +81,9 @@ type Options struct {
 	MaxBatch int
 	// Committers is how many transactions may be in flight at once (SQLite: always 1).
 	Committers int
+	// WarmConns is how many PostgreSQL connections Open makes ready before it
+	// returns (a server: its committers' and the readers' of a busy moment).
+	WarmConns int
 }
 
 // Open connects to a database URL: "sqlite:PATH" / "file:PATH" / a path ending in .db
@@ -153,8 +156,37 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 		db.sql.Close()
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	if db.dialect == Postgres && opt.WarmConns > 0 {
+		db.warm(pctx, opt.WarmConns)
+	}
 	db.commit = newCommitter(db, opt.MaxBatch, opt.Committers)
 	return db, nil
+}
+
+// warm opens n pooled connections at once and has each read a table, so the first
+// requests after a start do not each wait for a new PostgreSQL backend to start and
+// load its catalog caches (commits of 100–270 ms in the first seconds, otherwise).
+// Best effort: a connection that fails here is made again when needed.
+func (db *DB) warm(ctx context.Context, n int) {
+	conns := make([]*sql.Conn, n)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			c, err := db.sql.Conn(ctx)
+			if err != nil {
+				return
+			}
+			conns[i] = c
+			// An unmigrated database has no such table: the error is ignored.
+			c.ExecContext(ctx, "SELECT 1 FROM messages WHERE id = ''")
+		})
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 // withConnectTimeout bounds how long connecting may take unless the URL says: with
