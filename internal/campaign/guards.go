@@ -17,12 +17,11 @@ import (
 // domain whose complaint rate passes 0.3 %. The pause, its campaign.paused event (and
 // webhook) and the audit entry commit together.
 func (s *Service) guard(ctx context.Context, k *tenant.Keys, c *store.Campaign, sp *Spec, now time.Time) (bool, error) {
-	since := now.Add(-sp.Guards.window())
-	delivered, err := s.DB.CampaignEventCounts(ctx, c.ID, "delivered", since)
+	counts, err := s.DB.CampaignEventTotals(ctx, c.ID, now.Add(-sp.Guards.window()), "delivered", "complained", "bounced")
 	if err != nil {
 		return false, err
 	}
-	d := sum(delivered)
+	d := counts["delivered"]
 	if d < sp.Guards.minDelivered() {
 		return false, nil
 	}
@@ -31,12 +30,8 @@ func (s *Service) guard(ctx context.Context, k *tenant.Keys, c *store.Campaign, 
 		event, name string
 		rate        float64
 	}{{"complained", "complaints", sp.Guards.complaintRate()}, {"bounced", "bounces", sp.Guards.bounceRate()}} {
-		n, err := s.DB.CampaignEventCounts(ctx, c.ID, g.event, since)
-		if err != nil {
-			return false, err
-		}
-		if float64(sum(n)) > g.rate*float64(d) {
-			reason = fmt.Sprintf("%s %d of %d delivered exceed %.2f %%", g.name, sum(n), d, 100*g.rate)
+		if n := counts[g.event]; float64(n) > g.rate*float64(d) {
+			reason = fmt.Sprintf("%s %d of %d delivered exceed %.2f %%", g.name, n, d, 100*g.rate)
 			break
 		}
 	}

@@ -59,15 +59,11 @@ func (s *Service) Report(ctx context.Context, tenantID, id string) (*Report, err
 	if r.HumanOpens, err = s.DB.CampaignFirsts(ctx, id, "opened"); err != nil {
 		return nil, err
 	}
-	u, err := s.DB.CampaignEventCounts(ctx, id, "unsubscribed", time.Time{})
+	feedback, err := s.DB.CampaignEventTotals(ctx, id, time.Time{}, "unsubscribed", "complained")
 	if err != nil {
 		return nil, err
 	}
-	cm, err := s.DB.CampaignEventCounts(ctx, id, "complained", time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	r.Unsubscribed, r.Complained = sum(u), sum(cm)
+	r.Unsubscribed, r.Complained = feedback["unsubscribed"], feedback["complained"]
 	if d := r.Deliveries["delivered"]; d > 0 {
 		r.CTR = float64(sum(r.HumanClicks)) / float64(d)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -245,11 +247,19 @@ func (db *DB) CountCampaignRecipients(ctx context.Context, campaignID string) (*
 	return c, rows.Err()
 }
 
-// CampaignEventCounts counts, per variant, the distinct recipients of a campaign's
-// messages with an event of type typ at or after since.
-func (db *DB) CampaignEventCounts(ctx context.Context, campaignID, typ string, since time.Time) (map[string]int, error) {
-	return db.campaignCounts(ctx, "SELECT cr.variant, COUNT(DISTINCT e.recipient_id) FROM campaign_recipients cr JOIN events e ON e.message_id = cr.message_id"+
-		" WHERE cr.campaign_id = $1 AND cr.message_id <> '' AND e.type = $2 AND e.at >= $3 GROUP BY cr.variant", campaignID, typ, msOrZero(since))
+// CampaignEventTotals counts, for each of types, the distinct recipients of a
+// campaign's messages with an event of that type at or after since. One statement
+// reads them all, so the counts are of one moment: a guard comparing complaints with
+// deliveries never sets complaints made after its delivered count against it.
+func (db *DB) CampaignEventTotals(ctx context.Context, campaignID string, since time.Time, types ...string) (map[string]int, error) {
+	args := []any{campaignID, msOrZero(since)}
+	ph := make([]string, len(types))
+	for i, t := range types {
+		args = append(args, t)
+		ph[i] = fmt.Sprintf("$%d", i+3)
+	}
+	return db.campaignCounts(ctx, "SELECT e.type, COUNT(DISTINCT e.recipient_id) FROM campaign_recipients cr JOIN events e ON e.message_id = cr.message_id"+
+		" WHERE cr.campaign_id = $1 AND cr.message_id <> '' AND e.at >= $2 AND e.type IN ("+strings.Join(ph, ", ")+") GROUP BY e.type", args...)
 }
 
 // CampaignFirsts counts, per variant, the recipients of a campaign's messages that
