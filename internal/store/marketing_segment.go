@@ -39,6 +39,7 @@ const (
 
 type segBuilder struct {
 	dialect Dialect
+	tenant  string
 	args    []any
 }
 
@@ -107,9 +108,11 @@ func (b *segBuilder) build(n *SegNode, out *strings.Builder) error {
 		out.WriteString(")")
 	case SegEvent:
 		// Engagement is read from delivery timelines: the recipient rows carry the same
-		// keyed address hash as the contact.
-		out.WriteString("EXISTS (SELECT 1 FROM recipients r JOIN events e ON e.recipient_id = r.id WHERE r.tenant_id = c.tenant_id AND r.address_hash = c.email_hash AND e.type = " +
-			b.arg(n.Value) + " AND e.at >= " + b.arg(ms(n.Since)) + ")")
+		// keyed address hash as the contact. The set of engaged addresses is found once
+		// per query (an uncorrelated IN), not once per contact: events has no index by
+		// recipient, and a correlated test scanned it for every contact.
+		out.WriteString("c.email_hash IN (SELECT r.address_hash FROM events e JOIN recipients r ON r.id = e.recipient_id WHERE e.tenant_id = " + b.arg(b.tenant) +
+			" AND r.tenant_id = " + b.arg(b.tenant) + " AND e.type = " + b.arg(n.Value) + " AND e.at >= " + b.arg(ms(n.Since)) + ")")
 	case SegSuppressed:
 		out.WriteString("EXISTS (SELECT 1 FROM suppressions s WHERE s.tenant_id = c.tenant_id AND s.email_hash = c.email_hash AND s.scope = " + b.arg(n.Value) + ")")
 	default:
@@ -119,7 +122,7 @@ func (b *segBuilder) build(n *SegNode, out *strings.Builder) error {
 }
 
 func (db *DB) segmentWhere(tenantID string, n *SegNode) (string, []any, error) {
-	b := &segBuilder{dialect: db.dialect}
+	b := &segBuilder{dialect: db.dialect, tenant: tenantID}
 	var w strings.Builder
 	w.WriteString("c.tenant_id = " + b.arg(tenantID) + " AND ")
 	if err := b.build(n, &w); err != nil {
