@@ -91,6 +91,11 @@ type Worker struct {
 	waiting  map[string][]*store.Job
 	running  sync.WaitGroup
 	stopped  bool
+	// short is set when a claim was held back by the number of free slots (none
+	// free, or every one filled): a finished delivery then wakes the claim loop.
+	// Otherwise the last claim took all that was due, and waking it would only
+	// cost an empty claim.
+	short bool
 	// unrecorded counts outcomes the database refused and that are being retried.
 	// While any are, nothing new is claimed or started: a delivery whose outcome
 	// cannot be written would only be sent again once its lease ends.
@@ -166,13 +171,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			// Recorded before claiming: those jobs must not be sent again.
 			w.recoverOrphans(dctx)
 		}
-		n, err := w.claim(ctx, dctx)
+		full, err := w.claim(ctx, dctx)
 		if err != nil && ctx.Err() == nil {
 			w.log.Error("claim jobs", "err", err)
 		}
+		// Claim again at once only when this claim filled every free slot: more may be
+		// due. One that took fewer found all there was, and the next acceptance or
+		// finished delivery wakes the loop anyway — an immediate second claim would
+		// find nothing at the cost of a write, once per message under a light load.
 		next := w.cfg.PollInterval
-		if n > 0 {
-			next = 0 // there may be more due right now
+		if full {
+			next = 0
 		}
 		if !timer.Stop() {
 			select {
@@ -184,29 +193,37 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-func (w *Worker) claim(ctx, dctx context.Context) (int, error) {
+// claim takes due jobs for the free slots and reports whether it filled them all.
+func (w *Worker) claim(ctx, dctx context.Context) (bool, error) {
 	w.mu.Lock()
 	free := w.cfg.Concurrency - w.inflight
 	for _, q := range w.waiting {
 		free -= len(q)
 	}
 	paused := w.unrecorded > 0
+	if free <= 0 {
+		w.short = true
+	}
 	w.mu.Unlock()
 	if free <= 0 || paused {
 		// Wait for a slot, or for outcomes to be written again; either wakes us.
-		return 0, nil
+		return false, nil
 	}
 	jobs, err := w.db.ClaimJobs(ctx, w.cfg.Owner, w.now(), free, w.cfg.Lease)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	w.mu.Lock()
 	for _, j := range jobs {
 		w.waiting[j.Domain] = append(w.waiting[j.Domain], j)
 	}
+	full := len(jobs) == free
+	if full {
+		w.short = true
+	}
 	w.dispatchLocked(dctx)
 	w.mu.Unlock()
-	return len(jobs), nil
+	return full, nil
 }
 
 // dispatchLocked starts waiting jobs while global and per-domain slots allow.
@@ -241,8 +258,12 @@ func (w *Worker) run(dctx context.Context, j *store.Job) {
 		delete(w.byDomain, j.Domain)
 	}
 	w.dispatchLocked(dctx)
+	wake := w.short
+	w.short = false
 	w.mu.Unlock()
-	w.Notify()
+	if wake {
+		w.Notify()
+	}
 }
 
 // pauseFor marks one more (or one fewer) outcome that cannot be written; when the last
