@@ -334,10 +334,12 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 				return nil
 			}
 		}
-		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
+		// The archive entry first: on PostgreSQL it then goes in with the message's
+		// own statement.
+		if err := journal.insert(ctx, tx); err != nil {
 			return err
 		}
-		if err := journal.insert(ctx, tx); err != nil {
+		if err := tx.InsertMessage(ctx, m, rcpts, jobs, events); err != nil {
 			return err
 		}
 		if sub.Also != nil {

@@ -39,8 +39,14 @@ const termsPerInsert = 400
 // The terms go in as few statements as possible: on PostgreSQL each is a round trip.
 func (tx *Tx) InsertArchiveEntry(ctx context.Context, e *ArchiveEntry, terms [][]byte) error {
 	version := max(e.Version, 1)
-	if _, err := tx.exec(ctx, "INSERT INTO archive_entries (id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest, version, indexed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-		e.ID, e.TenantID, ms(e.At), e.Direction, e.MessageID, e.Size, e.Labels, e.KeyWrapped, e.Content, e.Meta, e.SealedSum, e.Digest, version, nullMS(e.IndexedAt)); err != nil {
+	args := []any{e.ID, e.TenantID, ms(e.At), e.Direction, e.MessageID, e.Size, e.Labels, e.KeyWrapped, e.Content, e.Meta, e.SealedSum, e.Digest, version, nullMS(e.IndexedAt)}
+	const head = "INSERT INTO archive_entries (id, tenant_id, at, direction, message_id, size, labels, key_wrapped, content, meta, sealed_sum, digest, version, indexed_at)"
+	if len(terms) == 0 {
+		// A journaled message's entry, its terms to come from the index job: on
+		// PostgreSQL it goes in with the message's own statement.
+		return tx.insertLater(ctx, head, 1, "", args...)
+	}
+	if _, err := tx.exec(ctx, insertRows(head, len(args), 1, ""), args...); err != nil {
 		return err
 	}
 	return tx.insertArchiveTerms(ctx, e.ID, terms)

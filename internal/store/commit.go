@@ -134,14 +134,14 @@ func (c *committer) commit(batch []*writeReq) {
 			errs[i] = err
 			continue
 		}
-		stx.after, stx.groups = nil, nil
+		stx.after, stx.groups, stx.later = nil, nil, nil
 		auditMark, rollupMark, hookMark := len(stx.audit), len(stx.rollups), len(stx.webhooks)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the
 		// whole shared transaction, and with it the other writers' work.
 		rctx := context.WithoutCancel(r.ctx)
 		if single {
-			errs[i] = r.fn(rctx, stx)
+			errs[i] = runWrite(rctx, r.fn, stx)
 			if errs[i] != nil {
 				tx.Rollback()
 				c.finish(batch, errs, nil)
@@ -164,7 +164,7 @@ func (c *committer) commit(batch []*writeReq) {
 				return
 			}
 			spOpen = true
-			if errs[i] = r.fn(rctx, stx); errs[i] != nil {
+			if errs[i] = runWrite(rctx, r.fn, stx); errs[i] != nil {
 				stx.audit = stx.audit[:auditMark]
 				stx.rollups = stx.rollups[:rollupMark]
 				stx.webhooks = stx.webhooks[:hookMark]
@@ -216,6 +216,15 @@ func (c *committer) commit(batch []*writeReq) {
 		}
 	}
 	c.finish(batch, errs, nil)
+}
+
+// runWrite runs one write's function and then its inserts still waiting
+// (Tx.insertLater), so a failure among them is the write's own.
+func runWrite(ctx context.Context, fn func(context.Context, *Tx) error, tx *Tx) error {
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.flushLater(ctx)
 }
 
 func (c *committer) finish(batch []*writeReq, errs []error, all error) {

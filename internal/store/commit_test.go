@@ -132,6 +132,11 @@ func TestFailedWriteIsUndoneAlone(t *testing.T) {
 				id, id, ms(time.Now()), "m", []byte{1})
 			return err
 		}
+		// An insert left to ride with a later statement (insertLater) is the write's
+		// own: flushed at its end if nothing took it, failing and undone with it.
+		later := func(ctx context.Context, tx *Tx, id string) error {
+			return tx.insertLater(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped)", 1, "", id, id, ms(time.Now()), "m", []byte{1})
+		}
 		// Hold the committer so that the writes below queue up and share a batch.
 		hold, held := make(chan struct{}), make(chan struct{})
 		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
@@ -158,6 +163,21 @@ func TestFailedWriteIsUndoneAlone(t *testing.T) {
 				return insert(ctx, tx, "first") // the primary key is taken: the database refuses
 			}},
 			{"after-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-duplicate") }},
+			{"later", false, func(ctx context.Context, tx *Tx) error { return later(ctx, tx, "later") }},
+			{"later-returned", true, func(ctx context.Context, tx *Tx) error {
+				if err := later(ctx, tx, "later-returned"); err != nil {
+					return err
+				}
+				return refused
+			}},
+			{"after-later-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-returned") }},
+			{"later-duplicate", true, func(ctx context.Context, tx *Tx) error {
+				if err := insert(ctx, tx, "later-duplicate"); err != nil {
+					return err
+				}
+				return later(ctx, tx, "first") // refused when it is flushed at the write's end
+			}},
+			{"after-later-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-duplicate") }},
 		}
 		errs := make([]chan error, len(writes))
 		for i, w := range writes {

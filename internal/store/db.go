@@ -240,6 +240,42 @@ type Tx struct {
 	audit    []*AuditEntry // appended at commit, in order
 	rollups  []rollupDelta // added to the report rollups at commit
 	webhooks []int64       // events whose webhook jobs are written at commit
+	// later holds inserts that need no answer, waiting to ride in the write's next
+	// multi-part statement (PostgreSQL; see insertLater). Per write, like groups.
+	later *withInserts
+}
+
+// insertLater inserts rows rows of len(args)/rows values: on PostgreSQL with the
+// write's next multi-part statement (a message's, or its events'), which saves a round
+// trip, or at the end of the write; on SQLite, which has no round trips, now. Nothing
+// in the write may read the rows before then.
+func (tx *Tx) insertLater(ctx context.Context, head string, rows int, tail string, args ...any) error {
+	if tx.dialect != Postgres {
+		_, err := tx.exec(ctx, insertRows(head, len(args)/rows, rows, tail), args...)
+		return err
+	}
+	if tx.later == nil {
+		tx.later = &withInserts{}
+	}
+	tx.later.add(head, rows, tail, args...)
+	return nil
+}
+
+// takeLater hands the waiting inserts to the statement being built (nil if none).
+func (tx *Tx) takeLater() *withInserts {
+	w := tx.later
+	tx.later = nil
+	return w
+}
+
+// flushLater runs the inserts still waiting when the write's function returns.
+func (tx *Tx) flushLater(ctx context.Context) error {
+	w := tx.takeLater()
+	if w == nil {
+		return nil
+	}
+	_, err := tx.exec(ctx, w.b.String()+"SELECT 1", w.args...)
+	return err
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

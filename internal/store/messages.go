@@ -94,7 +94,10 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 	if tx.dialect == Postgres && len(m.Chunks) == 0 && len(events) > 0 && len(events) <= eventsPerInsert && len(m.Report) <= reportDimsPerInsert {
 		// The usual message, its recipients, jobs, groups and first events: one
 		// statement, where each would be a round trip and a pass through the executor.
-		var w withInserts
+		w := tx.takeLater() // what the write has waiting goes in the same statement
+		if w == nil {
+			w = &withInserts{}
+		}
 		w.add("INSERT INTO messages ("+messageCols+")", 1, "", msgArgs...)
 		args := make([]any, 0, 12*len(rcpts))
 		for _, r := range rcpts {
@@ -112,7 +115,7 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 		}
 		w.add("INSERT INTO report_dims (message_id, dim, value)", len(m.Report), "ON CONFLICT DO NOTHING", args...)
 		tx.noteReportLabels(m)
-		return tx.insertEventsAfter(ctx, &w, events, known)
+		return tx.insertEventsAfter(ctx, w, events, known)
 	}
 	if _, err := tx.exec(ctx, "INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", msgArgs...); err != nil {
 		return err
@@ -194,6 +197,9 @@ const eventsPerInsert = 100
 func (tx *Tx) insertEventRows(ctx context.Context, with *withInserts, events []*Event) error {
 	var args []any
 	prefix := ""
+	if with == nil {
+		with = tx.takeLater()
+	}
 	if with != nil {
 		prefix, args = with.b.String(), with.args
 	}
