@@ -178,6 +178,13 @@ func (s *Service) Import(ctx context.Context, tenantID string, r io.Reader, opt 
 			return err
 		}
 		updated := len(preps) - created
+		if n := rep.Stored/importBatch + 1; n&(n-1) == 0 {
+			// After batches 1, 2, 4, 8 …: the tables this import grows get fresh
+			// statistics while it runs (store.RefreshContactStats says why).
+			if err := s.DB.RefreshContactStats(ctx); err != nil {
+				return err
+			}
+		}
 		rep.Stored += len(batch)
 		rep.Created += created
 		rep.Updated += updated

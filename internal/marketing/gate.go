@@ -58,12 +58,10 @@ func (s *Service) recheck(ctx context.Context, tenantID string, m *store.Marketi
 	} else if err != nil {
 		return "", err
 	}
-	for _, scope := range []string{ScopeMarketing, ScopeTransactional} {
-		if reason, err := s.IsSuppressed(ctx, tenantID, c.Email, scope); err != nil {
-			return "", err
-		} else if reason != "" {
-			return StopSuppressed, nil
-		}
+	if scope, _, err := s.suppressedIn(ctx, tenantID, c.Email, ScopeMarketing, ScopeTransactional); err != nil {
+		return "", err
+	} else if scope != "" {
+		return StopSuppressed, nil
 	}
 	live, err := s.LiveConsent(ctx, tenantID, m.ContactID, m.Kind, m.Purpose)
 	if err != nil {

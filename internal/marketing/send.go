@@ -64,13 +64,10 @@ func (s *Service) PrepareSend(ctx context.Context, tenantID string, in *SendInpu
 	}
 	// A transactional suppression (the address cannot receive: a hard bounce) stops
 	// marketing too; a marketing one stops only marketing.
-	for _, scope := range []string{ScopeMarketing, ScopeTransactional} {
-		if reason, err := s.IsSuppressed(ctx, tenantID, c.Email, scope); err != nil {
-			return nil, err
-		} else if reason != "" {
-			fe = append(fe, fieldErr("marketing.contact", "the address is suppressed for "+scope+" mail ("+reason+")"))
-			break
-		}
+	if scope, reason, err := s.suppressedIn(ctx, tenantID, c.Email, ScopeMarketing, ScopeTransactional); err != nil {
+		return nil, err
+	} else if scope != "" {
+		fe = append(fe, fieldErr("marketing.contact", "the address is suppressed for "+scope+" mail ("+reason+")"))
 	}
 	if in.ListID != "" {
 		ms, err := s.DB.Memberships(ctx, tenantID, c.ID)

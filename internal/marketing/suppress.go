@@ -112,15 +112,22 @@ func (s *Service) RemoveSuppression(ctx context.Context, tenantID, address, scop
 
 // IsSuppressed reports why an address is suppressed in a scope ("" if it is not).
 func (s *Service) IsSuppressed(ctx context.Context, tenantID, address, scope string) (string, error) {
+	_, reason, err := s.suppressedIn(ctx, tenantID, address, scope)
+	return reason, err
+}
+
+// suppressedIn reports the first of scopes, in order, in which an address is
+// suppressed, and why; one query for them all.
+func (s *Service) suppressedIn(ctx context.Context, tenantID, address string, scopes ...string) (scope, reason string, err error) {
 	email, err := normEmail(address)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	k, _, err := s.keys(ctx, tenantID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return s.DB.Suppressed(ctx, tenantID, k.AddressHash(email), scope)
+	return s.DB.SuppressedIn(ctx, tenantID, k.AddressHash(email), scopes...)
 }
 
 // Suppressions pages through a tenant's entries, newest first; before is a cursor

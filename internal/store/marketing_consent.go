@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -188,12 +189,42 @@ func (tx *Tx) DeleteSuppression(ctx context.Context, tenantID string, h []byte, 
 
 // Suppressed reports the reason an address is suppressed in a scope, "" if it is not.
 func (db *DB) Suppressed(ctx context.Context, tenantID string, h []byte, scope string) (string, error) {
-	var reason string
-	err := db.queryRow(ctx, "SELECT reason FROM suppressions WHERE tenant_id = $1 AND email_hash = $2 AND scope = $3", tenantID, h, scope).Scan(&reason)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+	_, reason, err := db.SuppressedIn(ctx, tenantID, h, scope)
 	return reason, err
+}
+
+// SuppressedIn reports the first of scopes, in the order given, in which the address
+// with hash h is suppressed, and why ("", "" if in none): one query for every scope,
+// where a send's checks asked once a scope.
+func (db *DB) SuppressedIn(ctx context.Context, tenantID string, h []byte, scopes ...string) (scope, reason string, err error) {
+	args := []any{tenantID, h}
+	ph := make([]string, len(scopes))
+	for i, sc := range scopes {
+		args = append(args, sc)
+		ph[i] = param(len(args))
+	}
+	rows, err := db.sql.QueryContext(ctx, "SELECT scope, reason FROM suppressions WHERE tenant_id = $1 AND email_hash = $2 AND scope IN ("+strings.Join(ph, ", ")+")", args...)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	found := map[string]string{}
+	for rows.Next() {
+		var sc, r string
+		if err := rows.Scan(&sc, &r); err != nil {
+			return "", "", err
+		}
+		found[sc] = r
+	}
+	if err := rows.Err(); err != nil {
+		return "", "", err
+	}
+	for _, sc := range scopes {
+		if r, ok := found[sc]; ok {
+			return sc, r, nil
+		}
+	}
+	return "", "", nil
 }
 
 // Suppressions pages through a tenant's entries (scope "" = every scope), newest first,

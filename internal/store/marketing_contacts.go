@@ -319,3 +319,17 @@ func (tx *Tx) PutContacts(ctx context.Context, cs []*Contact, index [][][]byte) 
 	}
 	return created, flush()
 }
+
+// RefreshContactStats has PostgreSQL re-read the size and spread of the contact
+// tables. A bulk import starts them small: plans made then (a scan of a few pages
+// beats an index) are cached by prepared statements and kept as the tables grow,
+// until statistics change — autovacuum may be slow to do it, or off — and each
+// lookup batch would read the whole table. SQLite's planner prefers the indexes
+// without statistics; nothing is done there.
+func (db *DB) RefreshContactStats(ctx context.Context) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	_, err := db.sql.ExecContext(ctx, "ANALYZE contacts, contact_index, list_members")
+	return err
+}
