@@ -203,6 +203,7 @@ func (db *DB) SuppressedIn(ctx context.Context, tenantID string, h []byte, scope
 		args = append(args, sc)
 		ph[i] = param(len(args))
 	}
+	// #nosec G202 -- only placeholders are added; every value is bound
 	rows, err := db.sql.QueryContext(ctx, "SELECT scope, reason FROM suppressions WHERE tenant_id = $1 AND email_hash = $2 AND scope IN ("+strings.Join(ph, ", ")+")", args...)
 	if err != nil {
 		return "", "", err
