@@ -93,9 +93,13 @@ type Worker struct {
 	stopped  bool
 	// short is set when a claim was held back by the number of free slots (none
 	// free, or every one filled): a finished delivery then wakes the claim loop.
-	// Otherwise the last claim took all that was due, and waking it would only
-	// cost an empty claim.
-	short bool
+	// Otherwise it does so only if the last claim is older than finishWakeAge: work
+	// queued by this process wakes the loop itself, and a claim just made took all
+	// that was due; but jobs queued by another process (an API-only one sharing the
+	// database) are found only by claiming, so a busy worker still looks for them
+	// between polls.
+	short     bool
+	lastClaim time.Time
 	// unrecorded counts outcomes the database refused and that are being retried.
 	// While any are, nothing new is claimed or started: a delivery whose outcome
 	// cannot be written would only be sent again once its lease ends.
@@ -193,6 +197,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// finishWakeAge: a finished delivery wakes the claim loop if no claim was made for
+// this long (see Worker.short).
+const finishWakeAge = 100 * time.Millisecond
+
 // claim takes due jobs for the free slots and reports whether it filled them all.
 func (w *Worker) claim(ctx, dctx context.Context) (bool, error) {
 	w.mu.Lock()
@@ -221,6 +229,7 @@ func (w *Worker) claim(ctx, dctx context.Context) (bool, error) {
 	if full {
 		w.short = true
 	}
+	w.lastClaim = time.Now()
 	w.dispatchLocked(dctx)
 	w.mu.Unlock()
 	return full, nil
@@ -258,7 +267,7 @@ func (w *Worker) run(dctx context.Context, j *store.Job) {
 		delete(w.byDomain, j.Domain)
 	}
 	w.dispatchLocked(dctx)
-	wake := w.short
+	wake := w.short || time.Since(w.lastClaim) > finishWakeAge
 	w.short = false
 	w.mu.Unlock()
 	if wake {
