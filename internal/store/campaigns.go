@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -256,7 +255,7 @@ func (db *DB) CampaignEventTotals(ctx context.Context, campaignID string, since 
 	ph := make([]string, len(types))
 	for i, t := range types {
 		args = append(args, t)
-		ph[i] = fmt.Sprintf("$%d", i+3)
+		ph[i] = param(len(args))
 	}
 	return db.campaignCounts(ctx, "SELECT e.type, COUNT(DISTINCT e.recipient_id) FROM campaign_recipients cr JOIN events e ON e.message_id = cr.message_id"+
 		" WHERE cr.campaign_id = $1 AND cr.message_id <> '' AND e.at >= $2 AND e.type IN ("+strings.Join(ph, ", ")+") GROUP BY e.type", args...)
