@@ -55,7 +55,7 @@ func (db *DB) prepared(ctx context.Context, q string) *sql.Stmt {
 	if st, ok := db.stmts.Load(q); ok {
 		return st.(*sql.Stmt)
 	}
-	st, err := db.sql.PrepareContext(ctx, q)
+	st, err := db.sql.PrepareContext(ctx, anonymousPlaceholders(q))
 	if err != nil {
 		return nil // the unprepared path reports the error
 	}
