@@ -97,6 +97,7 @@ the same directory find ./sealpost-dev by themselves.`)
 	}
 	// Portal links name the port actually bound (--listen may say :0).
 	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
+	tuneGC()
 	ctx, stop := signalContext()
 	defer stop()
 	s, err := server.New(ctx, &cfg, server.Options{

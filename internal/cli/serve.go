@@ -26,6 +26,7 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		return err
 	}
 	log := logger(cfg, e.stderr)
+	tuneGC()
 	ctx, stop := signalContext()
 	defer stop()
 	if *cpuProfile != "" {
