@@ -164,6 +164,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			ev.TLS, ev.MX = res.TLS, res.MX
 			ev.Reasons = append(slices.Clone(st.Plan.Reasons), st.Reasons...)
 			st.Evidence = ev
+			freeSlot(ctx) // the conversation is over; the rest is bookkeeping
 			logged := w.logAccepted(j)
 			if w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st) && logged {
 				w.accepted.recorded(j.ID)
@@ -348,6 +349,7 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 // write records an attempt's outcome: fn's changes, the outcome's event (with the
 // security events of a delivery, in one insert) and its audit entry, in one commit.
 func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
+	freeSlot(ctx)
 	o.UnconfirmedAttempt = j.UnconfirmedAttempt
 	var detail []byte
 	ev := &store.Event{TenantID: j.TenantID, MessageID: j.MessageID, RecipientID: j.RecipientID, Type: evType, At: w.now(), Sandbox: j.Sandbox}

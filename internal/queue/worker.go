@@ -259,7 +259,28 @@ func (w *Worker) dispatchLocked(dctx context.Context) {
 
 func (w *Worker) run(dctx context.Context, j *store.Job) {
 	defer w.running.Done()
-	w.deliver(dctx, j)
+	free := sync.OnceFunc(func() { w.free(dctx, j) })
+	defer free()
+	w.deliver(context.WithValue(dctx, slotKey{}, free), j)
+}
+
+// slotKey holds, in a delivery's context, the function that gives its slots back.
+type slotKey struct{}
+
+// freeSlot gives a delivery's slots back once its outcome is known, before that
+// outcome is written: the slots bound conversations with remote servers, and the
+// write waits for a group commit (and, before it, the local log's fsync) that
+// holds no connection. Held to the end, each slot spent half its time waiting
+// on the disk. The job stays claimed until the outcome commits, and Run's drain
+// still waits for the write.
+func freeSlot(ctx context.Context) {
+	if f, ok := ctx.Value(slotKey{}).(func()); ok {
+		f()
+	}
+}
+
+// free releases j's slots and starts what they were holding back.
+func (w *Worker) free(dctx context.Context, j *store.Job) {
 	w.mu.Lock()
 	w.inflight--
 	w.byDomain[j.Domain]--
