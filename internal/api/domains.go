@@ -116,7 +116,7 @@ func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request, p *tenant.
 	if err != nil {
 		return err
 	}
-	if err := s.DB.DeleteDomain(r.Context(), p.TenantID, d.Name); err != nil {
+	if err := s.Tenants.DeleteDomain(r.Context(), p.TenantID, d.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

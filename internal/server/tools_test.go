@@ -77,3 +77,20 @@ func TestDomainChecksAPI(t *testing.T) {
 		t.Errorf("overall: %v", out["status"])
 	}
 }
+
+// TestRemovedDomainStopsSendingAtOnce: SenderAllowed remembers verified domains for a
+// few seconds, but removing one through this process forgets them at once.
+func TestRemovedDomainStopsSendingAtOnce(t *testing.T) {
+	e := newEnv(t, storetest.SQLiteURL(t), envOptions{})
+	msg := map[string]any{"from": "a@clinic.example", "to": "p@patient.example", "subject": "s", "text": "t"}
+	if st, out := e.send(e.key, msg); st != 202 {
+		t.Fatalf("before removal: %d %v", st, out)
+	}
+	if st, out := e.do("DELETE", "/v1/domains/clinic.example", e.key, nil); st != 204 {
+		t.Fatalf("remove domain: %d %v", st, out)
+	}
+	st, out := e.send(e.key, msg)
+	if st != 422 || !hasField(out, "from") {
+		t.Fatalf("after removal: %d %v", st, out)
+	}
+}

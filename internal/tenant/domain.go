@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/net/idna"
 
@@ -75,11 +77,18 @@ func (s *Service) VerifyDomain(ctx context.Context, r *net.Resolver, tenantID, n
 }
 
 // SenderAllowed reports whether a tenant may send from an address's domain: the domain
-// (or a parent of it) must be one of its verified domains.
+// (or a parent of it) must be one of its verified domains. Every message asks, so a
+// domain found verified is remembered for senderTTL.
 func (s *Service) SenderAllowed(ctx context.Context, tenantID, domain string) (bool, error) {
+	now := s.now()
+	ok, gen := s.senders.get(tenantID, domain, now)
+	if ok {
+		return true, nil
+	}
 	for d := domain; strings.Contains(d, "."); {
 		got, err := s.db.Domain(ctx, tenantID, d)
 		if err == nil && got.Verified {
+			s.senders.put(tenantID, d, now.Add(senderTTL), gen)
 			return true, nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -89,6 +98,65 @@ func (s *Service) SenderAllowed(ctx context.Context, tenantID, domain string) (b
 		d = rest
 	}
 	return false, nil
+}
+
+// DeleteDomain removes a tenant's domain; this process stops accepting mail from it
+// at once (others within senderTTL).
+func (s *Service) DeleteDomain(ctx context.Context, tenantID, name string) error {
+	s.senders.drop(tenantID)
+	return s.db.DeleteDomain(ctx, tenantID, name)
+}
+
+// senderTTL bounds how long another process sharing the database may keep accepting
+// mail from a domain removed there. Only verified domains are remembered: one
+// verified a moment ago is looked up, and found, at once.
+const senderTTL = 5 * time.Second
+
+// senderCache remembers verified sender domains, by tenant and domain.
+type senderCache struct {
+	mu sync.Mutex
+	m  map[string]time.Time // tenant "\x00" domain → remembered until
+	// gen counts removals: a domain read before one returned must not be
+	// remembered after it (the authCache's rule).
+	gen uint64
+}
+
+// get reports whether the domain or a parent is remembered as verified, and the
+// generation a lookup that misses hands to put.
+func (c *senderCache) get(tenantID, domain string, now time.Time) (bool, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d := domain; strings.Contains(d, "."); {
+		if until, ok := c.m[tenantID+"\x00"+d]; ok && now.Before(until) {
+			return true, c.gen
+		}
+		_, d, _ = strings.Cut(d, ".")
+	}
+	return false, c.gen
+}
+
+func (c *senderCache) put(tenantID, domain string, until time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]time.Time{}
+	}
+	c.m[tenantID+"\x00"+domain] = until
+}
+
+// drop forgets a tenant's domains (before one is removed).
+func (c *senderCache) drop(tenantID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for k := range c.m {
+		if strings.HasPrefix(k, tenantID+"\x00") {
+			delete(c.m, k)
+		}
+	}
 }
 
 // DKIMKey returns the active DKIM signing key for a tenant's domain, unsealed.

@@ -35,9 +35,10 @@ type Service struct {
 	ring *seal.Keyring
 	now  func() time.Time
 
-	mu   sync.Mutex
-	keys map[string]*Keys
-	auth authCache
+	mu      sync.Mutex
+	keys    map[string]*Keys
+	auth    authCache
+	senders senderCache
 }
 
 // New builds a Service over a database and a master keyring.
