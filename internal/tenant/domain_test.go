@@ -31,7 +31,7 @@ func TestSenderCache(t *testing.T) {
 	}
 
 	_, gen = c.get("ten_1", "example.net", now) // a lookup goes to the database
-	c.drop("ten_1")                              // a domain is removed meanwhile
+	c.drop("ten_1")                             // a domain is removed meanwhile
 	c.put("ten_1", "example.net", now.Add(senderTTL), gen)
 	if ok, _ := c.get("ten_1", "example.net", now); ok {
 		t.Error("a domain read before a removal was remembered after it")
