@@ -97,11 +97,10 @@ the same directory find ./sealpost-dev by themselves.`)
 	}
 	// Portal links name the port actually bound (--listen may say :0).
 	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
-	tuneGC()
 	ctx, stop := signalContext()
 	defer stop()
 	s, err := server.New(ctx, &cfg, server.Options{
-		Logger: logger(&cfg, e.stderr), Keyring: ring, RootCAs: ca.Pool(), Listener: ln,
+		Logger: logger(&cfg, e.stderr), Keyring: ring, RootCAs: ca.Pool(), Listener: ln, LazyGC: lazyGC(),
 		Extra:   map[string]http.Handler{"/dev/mailbox": rcv.MailboxHandler()},
 		SMTPTLS: smtpTLS,
 	})

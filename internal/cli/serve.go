@@ -26,7 +26,6 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		return err
 	}
 	log := logger(cfg, e.stderr)
-	tuneGC()
 	ctx, stop := signalContext()
 	defer stop()
 	if *cpuProfile != "" {
@@ -40,7 +39,7 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		}
 		defer pprof.StopCPUProfile()
 	}
-	s, err := server.New(ctx, cfg, server.Options{Logger: log})
+	s, err := server.New(ctx, cfg, server.Options{Logger: log, LazyGC: lazyGC()})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package membudget
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/semaphore"
@@ -17,6 +18,12 @@ type Budget struct {
 	sem  *semaphore.Weighted
 	size int64
 	used atomic.Int64
+
+	// Watch's: mark, what to call, and the state it was last told.
+	mark  int64
+	watch func(above bool)
+	wmu   sync.Mutex
+	above bool
 }
 
 // New returns a budget of size bytes.
@@ -57,7 +64,7 @@ func (b *Budget) Take(ctx context.Context, n int64) (int64, bool) {
 	if err := b.sem.Acquire(ctx, n); err != nil {
 		return 0, false
 	}
-	b.used.Add(n)
+	b.crossed(b.used.Add(n), n)
 	return n, true
 }
 
@@ -66,8 +73,33 @@ func (b *Budget) Release(n int64) {
 	if b == nil || n <= 0 {
 		return
 	}
-	b.used.Add(-n)
+	b.crossed(b.used.Add(-n), -n)
 	b.sem.Release(n)
+}
+
+// Watch has f called with true once the bytes held reach mark, and with false once
+// they fall back below it. Calls are serialised, each reports the state at the time
+// of the call, and none repeats the last. Set it before the budget is used.
+func (b *Budget) Watch(mark int64, f func(above bool)) {
+	if b == nil {
+		return
+	}
+	b.mark, b.watch = mark, f
+}
+
+// crossed tells the watcher when a change of delta bytes, leaving now held, crossed
+// the mark. Concurrent crossings may arrive out of order: whoever gets the lock
+// reports what is held then, so the last report is always the current state.
+func (b *Budget) crossed(now, delta int64) {
+	if b.watch == nil || (now >= b.mark) == (now-delta >= b.mark) {
+		return
+	}
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if above := b.used.Load() >= b.mark; above != b.above {
+		b.above = above
+		b.watch(above)
+	}
 }
 
 // Used is the number of bytes held now.

@@ -3,6 +3,9 @@ package membudget
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -54,5 +57,46 @@ func TestBudget(t *testing.T) {
 		t.Fatal(err)
 	} else {
 		r()
+	}
+}
+
+// TestWatch: the watcher hears each crossing of the mark once, in order, whoever
+// crosses it (a taker or a releaser), and nothing while the bytes stay on one side.
+func TestWatch(t *testing.T) {
+	b := New(100)
+	var got []bool
+	b.Watch(50, func(above bool) { got = append(got, above) })
+	ctx := context.Background()
+	r1, _ := b.Acquire(ctx, 30) // 30: below
+	r2, _ := b.Acquire(ctx, 20) // 50: reaches the mark
+	r3, _ := b.Acquire(ctx, 10) // 60: still above
+	r2()                        // 40: below again
+	r3()                        // 30
+	r4, _ := b.Acquire(ctx, 70) // 100: above
+	r4()                        // 30: below
+	r1()
+	want := []bool{true, false, true, false}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("watcher heard %v, want %v", got, want)
+	}
+
+	// Concurrent crossings end with the watcher told the state that holds.
+	var last atomic.Bool
+	c := New(1 << 20)
+	c.Watch(1000, func(above bool) { last.Store(above) })
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2000 {
+				r, _ := c.Acquire(ctx, int64(600+i))
+				r()
+			}
+		}()
+	}
+	wg.Wait()
+	if last.Load() {
+		t.Error("nothing held, but the watcher was last told the mark is reached")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,9 @@ type Options struct {
 	// idle interval (tests).
 	CampaignClock func() time.Time
 	CampaignTick  time.Duration
+	// LazyGC lets the server set the process's garbage-collector target from its
+	// memory budget (see lazyGCPercent): serve and dev, when GOGC is not set.
+	LazyGC bool
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -223,6 +227,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	})
 	// One cap on bytes being worked on, shared by requests and deliveries.
 	s.memory = membudget.New(cfg.API.MaxInflightBytes)
+	if opt.LazyGC {
+		debug.SetGCPercent(lazyGCPercent)
+		s.memory.Watch(lazyGCMark, lazyGC)
+	}
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), tenant.NewID("w")[2:])
