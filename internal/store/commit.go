@@ -187,6 +187,8 @@ func (c *committer) commit(batch []*writeReq) {
 			afters = append(afters, stx.after)
 		}
 	}
+	// A write that failed leaves its waiting inserts behind: they are not the commit's.
+	stx.later = nil
 	// The audit chain goes last: on PostgreSQL its lock is held from there until the
 	// commit ends, serialising every process's commits, so as little as possible runs
 	// under it. (Rollup rows are locked before it, always in sorted order, and nothing
@@ -199,6 +201,12 @@ func (c *committer) commit(batch []*writeReq) {
 	if err := stx.flushRollups(ctx); err != nil {
 		tx.Rollback()
 		c.finish(batch, nil, fmt.Errorf("%w: add to report rollups: %v", ErrUnavailable, err))
+		return
+	}
+	// Webhook jobs or labels with no rollup statement to ride in (PostgreSQL).
+	if err := stx.flushLater(ctx); err != nil {
+		tx.Rollback()
+		c.finish(batch, nil, fmt.Errorf("%w: queue webhook jobs: %v", ErrUnavailable, err))
 		return
 	}
 	if err := stx.flushAudit(ctx); err != nil {

@@ -238,3 +238,63 @@ func TestOpenWarmsConnections(t *testing.T) {
 		}
 	})
 }
+
+// TestCommitEndLeavesFailedWritesOut: the rows a commit adds at its end (labels,
+// rollups; on PostgreSQL in one statement with what waits to ride along) never carry
+// an insert left waiting by a write that failed — here the batch's last, after a
+// write that added to the rollups.
+func TestCommitEndLeavesFailedWritesOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openMigrated(t, url, Options{Committers: 1}) // so the held one holds every write
+		tenant := func(id string) []any { return []any{id, id, ms(time.Now()), "m", []byte{1}} }
+		const head = "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped)"
+		hold, held := make(chan struct{}), make(chan struct{})
+		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
+		<-held
+
+		counted := make(chan error, 1)
+		go func() {
+			counted <- db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+				if err := tx.insertLater(ctx, head, 1, "", tenant("counted")...); err != nil {
+					return err
+				}
+				tx.rollups = append(tx.rollups,
+					rollupDelta{tenantID: "counted", dim: "tag", value: "v", bucket: 1, counter: -1, label: []byte("label")},
+					rollupDelta{tenantID: "counted", dim: "tag", value: "v", bucket: 1, counter: 0})
+				return nil
+			})
+		}()
+		time.Sleep(20 * time.Millisecond)
+		failed := make(chan error, 1)
+		go func() {
+			failed <- db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+				if err := tx.insertLater(ctx, head, 1, "", tenant("failed")...); err != nil {
+					return err
+				}
+				return errors.New("refused by the caller")
+			})
+		}()
+		time.Sleep(20 * time.Millisecond)
+		close(hold)
+		if err := <-counted; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-failed; err == nil {
+			t.Fatal("the failing write succeeded")
+		}
+		if _, err := db.Tenant(ctx, "failed"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the failed write's insert was stored with the commit's end: %v", err)
+		}
+		if _, err := db.Tenant(ctx, "counted"); err != nil {
+			t.Errorf("the counted write's tenant: %v", err)
+		}
+		var n int
+		if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM report_labels WHERE tenant_id = 'counted'").Scan(&n); err != nil || n != 1 {
+			t.Errorf("labels: %d, %v", n, err)
+		}
+		if err := db.sql.QueryRowContext(ctx, "SELECT "+Counters[0]+" FROM report_rollups WHERE tenant_id = 'counted'").Scan(&n); err != nil || n != 1 {
+			t.Errorf("rollup: %d, %v", n, err)
+		}
+	})
+}

@@ -261,6 +261,20 @@ func (tx *Tx) insertLater(ctx context.Context, head string, rows int, tail strin
 	return nil
 }
 
+// statementLater is insertLater for any statement that needs no answer: build
+// returns its text with placeholders numbered from first.
+func (tx *Tx) statementLater(ctx context.Context, build func(first int) string, args ...any) error {
+	if tx.dialect != Postgres {
+		_, err := tx.exec(ctx, build(1), args...)
+		return err
+	}
+	if tx.later == nil {
+		tx.later = &withInserts{}
+	}
+	tx.later.addQuery(build, args...)
+	return nil
+}
+
 // takeLater hands the waiting inserts to the statement being built (nil if none).
 func (tx *Tx) takeLater() *withInserts {
 	w := tx.later

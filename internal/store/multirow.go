@@ -69,3 +69,19 @@ func (w *withInserts) add(head string, rows int, tail string, args ...any) {
 	w.n++
 	w.args = append(w.args, args...)
 }
+
+// addQuery appends a statement built with its placeholders numbered from first.
+func (w *withInserts) addQuery(build func(first int) string, args ...any) {
+	if w.n == 0 {
+		w.b.WriteString("WITH ")
+	} else {
+		w.b.WriteString(", ")
+	}
+	w.b.WriteString("w")
+	w.b.WriteString(strconv.Itoa(w.n))
+	w.b.WriteString(" AS (")
+	w.b.WriteString(build(len(w.args) + 1))
+	w.b.WriteString(") ")
+	w.n++
+	w.args = append(w.args, args...)
+}

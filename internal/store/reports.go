@@ -313,7 +313,8 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 		for _, k := range batch {
 			args = append(args, k.tenantID, k.dim, k.value, labels[k])
 		}
-		if _, err := tx.exec(ctx, insertRows("INSERT INTO report_labels (tenant_id, dim, value, label)", 4, len(batch), "ON CONFLICT DO NOTHING"), args...); err != nil {
+		// On PostgreSQL with the upsert below: one round trip for both.
+		if err := tx.insertLater(ctx, "INSERT INTO report_labels (tenant_id, dim, value, label)", len(batch), "ON CONFLICT DO NOTHING", args...); err != nil {
 			return err
 		}
 	}
@@ -334,7 +335,13 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 				args = append(args, n)
 			}
 		}
-		if _, err := tx.exec(ctx, insertRows(rollupHead, 5+len(Counters), len(batch), rollupTail), args...); err != nil {
+		prefix, first := "", 1
+		if w := tx.takeLater(); w != nil {
+			// The commit's webhook jobs and labels, waiting for this statement.
+			prefix, first = w.b.String(), len(w.args)+1
+			args = append(w.args, args...)
+		}
+		if _, err := tx.exec(ctx, prefix+insertRowsFrom(rollupHead, 5+len(Counters), len(batch), rollupTail, first), args...); err != nil {
 			return err
 		}
 	}

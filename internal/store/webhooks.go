@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -198,14 +199,21 @@ func (tx *Tx) flushWebhooks(ctx context.Context) error {
 			n *= 2
 		}
 		args := make([]any, n)
-		ph := make([]string, n)
 		for i := range n {
 			args[i] = batch[min(i, len(batch)-1)]
-			ph[i] = fmt.Sprintf("$%d", i+1)
 		}
-		if _, err := tx.exec(ctx, "INSERT INTO webhook_jobs (endpoint_id, tenant_id, event_id, next_attempt_at, created_at)"+
-			" SELECT w.id, w.tenant_id, e.id, e.at, e.at FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id"+
-			" WHERE e.id IN ("+strings.Join(ph, ", ")+") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))", args...); err != nil {
+		// On PostgreSQL it rides with the commit's report rollups (flushRollups),
+		// one round trip for both.
+		build := func(first int) string {
+			ph := make([]string, n)
+			for i := range n {
+				ph[i] = "$" + strconv.Itoa(first+i)
+			}
+			return "INSERT INTO webhook_jobs (endpoint_id, tenant_id, event_id, next_attempt_at, created_at)" +
+				" SELECT w.id, w.tenant_id, e.id, e.at, e.at FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id" +
+				" WHERE e.id IN (" + strings.Join(ph, ", ") + ") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))"
+		}
+		if err := tx.statementLater(ctx, build, args...); err != nil {
 			return err
 		}
 	}
