@@ -56,18 +56,7 @@ func (w *withInserts) add(head string, rows int, tail string, args ...any) {
 	if rows == 0 {
 		return
 	}
-	if w.n == 0 {
-		w.b.WriteString("WITH ")
-	} else {
-		w.b.WriteString(", ")
-	}
-	w.b.WriteString("w")
-	w.b.WriteString(strconv.Itoa(w.n))
-	w.b.WriteString(" AS (")
-	w.b.WriteString(insertRowsFrom(head, len(args)/rows, rows, tail, len(w.args)+1))
-	w.b.WriteString(") ")
-	w.n++
-	w.args = append(w.args, args...)
+	w.addQuery(func(first int) string { return insertRowsFrom(head, len(args)/rows, rows, tail, first) }, args...)
 }
 
 // addQuery appends a statement built with its placeholders numbered from first.
