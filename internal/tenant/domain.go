@@ -101,10 +101,12 @@ func (s *Service) SenderAllowed(ctx context.Context, tenantID, domain string) (b
 }
 
 // DeleteDomain removes a tenant's domain; this process stops accepting mail from it
-// at once (others within senderTTL).
+// at once (others within senderTTL). The tenant's remembered domains are forgotten
+// once the row is gone, and a lookup that read it before cannot remember it after.
 func (s *Service) DeleteDomain(ctx context.Context, tenantID, name string) error {
+	err := s.db.DeleteDomain(ctx, tenantID, name)
 	s.senders.drop(tenantID)
-	return s.db.DeleteDomain(ctx, tenantID, name)
+	return err
 }
 
 // senderTTL bounds how long another process sharing the database may keep accepting
@@ -147,7 +149,7 @@ func (c *senderCache) put(tenantID, domain string, until time.Time, gen uint64) 
 	c.m[tenantID+"\x00"+domain] = until
 }
 
-// drop forgets a tenant's domains (before one is removed).
+// drop forgets a tenant's domains (once one is removed).
 func (c *senderCache) drop(tenantID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
