@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -228,7 +227,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	// One cap on bytes being worked on, shared by requests and deliveries.
 	s.memory = membudget.New(cfg.API.MaxInflightBytes)
 	if opt.LazyGC {
-		debug.SetGCPercent(lazyGCPercent)
+		lazyGC(false)
 		s.memory.Watch(lazyGCMark, lazyGC)
 	}
 	retry, _ := cfg.RetrySchedule()

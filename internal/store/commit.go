@@ -195,7 +195,7 @@ func (c *committer) commit(batch []*writeReq) {
 	// holding it waits for one: no cycle.)
 	if err := stx.flushWebhooks(ctx); err != nil {
 		tx.Rollback()
-		c.finish(batch, nil, fmt.Errorf("%w: queue webhook jobs: %v", ErrUnavailable, err))
+		c.finish(batch, nil, fmt.Errorf("%w: queue webhook jobs and report labels: %v", ErrUnavailable, err))
 		return
 	}
 	if err := stx.flushRollups(ctx); err != nil {

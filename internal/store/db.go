@@ -250,15 +250,10 @@ type Tx struct {
 // trip, or at the end of the write; on SQLite, which has no round trips, now. Nothing
 // in the write may read the rows before then.
 func (tx *Tx) insertLater(ctx context.Context, head string, rows int, tail string, args ...any) error {
-	if tx.dialect != Postgres {
-		_, err := tx.exec(ctx, insertRows(head, len(args)/rows, rows, tail), args...)
-		return err
+	if rows == 0 {
+		return nil
 	}
-	if tx.later == nil {
-		tx.later = &withInserts{}
-	}
-	tx.later.add(head, rows, tail, args...)
-	return nil
+	return tx.statementLater(ctx, func(first int) string { return insertRowsFrom(head, len(args)/rows, rows, tail, first) }, args...)
 }
 
 // statementLater is insertLater for any statement that needs no answer: build

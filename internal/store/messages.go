@@ -195,14 +195,10 @@ const eventsPerInsert = 100
 // assigns ids in the order of its VALUES in both databases, but neither promises the
 // order RETURNING reports them in, so the ids are sorted before they are handed out.
 func (tx *Tx) insertEventRows(ctx context.Context, with *withInserts, events []*Event) error {
-	var args []any
-	prefix := ""
 	if with == nil {
 		with = tx.takeLater()
 	}
-	if with != nil {
-		prefix, args = with.b.String(), with.args
-	}
+	prefix, args := with.parts()
 	first := len(args) + 1
 	args = slices.Grow(args, 8*len(events))
 	for _, e := range events {

@@ -59,6 +59,15 @@ func (w *withInserts) add(head string, rows int, tail string, args ...any) {
 	w.addQuery(func(first int) string { return insertRowsFrom(head, len(args)/rows, rows, tail, first) }, args...)
 }
 
+// parts is the WITH clause so far and its arguments ("" and none for a nil w): a last
+// statement follows it, numbering its placeholders from len(args)+1.
+func (w *withInserts) parts() (string, []any) {
+	if w == nil {
+		return "", nil
+	}
+	return w.b.String(), w.args
+}
+
 // addQuery appends a statement built with its placeholders numbered from first.
 func (w *withInserts) addQuery(build func(first int) string, args ...any) {
 	if w.n == 0 {

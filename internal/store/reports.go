@@ -335,13 +335,9 @@ func (tx *Tx) flushRollups(ctx context.Context) error {
 				args = append(args, n)
 			}
 		}
-		prefix, first := "", 1
-		if w := tx.takeLater(); w != nil {
-			// The commit's webhook jobs and labels, waiting for this statement.
-			prefix, first = w.b.String(), len(w.args)+1
-			args = append(w.args, args...)
-		}
-		if _, err := tx.exec(ctx, prefix+insertRowsFrom(rollupHead, 5+len(Counters), len(batch), rollupTail, first), args...); err != nil {
+		// The commit's webhook jobs and labels, if any wait, go in this statement.
+		prefix, waiting := tx.takeLater().parts()
+		if _, err := tx.exec(ctx, prefix+insertRowsFrom(rollupHead, 5+len(Counters), len(batch), rollupTail, len(waiting)+1), append(waiting, args...)...); err != nil {
 			return err
 		}
 	}
