@@ -66,11 +66,15 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 		return
 	}
 	defer release()
-	msg, rcpt, marketing, err := w.db.ForDelivery(ctx, j.MessageID, j.RecipientID)
-	if err != nil {
-		w.retryLater(ctx, j, keys, fmt.Errorf("load message: %w", err), nil)
-		return
+	loaded := j.Loaded
+	j.Loaded = nil // held by this attempt only: a retry reads the rows again
+	if loaded == nil {
+		if loaded, err = w.db.ForDelivery(ctx, j.MessageID, j.RecipientID); err != nil {
+			w.retryLater(ctx, j, keys, fmt.Errorf("load message: %w", err), nil)
+			return
+		}
 	}
+	msg, rcpt, marketing := loaded.Message, loaded.Recipient, loaded.Marketing
 	if marketing && w.cfg.Gate != nil && !j.Sandbox {
 		// Before anything is opened or sent: a stopped job ends here, once.
 		reason, err := w.cfg.Gate.CheckDelivery(ctx, j.TenantID, j.MessageID)

@@ -73,6 +73,16 @@ type Job struct {
 	UnconfirmedAttempt int
 	// Size, set by ClaimJobs, is the message's built size (0: not known here).
 	Size int
+	// Loaded, set by ClaimJobs for a small message, is what ForDelivery would read.
+	Loaded *Loaded
+}
+
+// Loaded is what a delivery attempt reads before it starts: the message, the recipient
+// and whether the message belongs to a marketing send.
+type Loaded struct {
+	Message   *Message
+	Recipient *Recipient
+	Marketing bool
 }
 
 // InsertMessage stores a message, its recipients, one delivery job per recipient that
@@ -340,21 +350,37 @@ func (db *DB) Recipients(ctx context.Context, messageID string) ([]*Recipient, e
 // ForDelivery loads what a delivery attempt needs in one query: the message, the
 // recipient, and whether the message was sent for marketing (its consent is then
 // checked again before it leaves). ErrNotFound if either is gone.
-func (db *DB) ForDelivery(ctx context.Context, messageID, recipientID string) (*Message, *Recipient, bool, error) {
-	var m messageRow
-	var r recipientRow
-	var marketing int
-	err := db.queryRow(ctx, "SELECT "+prefixed("m.", messageCols)+", "+prefixed("r.", recipientCols)+
-		", CASE WHEN EXISTS (SELECT 1 FROM marketing_messages mm WHERE mm.message_id = m.id) THEN 1 ELSE 0 END"+
-		" FROM messages m JOIN recipients r ON r.message_id = m.id WHERE m.id = $1 AND r.id = $2", messageID, recipientID).
-		Scan(append(append(m.dest(), r.dest()...), &marketing)...)
+func (db *DB) ForDelivery(ctx context.Context, messageID, recipientID string) (*Loaded, error) {
+	var l loadedRow
+	err := db.queryRow(ctx, forDeliveryQuery+" WHERE m.id = $1 AND r.id = $2", messageID, recipientID).Scan(l.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, false, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return nil, err
 	}
-	return m.message(), r.recipient(), marketing == 1, nil
+	return l.loaded(), nil
+}
+
+// forDeliveryQuery reads a message, one of its recipients and whether the message is
+// a marketing send; a WHERE clause picks the rows.
+var forDeliveryQuery = "SELECT " + prefixed("m.", messageCols) + ", " + prefixed("r.", recipientCols) +
+	", CASE WHEN EXISTS (SELECT 1 FROM marketing_messages mm WHERE mm.message_id = m.id) THEN 1 ELSE 0 END" +
+	" FROM messages m JOIN recipients r ON r.message_id = m.id"
+
+// loadedRow holds the scan targets of forDeliveryQuery.
+type loadedRow struct {
+	m         messageRow
+	r         recipientRow
+	marketing int
+}
+
+func (l *loadedRow) dest() []any {
+	return append(append(l.m.dest(), l.r.dest()...), &l.marketing)
+}
+
+func (l *loadedRow) loaded() *Loaded {
+	return &Loaded{Message: l.m.message(), Recipient: l.r.recipient(), Marketing: l.marketing == 1}
 }
 
 // prefixed qualifies each of a list of columns with a table alias.

@@ -45,9 +45,70 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 			j.ClaimedAt = now
 			jobs = append(jobs, &j)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return tx.loadForDelivery(ctx, jobs)
 	})
 	return jobs, err
+}
+
+// Bounds on what a claim reads for its jobs (Job.Loaded): messages of at most
+// loadMessageBytes, at most loadClaimBytes of them together. A job's message is
+// otherwise read by ForDelivery once its memory is reserved (Job.Size); these bound
+// what is held before that.
+const (
+	loadMessageBytes = 64 << 10
+	loadClaimBytes   = 4 << 20
+)
+
+// loadForDelivery reads the small messages of just-claimed jobs, with their
+// recipients, in the claim's transaction: one query instead of one per job, and on
+// SQLite through the writer's connection, whose page cache holds the pages the accepts
+// just wrote (a reader's cache is emptied by every commit). The IN list is padded to a
+// power of two so few statements are prepared.
+func (tx *Tx) loadForDelivery(ctx context.Context, jobs []*Job) error {
+	byRecipient := map[string]*Job{}
+	var ids []any
+	total := 0
+	for _, j := range jobs {
+		if j.Size <= 0 || j.Size > loadMessageBytes || total+j.Size > loadClaimBytes {
+			continue
+		}
+		total += j.Size
+		byRecipient[j.RecipientID] = j
+		ids = append(ids, j.RecipientID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+		if i >= len(ids) {
+			ids = append(ids, ids[0])
+		}
+	}
+	rows, err := tx.query(ctx, forDeliveryQuery+" WHERE r.id IN ("+strings.Join(ph, ", ")+")", ids...) // #nosec G202 -- a fixed query and numbered placeholders; the ids are bound
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l loadedRow
+		if err := rows.Scan(l.dest()...); err != nil {
+			return err
+		}
+		if j := byRecipient[l.r.r.ID]; j != nil && l.m.m.ID == j.MessageID {
+			j.Loaded = l.loaded()
+		}
+	}
+	return rows.Err()
 }
 
 // MarkData records, before DATA is sent, that this attempt may leave: should its

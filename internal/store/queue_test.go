@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -134,6 +135,67 @@ func TestRetireJobOnce(t *testing.T) {
 		}
 		if again, _ := db.ClaimJobs(ctx, "b", now.Add(time.Hour), 10, time.Minute); len(again) != 0 {
 			t.Errorf("a retired job was claimed again: %d", len(again))
+		}
+	})
+}
+
+// TestClaimLoadsSmallMessages: a claim reads each small message with its recipient,
+// exactly as ForDelivery would, and leaves a large one, and those past the claim's
+// bound, to be read once the worker has reserved memory for them.
+func TestClaimLoadsSmallMessages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := open(t, url)
+		seedTenant(t, db, "t1")
+		ctx := context.Background()
+		now := time.Now()
+		sizes := map[string]int{"big": 65<<10 + 1}
+		for i := range 70 {
+			sizes[fmt.Sprintf("r%02d", i)] = 60 << 10 // 68 of them fit under 4 MiB
+		}
+		err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			for r, size := range sizes {
+				m := &store.Message{ID: "m-" + r, TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte("env " + r),
+					Content: []byte("sealed " + r), Size: size, Tags: []string{"t-" + r}}
+				rcpts := []*store.Recipient{{ID: r, MessageID: m.ID, TenantID: "t1", Kind: "to", Address: []byte("addr " + r), AddressHash: []byte(r),
+					Domain: "d.example", Status: "queued", UpdatedAt: now}, {ID: r + "-cc", MessageID: m.ID, TenantID: "t1", Kind: "cc",
+					Address: []byte("cc " + r), AddressHash: []byte(r + "-cc"), Domain: "d.example", Status: "sent", UpdatedAt: now}}
+				job := &store.Job{RecipientID: r, MessageID: m.ID, TenantID: "t1", Domain: "d.example", CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now}
+				if err := tx.InsertMessage(ctx, m, rcpts, []*store.Job{job}, nil); err != nil {
+					return err
+				}
+			}
+			return tx.InsertMarketingMessage(ctx, &store.MarketingMessage{MessageID: "m-r07", TenantID: "t1", ContactID: "c1", Kind: "campaign", Purpose: "marketing"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := db.ClaimJobs(ctx, "w", now.Add(time.Second), 100, time.Minute)
+		if err != nil || len(jobs) != len(sizes) {
+			t.Fatalf("claim: %d jobs, %v", len(jobs), err)
+		}
+		loaded := 0
+		for _, j := range jobs {
+			if j.Loaded == nil {
+				continue
+			}
+			loaded++
+			if j.RecipientID == "big" {
+				t.Errorf("a message over the bound was loaded by the claim")
+			}
+			want, err := db.ForDelivery(ctx, j.MessageID, j.RecipientID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(j.Loaded, want) {
+				t.Errorf("%s: claim loaded %+v %+v %v, ForDelivery reads %+v %+v %v", j.RecipientID,
+					j.Loaded.Message, j.Loaded.Recipient, j.Loaded.Marketing, want.Message, want.Recipient, want.Marketing)
+			}
+			if j.Loaded.Marketing != (j.RecipientID == "r07") || string(j.Loaded.Recipient.Address) != "addr "+j.RecipientID {
+				t.Errorf("%s: marketing %v, recipient %q", j.RecipientID, j.Loaded.Marketing, j.Loaded.Recipient.Address)
+			}
+		}
+		if loaded != 68 {
+			t.Errorf("the claim loaded %d messages, want the 68 that fit in 4 MiB", loaded)
 		}
 	})
 }
