@@ -44,6 +44,7 @@ type Options struct {
 	Timeout     time.Duration // for delivery to finish
 	CPUProfile  string        // if set, the server writes a CPU profile here
 	MemProfile  string        // if set, the server writes an allocation profile here at exit
+	Trace       string        // if set, the server writes an execution trace here
 	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
 	ArchiveOff  bool          // the server journals nothing: to measure what the archive costs
 }
@@ -172,6 +173,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	args := []string{"serve"}
 	if o.CPUProfile != "" {
 		args = append(args, "--cpuprofile", o.CPUProfile)
+	}
+	if o.Trace != "" {
+		args = append(args, "--trace", o.Trace)
 	}
 	if o.MemProfile != "" {
 		args = append(args, "--memprofile", o.MemProfile)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/sealpost/sealpost/internal/server"
 )
@@ -18,6 +19,7 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 	cfgPath := configFlag(fs, e)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) to this file until shutdown")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (pprof: what was allocated since start, and what is live) to this file at shutdown")
+	tracePath := fs.String("trace", "", "write an execution trace (go tool trace: what each goroutine waited on, and when) to this file until shutdown")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,6 +40,17 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath) // #nosec G304 -- a path the operator names on the command line
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	s, err := server.New(ctx, cfg, server.Options{Logger: log, LazyGC: lazyGC()})
 	if err != nil {
