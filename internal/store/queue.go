@@ -57,7 +57,8 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 // Bounds on what a claim reads for its jobs (Job.Loaded): messages of at most
 // loadMessageBytes, at most loadClaimBytes of them together. A job's message is
 // otherwise read by ForDelivery once its memory is reserved (Job.Size); these bound
-// what is held before that.
+// what is held before that (a claim takes no more jobs than the worker has free
+// slots, so jobs waiting for a slot hold at most loadMessageBytes each).
 const (
 	loadMessageBytes = 64 << 10
 	loadClaimBytes   = 4 << 20
