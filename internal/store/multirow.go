@@ -83,3 +83,27 @@ func (w *withInserts) addQuery(build func(first int) string, args ...any) {
 	w.n++
 	w.args = append(w.args, args...)
 }
+
+// padToPowerOfTwo repeats vals' last value until there are a power of two of them:
+// an IN list ignores repeats, and a handful of statement shapes (each prepared once on
+// SQLite) then serve every length. vals must not be empty.
+func padToPowerOfTwo(vals []any) []any {
+	n := 1
+	for n < len(vals) {
+		n *= 2
+	}
+	out := make([]any, n)
+	for i := range n {
+		out[i] = vals[min(i, len(vals)-1)]
+	}
+	return out
+}
+
+// placeholderList is "$first, $first+1, …": n numbered placeholders for an IN list.
+func placeholderList(first, n int) string {
+	ph := make([]string, n)
+	for i := range n {
+		ph[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(ph, ", ")
+}

@@ -67,8 +67,7 @@ const (
 // loadForDelivery reads the small messages of just-claimed jobs, with their
 // recipients, in the claim's transaction: one query instead of one per job, and on
 // SQLite through the writer's connection, whose page cache holds the pages the accepts
-// just wrote (a reader's cache is emptied by every commit). The IN list is padded to a
-// power of two so few statements are prepared.
+// just wrote (a reader's cache is emptied by every commit).
 func (tx *Tx) loadForDelivery(ctx context.Context, jobs []*Job) error {
 	byRecipient := map[string]*Job{}
 	var ids []any
@@ -84,18 +83,8 @@ func (tx *Tx) loadForDelivery(ctx context.Context, jobs []*Job) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	n := 1
-	for n < len(ids) {
-		n *= 2
-	}
-	ph := make([]string, n)
-	for i := range ph {
-		ph[i] = fmt.Sprintf("$%d", i+1)
-		if i >= len(ids) {
-			ids = append(ids, ids[0])
-		}
-	}
-	rows, err := tx.query(ctx, forDeliveryQuery+" WHERE r.id IN ("+strings.Join(ph, ", ")+")", ids...) // #nosec G202 -- a fixed query and numbered placeholders; the ids are bound
+	ids = padToPowerOfTwo(ids)
+	rows, err := tx.query(ctx, forDeliveryQuery+" WHERE r.id IN ("+placeholderList(1, len(ids))+")", ids...) // #nosec G202 -- a fixed query and numbered placeholders; the ids are bound
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -192,26 +191,17 @@ func (tx *Tx) flushWebhooks(ctx context.Context) error {
 	for rest := tx.webhooks; len(rest) > 0; {
 		batch := rest[:min(len(rest), webhookEventsPerInsert)]
 		rest = rest[len(batch):]
-		// The list is padded to a power of two with its last id (IN ignores repeats),
-		// so a handful of statement shapes serve every batch size.
-		n := 1
-		for n < len(batch) {
-			n *= 2
+		ids := make([]any, len(batch))
+		for i, id := range batch {
+			ids[i] = id
 		}
-		args := make([]any, n)
-		for i := range n {
-			args[i] = batch[min(i, len(batch)-1)]
-		}
+		args := padToPowerOfTwo(ids)
 		// On PostgreSQL it rides with the commit's report rollups (flushRollups),
 		// one round trip for both.
 		build := func(first int) string {
-			ph := make([]string, n)
-			for i := range n {
-				ph[i] = "$" + strconv.Itoa(first+i)
-			}
 			return "INSERT INTO webhook_jobs (endpoint_id, tenant_id, event_id, next_attempt_at, created_at)" +
 				" SELECT w.id, w.tenant_id, e.id, e.at, e.at FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id" +
-				" WHERE e.id IN (" + strings.Join(ph, ", ") + ") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))"
+				" WHERE e.id IN (" + placeholderList(first, len(args)) + ") AND w.enabled = 1 AND (w.types = '' OR (',' || w.types || ',') LIKE ('%,' || e.type || ',%'))"
 		}
 		if err := tx.statementLater(ctx, build, args...); err != nil {
 			return err
