@@ -68,6 +68,11 @@ type Result struct {
 	P99ms         float64 `json:"accept_p99_ms"`
 	ServerCPUs    float64 `json:"server_cpu_seconds"`
 	ServerMaxRSS  int64   `json:"server_peak_rss_kib"`
+	// DatabaseCPUs is a local PostgreSQL's CPU over the run (every process of it, its
+	// background workers included, and anything else it served meanwhile); 0 for
+	// SQLite, which runs inside the server, and for a server elsewhere.
+	DatabaseCPUs            float64 `json:"database_cpu_seconds,omitempty"`
+	DatabaseCPUPerMessageMs float64 `json:"database_cpu_ms_per_message,omitempty"`
 	// CPUPerMessageMs is the server's CPU time (for Postfix: all its processes and
 	// the OpenDKIM milter) per delivered message.
 	CPUPerMessageMs float64 `json:"cpu_ms_per_message"`
@@ -89,11 +94,12 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	defer os.RemoveAll(dir)
 	dbURL := o.DatabaseURL
 	dbName := "postgres"
+	postmaster := 0 // a local PostgreSQL's main process, whose CPU the run reports too
 	if dbURL == "" {
 		dbURL, dbName = "sqlite:"+filepath.Join(dir, "sealpost.db"), "sqlite"
 	} else {
 		var drop func()
-		if dbURL, drop, err = freshSchema(ctx, dbURL); err != nil {
+		if dbURL, drop, postmaster, err = freshSchema(ctx, dbURL); err != nil {
 			return nil, err
 		}
 		defer drop()
@@ -194,6 +200,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	}
 
 	r := &Result{Database: dbName, Messages: o.Messages, Clients: o.Clients, Rate: o.Rate, SizeBytes: o.Size, TLS: o.TLS, DKIM: o.DKIM, Webhook: o.Webhook, ArchiveOff: o.ArchiveOff}
+	// Read once the server is ready, so the schema's creation is not counted.
+	var dbCPU0 time.Duration
+	if postmaster != 0 {
+		dbCPU0 = treeCPU(postmaster)
+	}
 	body := []byte(fmt.Sprintf(`{"from":"Bench <b@%s>","to":"r@rcpt.example","subject":"bench","text":%q}`, domain, strings.Repeat("x", o.Size)))
 	start := time.Now()
 	lat, errs := drive(base, key, body, o)
@@ -219,6 +230,15 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 		r.ServerMaxRSS = ru.Maxrss
 	}
 	r.CPUPerMessageMs = cpuPerMessage(r)
+	if postmaster != 0 {
+		// The server's backends end with its connections; their time reaches the
+		// postmaster's reaped-children total once they have.
+		time.Sleep(300 * time.Millisecond)
+		r.DatabaseCPUs = (treeCPU(postmaster) - dbCPU0).Seconds()
+		if r.Delivered > 0 {
+			r.DatabaseCPUPerMessageMs = r.DatabaseCPUs * 1000 / float64(r.Delivered)
+		}
+	}
 	if werr != nil {
 		return r, fmt.Errorf("only %d of %d delivered within %v", r.Delivered, len(lat), o.Timeout)
 	}
@@ -377,14 +397,18 @@ func pct(sorted []time.Duration, p int) float64 {
 // WriteTable prints results as a table.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tconns\tpeak MiB\terrors\t")
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tdb cpu ms/msg\tconns\tpeak MiB\terrors\t")
 	for _, r := range rs {
 		rate := "closed"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
-			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
+		dbCPU := "-"
+		if r.DatabaseCPUs > 0 {
+			dbCPU = fmt.Sprintf("%.2f", r.DatabaseCPUPerMessageMs)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
+			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, dbCPU, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
 	}
 	return tw.Flush()
 }
