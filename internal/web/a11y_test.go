@@ -56,16 +56,21 @@ func tabTo(t *testing.T, b *browsertest.Browser, want string, limit int) {
 	t.Fatalf("%q not reached by Tab; focus went %v", want, seen)
 }
 
-// enter presses Enter and waits for the page it loads.
+// enter presses Enter and waits for the page it loads. The page is told apart by a
+// mark left on the one before, not by its address: a form that posts and is sent
+// back to the same address (revoking a message) loads a new page at the old one.
 func enter(t *testing.T, b *browsertest.Browser) {
 	t.Helper()
-	before := b.Location()
+	if _, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[bool](`window.__beforeEnter = true`)); err != nil {
+		t.Fatalf("marking the page: %v", err)
+	}
 	press(t, b, kb.Enter)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if ready, _ := chromedp.Run(b.Ctx(), chromedp.Evaluate[string](`document.readyState`)); ready == "complete" && b.Location() != before {
+		if loaded, _ := chromedp.Run(b.Ctx(), chromedp.Evaluate[bool](`document.readyState === "complete" && window.__beforeEnter === undefined`)); loaded {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("Enter loaded no new page within 15 s (still at %s)", b.Location())
 }
