@@ -238,7 +238,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *tenant.Princi
 	if sub.Audit != nil && sub.Audit.Seq != 0 {
 		committed()
 	}
-	s.OnAccepted()
+	if !res.HandedOff {
+		s.OnAccepted()
+	}
 	w.Header().Set("Location", "/v1/messages/"+res.MessageID)
 	writeJSON(w, http.StatusAccepted, res)
 	return nil
@@ -278,7 +280,12 @@ func (s *Server) sendBatch(w http.ResponseWriter, r *http.Request, p *tenant.Pri
 		}()
 	}
 	wg.Wait()
-	s.OnAccepted()
+	for _, res := range results {
+		if res.Result != nil && !res.Result.HandedOff {
+			s.OnAccepted() // once: it wakes the worker to claim them all
+			break
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 	return nil
 }

@@ -52,6 +52,7 @@ type Pipeline struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
+	handoff Handoff // nil: every job waits for a claim
 }
 
 // New builds a pipeline.
@@ -128,6 +129,9 @@ type Result struct {
 	Status     string            `json:"status"` // accepted, or quarantined by policy
 	Recipients []RecipientResult `json:"recipients"`
 	DLP        []dlp.Finding     `json:"dlp"` // categories and counts, never the matched text
+	// HandedOff says every delivery went to this process's worker with the commit:
+	// there is nothing for it to claim, so the face need not wake it.
+	HandedOff bool `json:"-"`
 }
 
 // RecipientResult names one recipient's delivery.
@@ -322,6 +326,7 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		remembered = keys.Data.Seal(body, "idempotency/"+sub.Principal.TenantID)
 	}
 	var replay *store.Idempotency
+	ho := p.reserve(ctx, sub, held, size, jobs, now)
 	err = p.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		replay = nil
 		if keyHash != nil {
@@ -353,12 +358,17 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 		}
 		return nil
 	})
+	if err != nil || replay != nil {
+		ho.cancel()
+	}
 	if err != nil {
 		return nil, err
 	}
 	if replay != nil {
 		return p.replay(keys, sub, replay)
 	}
+	ho.adopt(m, rcpts, now)
+	res.HandedOff = ho != nil
 	if p.cfg.Accepted != nil {
 		p.cfg.Accepted(len(rcpts))
 	}

@@ -109,6 +109,12 @@ type Worker struct {
 	signed     signOnce   // signatures shared by copies with identical bytes
 	accepted   *acceptLog // nil without Config.LogDir
 	orphans    bool       // a dead process's log is not yet fully recorded
+	// Hand-over at acceptance (handoff.go): slots held for messages being committed
+	// with their jobs claimed for this worker, the reservations not yet ended, and the
+	// context deliveries start in (nil until Run starts).
+	reserved int
+	handoffs sync.WaitGroup
+	dctx     context.Context
 }
 
 // New builds a worker.
@@ -151,6 +157,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// drain deadline cuts off deliveries still talking to a server.
 	dctx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDeliveries()
+	w.setDeliveryContext(dctx)
 	if w.cfg.LogDir != "" {
 		l, err := openAcceptLog(w.cfg.LogDir, w.cfg.Owner)
 		if err != nil {
@@ -204,10 +211,7 @@ const finishWakeAge = 100 * time.Millisecond
 // claim takes due jobs for the free slots and reports whether it filled them all.
 func (w *Worker) claim(ctx, dctx context.Context) (bool, error) {
 	w.mu.Lock()
-	free := w.cfg.Concurrency - w.inflight
-	for _, q := range w.waiting {
-		free -= len(q)
-	}
+	free := w.freeLocked()
 	paused := w.unrecorded > 0
 	if free <= 0 {
 		w.short = true
@@ -329,7 +333,10 @@ func (w *Worker) drain(cancel context.CancelFunc) error {
 	w.waiting = map[string][]*store.Job{}
 	w.mu.Unlock()
 	done := make(chan struct{})
-	go func() { w.running.Wait(); close(done) }()
+	// Messages being committed with jobs claimed for this worker end first: their
+	// jobs, adopted after the stop, wait unstarted and are released below with the
+	// rest. No reservation starts once stopped is set.
+	go func() { w.handoffs.Wait(); w.running.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(w.cfg.DrainTimeout):

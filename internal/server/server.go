@@ -246,6 +246,10 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		ReturnPath: returnPath(cfg),
 		Gate:       gate, // Campaigns.
 	}, log.With("part", "queue"), s.Metrics)
+	if cfg.HasRole("worker") {
+		// Messages accepted here go to this process's worker with their commit.
+		s.Pipeline.HandOffTo(s.Worker)
+	}
 	if s.Portal, err = portal.New(db, s.Tenants, s.Pipeline, PortalConfig(cfg), log, s.Worker.Notify); err != nil {
 		db.Close()
 		return nil, err

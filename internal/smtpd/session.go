@@ -262,7 +262,9 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return ss.refusal(err)
 	}
-	ss.s.deps.OnAccepted()
+	if !res.HandedOff {
+		ss.s.deps.OnAccepted()
+	}
 	ss.log.Info("message accepted", "message", res.MessageID, "recipients", len(res.Recipients), "status", res.Status)
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK queued as " + res.MessageID}
 }

@@ -75,6 +75,10 @@ type Job struct {
 	Size int
 	// Loaded, set by ClaimJobs for a small message, is what ForDelivery would read.
 	Loaded *Loaded
+	// ClaimedBy, set by the caller of InsertMessage, inserts the job already claimed
+	// by this owner (see deliveryRows): the accepting process delivers it without a
+	// claim. ClaimJobs does not set it.
+	ClaimedBy string
 }
 
 // Loaded is what a delivery attempt reads before it starts: the message, the recipient
@@ -96,6 +100,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 	if dlp == nil {
 		dlp = []byte("[]")
 	}
+	for _, j := range jobs {
+		if (j.ClaimedBy != "") != (jobs[0].ClaimedBy != "") {
+			return errors.New("a message's jobs are handed over all or none")
+		}
+	}
 	known := make(map[string]*rcptGroups, len(rcpts))
 	for _, r := range rcpts {
 		known[r.ID] = &rcptGroups{domain: r.Domain, method: r.Method, dims: m.Report}
@@ -114,11 +123,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 			args = append(args, recipientArgs(r)...)
 		}
 		w.add("INSERT INTO recipients ("+recipientCols+")", len(rcpts), "", args...)
-		args = make([]any, 0, 9*len(jobs))
-		for _, j := range jobs {
-			args = append(args, jobArgs(j, m.Quarantined)...)
+		cols, args, err := deliveryRows(tx.dialect, jobs, m.Quarantined)
+		if err != nil {
+			return err
 		}
-		w.add("INSERT INTO deliveries ("+deliveryInsertCols+")", len(jobs), "", args...)
+		w.add("INSERT INTO deliveries ("+cols+")", len(jobs), "", args...)
 		args = make([]any, 0, 3*len(m.Report))
 		for _, d := range m.Report {
 			args = append(args, m.ID, d.Dim, d.Value)
@@ -141,8 +150,18 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 		}
 	}
 	for _, j := range jobs {
-		if _, err := tx.exec(ctx, "INSERT INTO deliveries ("+deliveryInsertCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", jobArgs(j, m.Quarantined)...); err != nil {
+		cols, args, err := deliveryRows(tx.dialect, []*Job{j}, m.Quarantined)
+		if err != nil {
 			return err
+		}
+		res, err := tx.exec(ctx, insertRowsFrom("INSERT INTO deliveries ("+cols+")", len(args), 1, "", 1), args...)
+		if err != nil {
+			return err
+		}
+		if j.ClaimedBy != "" && tx.dialect == SQLite {
+			if j.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tx.insertReportDims(ctx, m); err != nil {
@@ -156,11 +175,65 @@ func recipientArgs(r *Recipient) []any {
 	return []any{r.ID, r.MessageID, r.TenantID, r.Kind, r.Address, r.AddressHash, r.Domain, r.Status, ms(r.UpdatedAt), r.Detail, r.Method, r.Security}
 }
 
-const deliveryInsertCols = "recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held"
+const deliveryInsertCols = "recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held, attempts, claimed_by"
 
-// jobArgs are j's values for deliveryInsertCols.
-func jobArgs(j *Job, held bool) []any {
-	return []any{j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt), b2i(held)}
+// deliveryRows are the columns and values that insert jobs. Jobs handed to the
+// accepting process (Job.ClaimedBy) go in claimed, as ClaimJobs leaves a job: their
+// first attempt counted and NextAttemptAt the lease's end. On PostgreSQL their ids
+// come with them (NewJobIDs), as its multi-statement insert cannot return them.
+func deliveryRows(d Dialect, jobs []*Job, held bool) (string, []any, error) {
+	if held && jobs[0].ClaimedBy != "" {
+		return "", nil, errors.New("a held message's jobs cannot be handed over")
+	}
+	withID := d == Postgres && jobs[0].ClaimedBy != ""
+	cols, per := deliveryInsertCols, 11
+	if withID {
+		cols, per = "id, "+cols, 12
+	}
+	args := make([]any, 0, per*len(jobs))
+	for _, j := range jobs {
+		attempts := 0
+		if j.ClaimedBy != "" {
+			attempts = 1
+		}
+		if withID {
+			if j.ID <= 0 {
+				return "", nil, errors.New("a job handed over on PostgreSQL needs its id (NewJobIDs)")
+			}
+			args = append(args, j.ID)
+		}
+		args = append(args, j.RecipientID, j.MessageID, j.TenantID, j.Domain, b2i(j.Sandbox), ms(j.CreatedAt), ms(j.ExpiresAt), ms(j.NextAttemptAt), b2i(held), attempts, j.ClaimedBy)
+	}
+	return cols, args, nil
+}
+
+// NewJobIDs takes n job ids from PostgreSQL's sequence, for jobs inserted already
+// claimed (Job.ClaimedBy). An id taken and not used is a gap, nothing more. On SQLite
+// it returns nil: InsertMessage sets the ids.
+func (db *DB) NewJobIDs(ctx context.Context, n int) ([]int64, error) {
+	if db.dialect != Postgres || n <= 0 {
+		return nil, nil
+	}
+	rows, err := db.sql.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)", n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("job ids: %d of %d", len(ids), n)
+	}
+	return ids, nil
 }
 
 // InsertEvents appends events (setting their ids) and, in the same transaction, one

@@ -55,12 +55,12 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 }
 
 // Bounds on what a claim reads for its jobs (Job.Loaded): messages of at most
-// loadMessageBytes, at most loadClaimBytes of them together. A job's message is
+// LoadMessageBytes, at most loadClaimBytes of them together. A job's message is
 // otherwise read by ForDelivery once its memory is reserved (Job.Size); these bound
 // what is held before that (a claim takes no more jobs than the worker has free
-// slots, so jobs waiting for a slot hold at most loadMessageBytes each).
+// slots, so jobs waiting for a slot hold at most LoadMessageBytes each).
 const (
-	loadMessageBytes = 64 << 10
+	LoadMessageBytes = 64 << 10
 	loadClaimBytes   = 4 << 20
 )
 
@@ -73,7 +73,7 @@ func (tx *Tx) loadForDelivery(ctx context.Context, jobs []*Job) error {
 	var ids []any
 	total := 0
 	for _, j := range jobs {
-		if j.Size <= 0 || j.Size > loadMessageBytes || total+j.Size > loadClaimBytes {
+		if j.Size <= 0 || j.Size > LoadMessageBytes || total+j.Size > loadClaimBytes {
 			continue
 		}
 		total += j.Size

@@ -199,3 +199,95 @@ func TestClaimLoadsSmallMessages(t *testing.T) {
 		}
 	})
 }
+
+// TestHandedOverJobsGoInClaimed: jobs inserted for the accepting process's worker
+// (Job.ClaimedBy) are left as a claim leaves them — first attempt counted, held
+// until the lease ends, the owner able to mark and release them — with their ids set
+// as stored; a message's jobs are handed over all or none, never when it is held,
+// and on PostgreSQL only with ids from its sequence.
+func TestHandedOverJobsGoInClaimed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := open(t, url)
+		seedTenant(t, db, "t1")
+		ctx := context.Background()
+		now := time.Now()
+		lease := time.Minute
+		jobsFor := func(msg string, owners ...string) []*store.Job {
+			var jobs []*store.Job
+			for i, o := range owners {
+				jobs = append(jobs, &store.Job{RecipientID: fmt.Sprintf("%s-r%d", msg, i), MessageID: msg, TenantID: "t1", Domain: "d.example",
+					CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now.Add(lease), ClaimedBy: o})
+			}
+			return jobs
+		}
+		insert := func(msg string, held bool, jobs []*store.Job) error {
+			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+				return tx.InsertMessage(ctx, &store.Message{ID: msg, TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}, Size: 10, Quarantined: held}, nil, jobs, nil)
+			})
+		}
+		jobs := jobsFor("m1", "w", "w")
+		ids, err := db.NewJobIDs(ctx, len(jobs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (ids != nil) != (db.Dialect() == store.Postgres) {
+			t.Fatalf("job ids taken ahead: %v", ids)
+		}
+		for i := range ids {
+			jobs[i].ID = ids[i]
+		}
+		if err := insert("m1", false, jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs[0].ID <= 0 || jobs[1].ID <= 0 || jobs[0].ID == jobs[1].ID {
+			t.Fatalf("ids of the handed-over jobs: %d, %d", jobs[0].ID, jobs[1].ID)
+		}
+		for _, j := range jobs {
+			var attempts int
+			var owner string
+			var next int64
+			if err := db.SQL().QueryRow("SELECT attempts, claimed_by, next_attempt_at FROM deliveries WHERE id = $1 AND recipient_id = $2", j.ID, j.RecipientID).Scan(&attempts, &owner, &next); err != nil {
+				t.Fatalf("job %d as stored: %v", j.ID, err)
+			}
+			if attempts != 1 || owner != "w" || next != now.Add(lease).UnixMilli() {
+				t.Errorf("job %d stored with attempts %d, owner %q, next %d", j.ID, attempts, owner, next)
+			}
+		}
+		// Not due to anyone while the lease runs; the owner may mark it.
+		if got, err := db.ClaimJobs(ctx, "other", now.Add(time.Second), 10, lease); err != nil || len(got) != 0 {
+			t.Fatalf("claim during the lease: %d jobs, %v", len(got), err)
+		}
+		j := jobs[0]
+		j.Attempts = 1
+		if err := db.MarkData(ctx, j, "w"); err != nil {
+			t.Errorf("the owner marks its handed-over job: %v", err)
+		}
+		// A stop releases both: the unmarked one's attempt is given back.
+		if n, err := db.ReleaseJobs(ctx, "w", now); err != nil || n != 2 {
+			t.Fatalf("release: %d, %v", n, err)
+		}
+		got, err := db.ClaimJobs(ctx, "other", now.Add(time.Second), 10, lease)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claim after release: %d, %v", len(got), err)
+		}
+		for _, c := range got {
+			want := 1 // the unmarked job's attempt was given back
+			if c.ID == j.ID {
+				want = 2
+			}
+			if c.Attempts != want {
+				t.Errorf("job %d claimed again at attempt %d, want %d", c.ID, c.Attempts, want)
+			}
+		}
+		// All or none; never held; on PostgreSQL, ids first.
+		if err := insert("m2", false, jobsFor("m2", "w", "")); err == nil {
+			t.Error("a message with one job handed over and one not was stored")
+		}
+		if err := insert("m3", true, jobsFor("m3", "w")); err == nil {
+			t.Error("a held message's job was handed over")
+		}
+		if err := insert("m4", false, jobsFor("m4", "w")); (err == nil) != (db.Dialect() == store.SQLite) {
+			t.Errorf("a job handed over without an id ahead: %v", err)
+		}
+	})
+}
