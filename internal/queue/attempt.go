@@ -42,6 +42,9 @@ type Outcome struct {
 	// log written the moment it answered; its reply and TLS details were lost.
 	Recovered bool           `json:"recovered_after_crash,omitempty"`
 	Extra     map[string]any `json:"extra,omitempty"`
+	// logged: the local accept log holds this delivery, so its commit may wait to
+	// share a transaction (store.WriteSoon) instead of going ahead of the queue.
+	logged bool
 }
 
 // StatusSuppressed is the outcome of a delivery the Gate stopped when it was claimed:
@@ -170,7 +173,7 @@ func (w *Worker) deliver(ctx context.Context, j *store.Job) {
 			st.Evidence = ev
 			freeSlot(ctx) // the conversation is over; the rest is bookkeeping
 			logged := w.logAccepted(j)
-			if w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused}, keys, st) && logged {
+			if w.finish(ctx, j, pipeline.StatusDelivered, &Outcome{MX: res.MX, Reply: res.Reply, TLS: res.TLS, Attempt: j.Attempts, DKIM: dkimNote, Reused: res.Reused, logged: logged}, keys, st) && logged {
 				w.accepted.recorded(j.ID)
 			}
 			return
@@ -350,6 +353,11 @@ func (w *Worker) finish(ctx context.Context, j *store.Job, status string, o *Out
 	}, status, o, keys, st)
 }
 
+// loggedOutcomeWait bounds how long the outcome of a delivery the accept log holds
+// waits for another write to share its commit: under light load an acceptance or a
+// DATA mark comes along within a few milliseconds.
+const loggedOutcomeWait = 10 * time.Millisecond
+
 // write records an attempt's outcome: fn's changes, the outcome's event (with the
 // security events of a delivery, in one insert) and its audit entry, in one commit.
 func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
@@ -370,8 +378,16 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		// Ahead of queued writes: the remote server has answered, and until this
-		// commits a crash would send the message again.
-		return w.db.WritePriority(wctx, func(ctx context.Context, tx *store.Tx) error {
+		// commits a crash would send the message again — unless the local accept log
+		// holds the delivery: then a crash records it from there, and the write waits
+		// a moment to share a commit rather than pay for one alone.
+		write := w.db.WritePriority
+		if o.logged {
+			write = func(ctx context.Context, fn func(context.Context, *store.Tx) error) error {
+				return w.db.WriteSoon(ctx, loggedOutcomeWait, fn)
+			}
+		}
+		return write(wctx, func(ctx context.Context, tx *store.Tx) error {
 			if err := fn(ctx, tx, detail); err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // committer batches concurrent writes into shared transactions: each caller's function
@@ -18,7 +19,12 @@ type committer struct {
 	// delivery's outcome after the remote server said 250. They join the next batch
 	// ahead of everything queued, so a burst of acceptances cannot stretch the time
 	// in which a crash would lose them.
-	first   chan *writeReq
+	first chan *writeReq
+	// soon holds writes whose fact is already durable elsewhere (a delivery the
+	// local accept log holds): each waits, up to its own bound, for another write to
+	// share a commit with instead of paying for one alone. Under light load that is
+	// most of a commit, and its fsync, saved for every delivered message.
+	soon    chan *writeReq
 	wg      sync.WaitGroup
 	closing chan struct{}
 	once    sync.Once
@@ -28,11 +34,12 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(context.Context, *Tx) error
 	done chan error
+	due  time.Time // a write sent with WriteSoon: when it commits even alone
 }
 
 func newCommitter(db *DB, maxBatch, workers int) *committer {
 	c := &committer{db: db, maxBatch: maxBatch, queue: make(chan *writeReq, maxBatch*workers), first: make(chan *writeReq, maxBatch*workers),
-		closing: make(chan struct{})}
+		soon: make(chan *writeReq, maxBatch*workers), closing: make(chan struct{})}
 	for range workers {
 		c.wg.Add(1)
 		go c.run()
@@ -42,7 +49,14 @@ func newCommitter(db *DB, maxBatch, workers int) *committer {
 
 var errClosed = errors.New("store is closed")
 
-func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) error, first bool) error {
+// Classes of write: queued in turn, ahead of those (first), or waiting to share.
+const (
+	inTurn = iota
+	ahead
+	soon
+)
+
+func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) error, class int, within time.Duration) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case <-c.closing:
@@ -50,8 +64,11 @@ func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) er
 	default:
 	}
 	q := c.queue
-	if first {
+	switch class {
+	case ahead:
 		q = c.first
+	case soon:
+		q, r.due = c.soon, time.Now().Add(within)
 	}
 	select {
 	case q <- r:
@@ -73,6 +90,10 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer c.wg.Done()
 	batch := make([]*writeReq, 0, c.maxBatch)
+	// held: writes from soon waiting for company, oldest first.
+	var held []*writeReq
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var first *writeReq
 		select {
@@ -80,26 +101,53 @@ func (c *committer) run() {
 		default:
 		}
 		if first == nil {
+			var due <-chan time.Time
+			if len(held) > 0 {
+				timer.Reset(time.Until(held[0].due))
+				due = timer.C
+			}
 			select {
 			case first = <-c.first:
 			case first = <-c.queue:
+			case r := <-c.soon:
+				held = append(held, r)
+			case <-due:
 			case <-c.closing:
 				// Drain what was queued before close, then stop.
+				if len(held) > 0 {
+					c.commit(held)
+				}
 				for {
 					select {
 					case r := <-c.first:
 						c.commit([]*writeReq{r})
 					case r := <-c.queue:
 						c.commit([]*writeReq{r})
+					case r := <-c.soon:
+						c.commit([]*writeReq{r})
 					default:
 						return
 					}
 				}
 			}
+			if due != nil && !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			if first == nil && len(held) > 0 && len(held) < c.maxBatch && time.Now().Before(held[0].due) {
+				continue // still waiting for company
+			}
 		}
-		batch = append(batch[:0], first)
+		batch = append(batch[:0], held...)
+		held = held[:0]
+		if first != nil {
+			batch = append(batch, first)
+		}
 		batch = c.fill(batch, c.first)
 		batch = c.fill(batch, c.queue)
+		batch = c.fill(batch, c.soon)
 		c.commit(batch)
 	}
 }

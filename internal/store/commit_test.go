@@ -298,3 +298,76 @@ func TestCommitEndLeavesFailedWritesOut(t *testing.T) {
 		}
 	})
 }
+
+// TestSoonWriteWaitsForCompany: a write sent with WriteSoon does not commit alone
+// while its bound lasts: it runs in the transaction of the next write that comes, and
+// commits when that one does; with no company it commits when its bound ends; and a
+// closing store commits it at once.
+func TestSoonWriteWaitsForCompany(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openMigrated(t, url, Options{Committers: 1})
+		txOf := func(into **Tx, tenant string) func(context.Context, *Tx) error {
+			return func(ctx context.Context, tx *Tx) error {
+				*into = tx
+				_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id) VALUES ($1, $1, 0, '')", tenant)
+				return err
+			}
+		}
+		stored := func(tenant string) bool {
+			var n int
+			db.sql.QueryRow("SELECT COUNT(*) FROM tenants WHERE id = $1", tenant).Scan(&n)
+			return n == 1
+		}
+		var soonTx, otherTx *Tx
+		done := make(chan error, 1)
+		go func() { done <- db.WriteSoon(ctx, time.Minute, txOf(&soonTx, "soon")) }()
+		select {
+		case err := <-done:
+			t.Fatalf("committed alone within its bound: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if stored("soon") {
+			t.Fatal("the waiting write is visible before any commit")
+		}
+		if err := db.Write(ctx, txOf(&otherTx, "other")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the waiting write did not commit with the next one")
+		}
+		if soonTx != otherTx || !stored("soon") {
+			t.Errorf("the waiting write ran in its own transaction (%p, %p) or is missing", soonTx, otherTx)
+		}
+
+		start := time.Now()
+		if err := db.WriteSoon(ctx, 150*time.Millisecond, txOf(&soonTx, "alone")); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took < 150*time.Millisecond || took > 5*time.Second || !stored("alone") {
+			t.Errorf("a write with no company committed after %v (stored %v), want its 150 ms bound", took, stored("alone"))
+		}
+
+		go func() { done <- db.WriteSoon(ctx, time.Hour, txOf(&soonTx, "at-close")) }()
+		time.Sleep(200 * time.Millisecond)
+		closed := make(chan struct{})
+		go func() { db.commit.close(); close(closed) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("closing left a waiting write waiting")
+		}
+		<-closed
+		if !stored("at-close") {
+			t.Error("the write waiting at close was not committed")
+		}
+	})
+}

@@ -317,7 +317,7 @@ func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
 // only fn's changes (a savepoint), not the others'. fn must not block on anything but
 // the database: it holds the writer.
 func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return db.commit.submit(ctx, fn, false)
+	return db.commit.submit(ctx, fn, inTurn, 0)
 }
 
 // WritePriority is Write for a write that a fact outside the database already waits on
@@ -325,7 +325,15 @@ func (db *DB) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) er
 // of writes queued with Write, so the time in which a crash could lose it is one
 // commit, not a queue of them.
 func (db *DB) WritePriority(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
-	return db.commit.submit(ctx, fn, true)
+	return db.commit.submit(ctx, fn, ahead, 0)
+}
+
+// WriteSoon is Write for a write whose fact is already durable elsewhere (a
+// delivery the local accept log holds): rather than commit alone it waits up to
+// within for another write to share a transaction with, and commits by then in any
+// case. It returns once committed, like Write.
+func (db *DB) WriteSoon(ctx context.Context, within time.Duration, fn func(ctx context.Context, tx *Tx) error) error {
+	return db.commit.submit(ctx, fn, soon, within)
 }
 
 // now is the store's clock in the unit every table uses.
