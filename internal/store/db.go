@@ -43,6 +43,7 @@ type DB struct {
 	log     *slog.Logger
 	commit  *committer
 	stmts   sync.Map // query → *sql.Stmt; SQLite only (pgx caches statements itself)
+	jobIDs  idBlock  // PostgreSQL: job ids taken from the sequence ahead (NewJobIDs)
 }
 
 // prepared returns a statement prepared once for q, or nil where preparing each time

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -208,32 +209,60 @@ func deliveryRows(d Dialect, jobs []*Job, held bool) (string, []any, error) {
 }
 
 // NewJobIDs takes n job ids from PostgreSQL's sequence, for jobs inserted already
-// claimed (Job.ClaimedBy). An id taken and not used is a gap, nothing more. On SQLite
-// it returns nil: InsertMessage sets the ids.
+// claimed (Job.ClaimedBy). Ids are taken from the sequence a block at a time and
+// handed out from memory, so a message costs no round trip for them; an id taken and
+// not used (a stop, a failed write) is a gap, nothing more. On SQLite it returns nil:
+// InsertMessage sets the ids.
 func (db *DB) NewJobIDs(ctx context.Context, n int) ([]int64, error) {
 	if db.dialect != Postgres || n <= 0 {
 		return nil, nil
 	}
-	rows, err := db.sql.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)", n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+	return db.jobIDs.take(n, func(k int) ([]int64, error) {
+		rows, err := db.sql.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)", k)
+		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		defer rows.Close()
+		ids := make([]int64, 0, k)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(ids) != k {
+			return nil, fmt.Errorf("job ids: %d of %d", len(ids), k)
+		}
+		return ids, nil
+	})
+}
+
+// idBlock hands out ids fetched ahead, a block at a time.
+type idBlock struct {
+	mu    sync.Mutex
+	ahead []int64
+}
+
+// idsAhead is how many ids one fetch takes beyond what is asked.
+const idsAhead = 64
+
+func (b *idBlock) take(n int, fetch func(k int) ([]int64, error)) ([]int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ahead) < n {
+		more, err := fetch(n + idsAhead)
+		if err != nil {
+			return nil, err
+		}
+		b.ahead = append(b.ahead, more...)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(ids) != n {
-		return nil, fmt.Errorf("job ids: %d of %d", len(ids), n)
-	}
-	return ids, nil
+	out := slices.Clone(b.ahead[:n])
+	b.ahead = b.ahead[n:]
+	return out, nil
 }
 
 // InsertEvents appends events (setting their ids) and, in the same transaction, one

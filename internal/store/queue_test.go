@@ -279,6 +279,32 @@ func TestHandedOverJobsGoInClaimed(t *testing.T) {
 				t.Errorf("job %d claimed again at attempt %d, want %d", c.ID, c.Attempts, want)
 			}
 		}
+		// Ids taken ahead are never handed out twice, nor given by the sequence to a
+		// job inserted the usual way.
+		if db.Dialect() == store.Postgres {
+			seen := map[int64]bool{jobs[0].ID: true, jobs[1].ID: true}
+			for range 100 {
+				more, err := db.NewJobIDs(ctx, 3)
+				if err != nil || len(more) != 3 {
+					t.Fatalf("ids ahead: %v, %v", more, err)
+				}
+				for _, id := range more {
+					if seen[id] {
+						t.Fatalf("id %d handed out twice", id)
+					}
+					seen[id] = true
+				}
+			}
+			plain := jobsFor("m5", "")
+			if err := insert("m5", false, plain); err != nil {
+				t.Fatal(err)
+			}
+			var id int64
+			db.SQL().QueryRow("SELECT id FROM deliveries WHERE recipient_id = $1", plain[0].RecipientID).Scan(&id)
+			if id == 0 || seen[id] {
+				t.Errorf("a job inserted the usual way got id %d, one handed out ahead", id)
+			}
+		}
 		// All or none; never held; on PostgreSQL, ids first.
 		if err := insert("m2", false, jobsFor("m2", "w", "")); err == nil {
 			t.Error("a message with one job handed over and one not was stored")
