@@ -150,6 +150,9 @@ func decodeText(raw []byte, cs string) string {
 		// Windows-1252 in practice.
 		raw, _ = toUTF8("windows-1252", raw)
 	}
+	if utf8.Valid(raw) {
+		return string(raw) // checked eight ASCII bytes at a time, not rune by rune
+	}
 	return strings.ToValidUTF8(string(raw), string(utf8.RuneError))
 }
 
@@ -169,6 +172,15 @@ func toUTF8(cs string, raw []byte) ([]byte, bool) {
 // transferDecoded undoes the Content-Transfer-Encoding only. Attachments
 // keep the bytes the sender attached; charset conversion is for bodies.
 func transferDecoded(h textproto.Header, body io.Reader) io.Reader {
+	if br, ok := body.(*bytes.Reader); ok && fastQP && strings.ToLower(h.Get("Content-Transfer-Encoding")) == "quoted-printable" {
+		// Held in memory: decoded in one pass, unless it is broken in a way only
+		// the library's reader knows how to handle (decodeQP).
+		src := make([]byte, br.Len())
+		br.ReadAt(src, br.Size()-int64(br.Len()))
+		if out, ok := decodeQP(src); ok {
+			return bytes.NewReader(out)
+		}
+	}
 	var only message.Header
 	if enc := h.Get("Content-Transfer-Encoding"); enc != "" {
 		only.Set("Content-Transfer-Encoding", enc)
