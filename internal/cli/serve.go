@@ -28,6 +28,7 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		return err
 	}
 	log := logger(cfg, e.stderr)
+	log.Info("scheduler", "gomaxprocs", serverProcs(), "cpus", defaultProcs)
 	ctx, stop := signalContext()
 	defer stop()
 	if *cpuProfile != "" {
