@@ -183,6 +183,9 @@ const deliveryInsertCols = "recipient_id, message_id, tenant_id, domain, sandbox
 // first attempt counted and NextAttemptAt the lease's end. On PostgreSQL their ids
 // come with them (NewJobIDs), as its multi-statement insert cannot return them.
 func deliveryRows(d Dialect, jobs []*Job, held bool) (string, []any, error) {
+	if len(jobs) == 0 {
+		return deliveryInsertCols, nil, nil // a message with no delivery (held, or none asked)
+	}
 	if held && jobs[0].ClaimedBy != "" {
 		return "", nil, errors.New("a held message's jobs cannot be handed over")
 	}

@@ -305,6 +305,14 @@ func TestHandedOverJobsGoInClaimed(t *testing.T) {
 				t.Errorf("a job inserted the usual way got id %d, one handed out ahead", id)
 			}
 		}
+		// A message with no delivery at all still goes in (on PostgreSQL by the one
+		// statement that carries its first events).
+		if err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			return tx.InsertMessage(ctx, &store.Message{ID: "m6", TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}, Size: 10}, nil, nil,
+				[]*store.Event{{TenantID: "t1", MessageID: "m6", Type: "accepted", At: now}})
+		}); err != nil {
+			t.Errorf("a message with no jobs: %v", err)
+		}
 		// All or none; never held; on PostgreSQL, ids first.
 		if err := insert("m2", false, jobsFor("m2", "w", "")); err == nil {
 			t.Error("a message with one job handed over and one not was stored")
