@@ -90,7 +90,7 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer c.wg.Done()
 	batch := make([]*writeReq, 0, c.maxBatch)
-	// held: writes from soon waiting for company, oldest first.
+	// held: writes from soon waiting for company.
 	var held []*writeReq
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -103,7 +103,7 @@ func (c *committer) run() {
 		if first == nil {
 			var due <-chan time.Time
 			if len(held) > 0 {
-				timer.Reset(time.Until(held[0].due))
+				timer.Reset(time.Until(earliest(held)))
 				due = timer.C
 			}
 			select {
@@ -136,7 +136,7 @@ func (c *committer) run() {
 				default:
 				}
 			}
-			if first == nil && len(held) > 0 && len(held) < c.maxBatch && time.Now().Before(held[0].due) {
+			if first == nil && len(held) > 0 && len(held) < c.maxBatch && time.Now().Before(earliest(held)) {
 				continue // still waiting for company
 			}
 		}
@@ -150,6 +150,17 @@ func (c *committer) run() {
 		batch = c.fill(batch, c.soon)
 		c.commit(batch)
 	}
+}
+
+// earliest is when the first of held writes must commit.
+func earliest(held []*writeReq) time.Time {
+	t := held[0].due
+	for _, r := range held[1:] {
+		if r.due.Before(t) {
+			t = r.due
+		}
+	}
+	return t
 }
 
 // fill adds what q holds now to batch, up to maxBatch, without waiting.
