@@ -99,10 +99,8 @@ the same directory find ./sealpost-dev by themselves.`)
 	cfg.Secure.PortalURL = "http://" + ln.Addr().String()
 	ctx, stop := signalContext()
 	defer stop()
-	log := logger(&cfg, e.stderr)
-	log.Info("scheduler", "gomaxprocs", serverProcs(), "cpus", defaultProcs)
 	s, err := server.New(ctx, &cfg, server.Options{
-		Logger: log, Keyring: ring, RootCAs: ca.Pool(), Listener: ln, LazyGC: lazyGC(),
+		Logger: logger(&cfg, e.stderr), Keyring: ring, RootCAs: ca.Pool(), Listener: ln, LazyGC: lazyGC(), SpareProcs: spareProcs(),
 		Extra:   map[string]http.Handler{"/dev/mailbox": rcv.MailboxHandler()},
 		SMTPTLS: smtpTLS,
 	})

@@ -8,3 +8,10 @@ func lazyGC() bool {
 	_, set := os.LookupEnv("GOGC")
 	return !set
 }
+
+// spareProcs reports whether the server may choose the number of Ps
+// (server.Options.SpareProcs): only when the operator did not set GOMAXPROCS.
+func spareProcs() bool {
+	_, set := os.LookupEnv("GOMAXPROCS")
+	return !set
+}

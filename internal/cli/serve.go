@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 
@@ -28,7 +29,6 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		return err
 	}
 	log := logger(cfg, e.stderr)
-	log.Info("scheduler", "gomaxprocs", serverProcs(), "cpus", defaultProcs)
 	ctx, stop := signalContext()
 	defer stop()
 	if *cpuProfile != "" {
@@ -53,10 +53,11 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 		}
 		defer trace.Stop()
 	}
-	s, err := server.New(ctx, cfg, server.Options{Logger: log, LazyGC: lazyGC()})
+	s, err := server.New(ctx, cfg, server.Options{Logger: log, LazyGC: lazyGC(), SpareProcs: spareProcs()})
 	if err != nil {
 		return err
 	}
+	log.Info("scheduler", "gomaxprocs", runtime.GOMAXPROCS(0), "cpus", server.CPUs)
 	err = s.Run(ctx)
 	if *memProfile != "" {
 		if perr := writeAllocProfile(*memProfile); perr != nil && err == nil {

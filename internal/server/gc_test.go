@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -27,6 +28,28 @@ func TestLazyGCFollowsTheBudget(t *testing.T) {
 	b.Release(large)
 	if got := debug.SetGCPercent(lazyGCPercent); got != lazyGCPercent {
 		t.Errorf("back to 1 MiB: GOGC %d, want %d", got, lazyGCPercent)
+	}
+	b.Release(small)
+}
+
+// TestSpareProcsFollowTheBudget: twice as many Ps as CPUs while little is in flight,
+// one a CPU while large messages are (their peak memory is bounded).
+func TestSpareProcsFollowTheBudget(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	b := membudget.New(1 << 30)
+	b.Watch(lazyGCMark, spareProcs)
+	spareProcs(false)
+	small, _ := b.Take(t.Context(), 1<<20)
+	if got := runtime.GOMAXPROCS(0); got != 2*CPUs {
+		t.Errorf("1 MiB in flight: %d Ps, want %d", got, 2*CPUs)
+	}
+	large, _ := b.Take(t.Context(), 40<<20)
+	if got := runtime.GOMAXPROCS(0); got != CPUs {
+		t.Errorf("41 MiB in flight: %d Ps, want %d", got, CPUs)
+	}
+	b.Release(large)
+	if got := runtime.GOMAXPROCS(0); got != 2*CPUs {
+		t.Errorf("back to 1 MiB: %d Ps, want %d", got, 2*CPUs)
 	}
 	b.Release(small)
 }

@@ -80,6 +80,9 @@ type Options struct {
 	// LazyGC lets the server set the process's garbage-collector target from its
 	// memory budget (see lazyGCPercent): serve and dev, when GOGC is not set.
 	LazyGC bool
+	// SpareProcs lets the server run with spare Ps while little is in flight (see
+	// spareProcs): serve and dev, when GOMAXPROCS is not set.
+	SpareProcs bool
 }
 
 // Server is a running (or ready to run) Sealpost.
@@ -226,9 +229,21 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 	})
 	// One cap on bytes being worked on, shared by requests and deliveries.
 	s.memory = membudget.New(cfg.API.MaxInflightBytes)
+	var watch []func(above bool)
 	if opt.LazyGC {
 		lazyGC(false)
-		s.memory.Watch(lazyGCMark, lazyGC)
+		watch = append(watch, lazyGC)
+	}
+	if opt.SpareProcs {
+		spareProcs(false)
+		watch = append(watch, spareProcs)
+	}
+	if len(watch) > 0 {
+		s.memory.Watch(lazyGCMark, func(above bool) {
+			for _, f := range watch {
+				f(above)
+			}
+		})
 	}
 	retry, _ := cfg.RetrySchedule()
 	host, _ := os.Hostname()
