@@ -155,7 +155,11 @@ func (tx *Tx) InsertMessage(ctx context.Context, m *Message, rcpts []*Recipient,
 		if err != nil {
 			return err
 		}
-		res, err := tx.exec(ctx, insertRowsFrom("INSERT INTO deliveries ("+cols+")", len(args), 1, "", 1), args...)
+		q := insertDelivery
+		if cols != deliveryInsertCols {
+			q = insertDeliveryWithID
+		}
+		res, err := tx.exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -177,6 +181,13 @@ func recipientArgs(r *Recipient) []any {
 }
 
 const deliveryInsertCols = "recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, held, attempts, claimed_by"
+
+// The one-row inserts of a job, without and with its id (see deliveryRows): built
+// once, not for every accepted message.
+var (
+	insertDelivery       = insertRowsFrom("INSERT INTO deliveries ("+deliveryInsertCols+")", 11, 1, "", 1)
+	insertDeliveryWithID = insertRowsFrom("INSERT INTO deliveries (id, "+deliveryInsertCols+")", 12, 1, "", 1)
+)
 
 // deliveryRows are the columns and values that insert jobs. Jobs handed to the
 // accepting process (Job.ClaimedBy) go in claimed, as ClaimJobs leaves a job: their
