@@ -8,6 +8,8 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 
+	"github.com/sealpost/sealpost/internal/config"
+	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/server"
 )
 
@@ -57,7 +59,7 @@ Stops cleanly on SIGTERM or Ctrl-C: in-flight deliveries finish or are released.
 	if err != nil {
 		return err
 	}
-	log.Info("scheduler", "gomaxprocs", runtime.GOMAXPROCS(0), "cpus", server.CPUs)
+	log.Info("scheduler", "gomaxprocs", runtime.GOMAXPROCS(0), "cpus", server.CPUs, "rsa", rsaEngine(cfg))
 	err = s.Run(ctx)
 	if *memProfile != "" {
 		if perr := writeAllocProfile(*memProfile); perr != nil && err == nil {
@@ -96,4 +98,12 @@ func migrate(e *env, args []string) error {
 	defer db.Close()
 	fmt.Fprintf(e.stdout, "database %s is up to date\n", db.Dialect())
 	return nil
+}
+
+// rsaEngine names what signs DKIM with RSA keys, for the start log.
+func rsaEngine(cfg *config.Config) string {
+	if cfg.Delivery.RSAEngine == "go" {
+		return "go"
+	}
+	return dkimsign.RSAEngine()
 }

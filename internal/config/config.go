@@ -166,6 +166,7 @@ type Delivery struct {
 	Expire            string   `toml:"expire" help:"give up after this long (RFC 5321: 4-5 days)"`
 	Lease             string   `toml:"lease" help:"a claimed delivery is retried after this long if its process died; must outlast one delivery"`
 	DrainTimeout      string   `toml:"drain_timeout" help:"on shutdown, how long in-flight deliveries may finish"`
+	RSAEngine         string   `toml:"rsa_engine" help:"what makes DKIM RSA signatures: auto (the system's OpenSSL, libcrypto.so.3, where this build can load it; else Go) or go"`
 	// RFC 5321 2.4 lets a receiving server tell "Pat" from "pat"; almost none do.
 	IgnoreLocalPartCase bool `toml:"ignore_local_part_case" help:"treat recipients whose local parts differ only in case (Pat@x, pat@x) as one, so they get one delivery"`
 }
@@ -192,7 +193,7 @@ func Default() Config {
 		Message: Message{MaxBytes: 50 << 20, MaxAttachmentBytes: 40 << 20},
 		Delivery: Delivery{Port: 25, Concurrency: 64, PerDomain: 16,
 			Retry:  []string{"1m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"},
-			Expire: "5d", DrainTimeout: "20s", Lease: "10m"},
+			Expire: "5d", DrainTimeout: "20s", Lease: "10m", RSAEngine: "auto"},
 		Secure: Secure{PortalExpiry: "30d", ProbeTTL: "1h", MTASTS: true},
 		Portal: Portal{CodeTTL: "10m", MaxFailures: 5, ClientMaxFailures: 20, Lockout: "15m", SessionIdle: "15m", SessionMax: "12h",
 			MaxExpiry: "90d", SweepEvery: "1m", MaxUploadBytes: 25 << 20},
@@ -286,6 +287,9 @@ func (c *Config) Validate() error {
 	}
 	if d.Concurrency < 1 || d.PerDomain < 1 {
 		bad("delivery.concurrency and delivery.per_domain must be at least 1")
+	}
+	if d.RSAEngine != "auto" && d.RSAEngine != "go" {
+		bad("delivery.rsa_engine %q: want auto or go", d.RSAEngine)
 	}
 	if _, err := c.RetrySchedule(); err != nil {
 		bad("delivery.retry: %v", err)

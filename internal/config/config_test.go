@@ -72,6 +72,7 @@ port = "25"
 concurrency = 1.5
 retry = "1m"
 expire = "soon"
+rsa_engine = "fast"
 [portl]
 code_ttl = "5m"
 `), 0o600)
@@ -89,6 +90,7 @@ code_ttl = "5m"
 		"unknown environment setting SEALPOST_LOG_LEVL",
 		`SEALPOST_PORTAL_MAX_FAILURES="many": want a whole number`,
 		`delivery.expire "soon": want a duration such as 5d, 120h or 30s`,
+		`delivery.rsa_engine "fast": want auto or go`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

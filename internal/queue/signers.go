@@ -97,6 +97,9 @@ func (w *Worker) signer(ctx context.Context, tenantID, domain string) (*store.DK
 		if err != nil {
 			return nil, nil, err
 		}
+		if !w.cfg.GoRSA {
+			priv = dkimsign.Accelerate(priv)
+		}
 		c = cachedSigner{key: k, priv: priv, loadedAt: now}
 	}
 	w.signers.mu.Lock()

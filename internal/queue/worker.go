@@ -54,6 +54,9 @@ type Config struct {
 	// Gate, if set, may stop a delivery when its job is claimed: marketing consent
 	// and suppression are checked again at that moment (see Gate).
 	Gate Gate
+	// GoRSA keeps DKIM RSA signatures in Go's crypto/rsa; unset, they are made by
+	// OpenSSL where this build can load it (dkimsign.Accelerate).
+	GoRSA bool
 }
 
 // Gate decides, when a job is claimed, whether its message may still go to its

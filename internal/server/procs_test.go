@@ -8,14 +8,18 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
 // TestServeRunsTwoPsACPU: a server process schedules goroutines on twice as many Ps
-// as it has CPUs, and says so at start; GOMAXPROCS set by the operator wins.
+// as it has CPUs, and says so at start; GOMAXPROCS set by the operator wins. The same
+// line names what makes RSA signatures: what this build loads, unless the operator
+// asks for Go.
 func TestServeRunsTwoPsACPU(t *testing.T) {
 	t.Parallel()
 	p := newProcEnv(t, storetest.SQLiteURL(t))
+	var engine string
 	scheduler := func(name string) (procs, cpus float64) {
 		t.Helper()
 		log, err := os.ReadFile(filepath.Join(p.dir, name+".log"))
@@ -27,6 +31,7 @@ func TestServeRunsTwoPsACPU(t *testing.T) {
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "scheduler" {
 				procs, _ = rec["gomaxprocs"].(float64)
 				cpus, _ = rec["cpus"].(float64)
+				engine, _ = rec["rsa"].(string)
 				return procs, cpus
 			}
 		}
@@ -44,11 +49,17 @@ func TestServeRunsTwoPsACPU(t *testing.T) {
 	if procs, cpus := scheduler("default"); cpus < 1 || procs != 2*cpus {
 		t.Errorf("with GOMAXPROCS unset: %v Ps for %v CPUs, want twice as many", procs, cpus)
 	}
+	if want := dkimsign.RSAEngine(); engine != want {
+		t.Errorf("rsa engine %q, want %q (this build's)", engine, want)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
-	p.environ = append(p.environ, "GOMAXPROCS=1")
+	p.environ = append(p.environ, "GOMAXPROCS=1", "SEALPOST_DELIVERY_RSA_ENGINE=go")
 	p.start("operator")
 	if procs, _ := scheduler("operator"); procs != 1 {
 		t.Errorf("with GOMAXPROCS=1: %v Ps", procs)
+	}
+	if engine != "go" {
+		t.Errorf("with SEALPOST_DELIVERY_RSA_ENGINE=go: rsa engine %q", engine)
 	}
 }

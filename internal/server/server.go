@@ -256,7 +256,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Server, error) 
 		Owner: owner, Concurrency: cfg.Delivery.Concurrency, PerDomain: cfg.Delivery.PerDomain,
 		Retry: retry, DrainTimeout: config.Duration(cfg.Delivery.DrainTimeout), Lease: config.Duration(cfg.Delivery.Lease), LogDir: cfg.DataDir,
 		APIBusy: func() bool { return s.inflight.Load() > 0 },
-		Memory:  s.memory, Tracker: s.Tracking,
+		Memory:  s.memory, Tracker: s.Tracking, GoRSA: cfg.Delivery.RSAEngine == "go",
 		// SMTP gateway: per-recipient return paths.
 		ReturnPath: returnPath(cfg),
 		Gate:       gate, // Campaigns.
