@@ -193,7 +193,7 @@ func (c *committer) commit(batch []*writeReq) {
 			errs[i] = err
 			continue
 		}
-		stx.after, stx.groups, stx.later = nil, nil, nil
+		stx.after, stx.groups, stx.later, stx.retire, stx.failed = nil, nil, nil, nil, nil
 		auditMark, rollupMark, hookMark := len(stx.audit), len(stx.rollups), len(stx.webhooks)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the
@@ -247,7 +247,7 @@ func (c *committer) commit(batch []*writeReq) {
 		}
 	}
 	// A write that failed leaves its waiting inserts behind: they are not the commit's.
-	stx.later = nil
+	stx.later, stx.retire = nil, nil
 	// The audit chain goes last: on PostgreSQL its lock is held from there until the
 	// commit ends, serialising every process's commits, so as little as possible runs
 	// under it. (Rollup rows are locked before it, always in sorted order, and nothing
@@ -291,7 +291,13 @@ func runWrite(ctx context.Context, fn func(context.Context, *Tx) error, tx *Tx) 
 	if err := fn(ctx, tx); err != nil {
 		return err
 	}
-	return tx.flushLater(ctx)
+	if err := tx.flushLater(ctx); err != nil {
+		return err
+	}
+	if err := tx.flushRetire(ctx); err != nil {
+		return err
+	}
+	return tx.failed
 }
 
 func (c *committer) finish(batch []*writeReq, errs []error, all error) {

@@ -244,6 +244,12 @@ type Tx struct {
 	// later holds inserts that need no answer, waiting to ride in the write's next
 	// multi-part statement (PostgreSQL; see insertLater). Per write, like groups.
 	later *withInserts
+	// retire holds a RetireJob's arguments waiting to ride in the write's recipient
+	// update (PostgreSQL); any other statement runs it first. Per write.
+	retire []any
+	// failed is a waiting statement's failure met by a statement that could not return
+	// it (queryRow): the write's error all the same (runWrite).
+	failed error
 }
 
 // insertLater inserts rows rows of len(args)/rows values: on PostgreSQL with the
@@ -288,7 +294,23 @@ func (tx *Tx) flushLater(ctx context.Context) error {
 	return err
 }
 
+// pending runs what the write left waiting that the next statement must not overtake:
+// a retirement (RetireJob). Its failure is the write's.
+func (tx *Tx) pending(ctx context.Context) error {
+	if tx.retire == nil {
+		return nil
+	}
+	err := tx.flushRetire(ctx)
+	if err != nil && tx.failed == nil {
+		tx.failed = err
+	}
+	return err
+}
+
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.pending(ctx); err != nil {
+		return nil, err
+	}
 	if st := tx.db.prepared(ctx, q); st != nil {
 		// Reuses the statement already prepared on this transaction's connection.
 		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -297,6 +319,9 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := tx.pending(ctx); err != nil {
+		return nil, err
+	}
 	if st := tx.db.prepared(ctx, q); st != nil {
 		return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -304,6 +329,7 @@ func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	tx.pending(ctx) // a failure is kept in tx.failed
 	if st := tx.db.prepared(ctx, q); st != nil {
 		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}

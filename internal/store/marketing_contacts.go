@@ -281,6 +281,9 @@ func (tx *Tx) PutContacts(ctx context.Context, cs []*Contact, index [][][]byte) 
 			for i := range ph {
 				ph[i] = param(i + 1)
 			}
+			if err := tx.pending(ctx); err != nil {
+				return 0, err
+			}
 			if _, err := tx.tx.ExecContext(ctx, "DELETE FROM contact_index WHERE contact_id IN ("+strings.Join(ph, ", ")+")", old[:n]...); err != nil { // #nosec G202 -- only numbered placeholders are joined; the ids are bound
 				return 0, err
 			}

@@ -553,8 +553,25 @@ func (tx *Tx) SetRecipientOutcome(ctx context.Context, id, status string, at tim
 	}
 	// The outcome's events are counted in the report groups of the recipient's domain,
 	// new method and message: the same round trip reads them, for this write's rollup.
-	g, found, err := scanGroups(tx.query(ctx, "WITH u AS ("+set+" RETURNING message_id, domain, method) "+
-		"SELECT u.domain, u.method, d.dim, d.value FROM u LEFT JOIN report_dims d ON d.message_id = u.message_id", status, ms(at), detail, method, security, id))
+	var g *rcptGroups
+	var found bool
+	var err error
+	if retire := tx.retire; retire != nil {
+		// The job's retirement (RetireJob) rides in this round trip too: the recipient
+		// changes only if the job was there to retire, and no job means ErrNotFound,
+		// as RetireJob alone would have said.
+		tx.retire = nil
+		var gone bool
+		g, found, gone, err = scanRetiredGroups(tx.query(ctx, "WITH "+retireCTEs(7)+", u AS ("+set+" AND EXISTS (SELECT 1 FROM gone) RETURNING message_id, domain, method) "+
+			"SELECT r.n, u.domain, u.method, d.dim, d.value FROM (SELECT count(*) AS n FROM history) r LEFT JOIN u ON true LEFT JOIN report_dims d ON d.message_id = u.message_id",
+			append([]any{status, ms(at), detail, method, security, id}, retire...)...))
+		if err == nil && !gone {
+			err = ErrNotFound
+		}
+	} else {
+		g, found, err = scanGroups(tx.query(ctx, "WITH u AS ("+set+" RETURNING message_id, domain, method) "+
+			"SELECT u.domain, u.method, d.dim, d.value FROM u LEFT JOIN report_dims d ON d.message_id = u.message_id", status, ms(at), detail, method, security, id))
+	}
 	if err != nil {
 		return err
 	}

@@ -227,7 +227,7 @@ func (tx *Tx) purgeChunks(ctx context.Context, messageID string) error {
 // of two revocations at once (or a revocation and a finishing delivery) exactly one
 // retires it: the other finds no row and reports nothing cancelled.
 func (tx *Tx) CancelDeliveries(ctx context.Context, messageID string, recipientIDs []string, now time.Time) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx, "SELECT recipient_id FROM deliveries WHERE message_id = $1 ORDER BY recipient_id", messageID)
+	rows, err := tx.query(ctx, "SELECT recipient_id FROM deliveries WHERE message_id = $1 ORDER BY recipient_id", messageID)
 	if err != nil {
 		return nil, err
 	}

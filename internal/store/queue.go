@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -152,11 +153,13 @@ func (tx *Tx) StillUnrecorded(ctx context.Context, id int64, attempt int) error 
 func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Time, lastError string) error {
 	args := []any{j.ID, j.RecipientID, j.MessageID, j.TenantID, j.Domain, ms(j.CreatedAt), j.Attempts, outcome, ms(at), lastError}
 	if tx.dialect == Postgres {
-		// One round trip: the history row is written only if the job was there to
-		// delete, so no row means the job is gone, as below.
-		res, err := tx.exec(ctx, "WITH gone AS (DELETE FROM deliveries WHERE id = $1 RETURNING id) INSERT INTO delivery_history ("+historyCols+
-			") SELECT gone.id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM gone", args...)
-		return oneRow(res, err)
+		// The retirement waits to ride in the write's recipient update, one round trip
+		// for both (SetRecipientOutcome); any other statement runs it alone first.
+		if err := tx.flushRetire(ctx); err != nil {
+			return err
+		}
+		tx.retire = args
+		return nil
 	}
 	res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE id = $1", j.ID)
 	if err := oneRow(res, err); err != nil {
@@ -167,6 +170,33 @@ func (tx *Tx) RetireJob(ctx context.Context, j *Job, outcome string, at time.Tim
 }
 
 const historyCols = "id, recipient_id, message_id, tenant_id, domain, created_at, attempts, outcome, finished_at, last_error"
+
+// retireCTEs moves a job to history on PostgreSQL, its ten arguments numbered from
+// first: the history row is written only if the job was there to delete, so an empty
+// "gone" means the job is gone (revoked, or retired by another process).
+func retireCTEs(first int) string {
+	p := make([]string, 10)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(first+i)
+	}
+	return "gone AS (DELETE FROM deliveries WHERE id = " + p[0] + " RETURNING id), " +
+		"history AS (INSERT INTO delivery_history (" + historyCols + ") SELECT gone.id, " + strings.Join(p[1:], ", ") + " FROM gone RETURNING id)"
+}
+
+// flushRetire runs a retirement still waiting (RetireJob), alone.
+func (tx *Tx) flushRetire(ctx context.Context) error {
+	args := tx.retire
+	if args == nil {
+		return nil
+	}
+	tx.retire = nil
+	var n int
+	err := tx.queryRow(ctx, "WITH "+retireCTEs(1)+" SELECT count(*) FROM history", args...).Scan(&n)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
 
 // DeferJob records a temporary failure and when to try next.
 func (tx *Tx) DeferJob(ctx context.Context, j *Job, lastError string, next time.Time) error {

@@ -325,3 +325,80 @@ func TestHandedOverJobsGoInClaimed(t *testing.T) {
 		}
 	})
 }
+
+// TestRetireRidesWithTheOutcome: a write that retires a job and then records its
+// recipient's outcome changes both (on PostgreSQL in one statement); if the job is
+// already gone it changes neither and fails with ErrNotFound, whichever statement
+// follows the retirement.
+func TestRetireRidesWithTheOutcome(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := open(t, url)
+		seedTenant(t, db, "t1")
+		ctx := context.Background()
+		now := time.Now()
+		if err := db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+			for _, r := range []string{"r0", "r1"} {
+				m := &store.Message{ID: "m-" + r, TenantID: "t1", CreatedAt: now, FromDomain: "a.example", Envelope: []byte{1}, Content: []byte{2}}
+				rcpts := []*store.Recipient{{ID: r, MessageID: m.ID, TenantID: "t1", Kind: "to", Address: []byte{3}, AddressHash: []byte(r),
+					Domain: "d.example", Status: "queued", UpdatedAt: now}}
+				job := &store.Job{RecipientID: r, MessageID: m.ID, TenantID: "t1", Domain: "d.example", CreatedAt: now, ExpiresAt: now.Add(time.Hour), NextAttemptAt: now}
+				if err := tx.InsertMessage(ctx, m, rcpts, []*store.Job{job}, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := db.ClaimJobs(ctx, "w", now, 10, time.Minute)
+		if err != nil || len(jobs) != 2 {
+			t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+		}
+		byRcpt := map[string]*store.Job{jobs[0].RecipientID: jobs[0], jobs[1].RecipientID: jobs[1]}
+		outcome := func(j *store.Job, status string) error {
+			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+				if err := tx.RetireJob(ctx, j, status, now, ""); err != nil {
+					return err
+				}
+				return tx.SetRecipientOutcome(ctx, j.RecipientID, status, now, []byte("detail "+status), "tls", []byte("security"))
+			})
+		}
+		status := func(j *store.Job, status string) error {
+			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+				if err := tx.RetireJob(ctx, j, status, now, ""); err != nil {
+					return err
+				}
+				return tx.SetRecipientStatus(ctx, j.RecipientID, status, now, []byte("detail "+status))
+			})
+		}
+		check := func(r, wantStatus, wantMethod string, wantHistory int) {
+			t.Helper()
+			var st, method string
+			var history, queued int
+			if err := db.SQL().QueryRowContext(ctx, "SELECT status, method, (SELECT COUNT(*) FROM delivery_history WHERE recipient_id = $1),"+
+				" (SELECT COUNT(*) FROM deliveries WHERE recipient_id = $1) FROM recipients WHERE id = $1", r).Scan(&st, &method, &history, &queued); err != nil {
+				t.Fatal(err)
+			}
+			if st != wantStatus || method != wantMethod || history != wantHistory || queued != 0 {
+				t.Errorf("%s: status %q method %q, %d history rows, %d queued; want %q %q %d 0", r, st, method, history, queued, wantStatus, wantMethod, wantHistory)
+			}
+		}
+		if err := outcome(byRcpt["r0"], "delivered"); err != nil {
+			t.Fatalf("retire with outcome: %v", err)
+		}
+		check("r0", "delivered", "tls", 1)
+		if err := outcome(byRcpt["r0"], "bounced"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("outcome for a retired job: %v, want ErrNotFound", err)
+		}
+		check("r0", "delivered", "tls", 1)
+		// Any other statement after the retirement runs it first.
+		if err := status(byRcpt["r1"], "bounced"); err != nil {
+			t.Fatalf("retire with status: %v", err)
+		}
+		check("r1", "bounced", "", 1)
+		if err := status(byRcpt["r1"], "delivered"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("status for a retired job: %v, want ErrNotFound", err)
+		}
+		check("r1", "bounced", "", 1)
+	})
+}

@@ -198,6 +198,33 @@ func scanGroups(rows *sql.Rows, err error) (*rcptGroups, bool, error) {
 	return &g, found, rows.Err()
 }
 
+// scanRetiredGroups is scanGroups for a recipient update that retired its job in the
+// same statement: each row leads with how many jobs were retired, and the recipient's
+// columns are empty when none was (the update did not run).
+func scanRetiredGroups(rows *sql.Rows, err error) (g *rcptGroups, found, gone bool, _ error) {
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer rows.Close()
+	g = &rcptGroups{}
+	for rows.Next() {
+		var n int
+		var domain, method, dim, value sql.NullString
+		if err := rows.Scan(&n, &domain, &method, &dim, &value); err != nil {
+			return nil, false, false, err
+		}
+		gone = n > 0
+		if domain.Valid {
+			found = true
+			g.domain, g.method = domain.String, method.String
+		}
+		if dim.Valid {
+			g.dims = append(g.dims, ReportDim{Dim: dim.String, Value: value.String})
+		}
+	}
+	return g, found, gone, rows.Err()
+}
+
 // flushRollups writes the transaction's new labels and adds its pending counts to the
 // rollups, one row per group and hour. Every transaction writes these rows in one order
 // (sorted), so concurrent ones wait for each other but never deadlock.
