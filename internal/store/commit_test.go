@@ -121,8 +121,9 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // TestFailedWriteIsUndoneAlone puts writes that fail — one by returning an error after
 // its statement ran, one whose statement the database refuses — between writes that
-// succeed in one shared transaction. The failed writes leave nothing behind and the
-// others commit, the writes after a failure included.
+// succeed in one shared transaction, and at its start, where a write runs without a
+// savepoint and its failure rolls the transaction back. The failed writes leave nothing
+// behind and the others commit, the writes after a failure included.
 func TestFailedWriteIsUndoneAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
@@ -137,6 +138,9 @@ func TestFailedWriteIsUndoneAlone(t *testing.T) {
 		later := func(ctx context.Context, tx *Tx, id string) error {
 			return tx.insertLater(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped)", 1, "", id, id, ms(time.Now()), "m", []byte{1})
 		}
+		if err := db.Write(ctx, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "seed") }); err != nil {
+			t.Fatal(err)
+		}
 		// Hold the committer so that the writes below queue up and share a batch.
 		hold, held := make(chan struct{}), make(chan struct{})
 		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
@@ -148,6 +152,19 @@ func TestFailedWriteIsUndoneAlone(t *testing.T) {
 			fail bool
 			fn   func(ctx context.Context, tx *Tx) error
 		}{
+			// The batch's first writes fail: each is rolled back with the transaction.
+			{"lead-returned", true, func(ctx context.Context, tx *Tx) error {
+				if err := insert(ctx, tx, "lead-returned"); err != nil {
+					return err
+				}
+				return refused
+			}},
+			{"lead-duplicate", true, func(ctx context.Context, tx *Tx) error {
+				if err := insert(ctx, tx, "lead-duplicate"); err != nil {
+					return err
+				}
+				return insert(ctx, tx, "seed")
+			}},
 			{"first", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "first") }},
 			{"returned", true, func(ctx context.Context, tx *Tx) error {
 				if err := insert(ctx, tx, "returned"); err != nil {
