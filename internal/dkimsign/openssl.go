@@ -58,15 +58,18 @@ static EVP_PKEY *sp_parse(const unsigned char *der, long n) {
 
 static void sp_free(EVP_PKEY *k) { sp_EVP_PKEY_free(k); }
 
-// sp_sign makes an RSASSA-PKCS1-v1_5 signature of a SHA-256 digest: the
-// DigestInfo prefix is added here, as Go's rsa.SignPKCS1v15 adds it.
-static int sp_sign(EVP_PKEY *k, const unsigned char *digest, size_t dlen, unsigned char *sig, size_t *siglen) {
+// sp_sign makes an RSASSA-PKCS1-v1_5 signature of a SHA-256 digest into sig, which
+// holds exactly the key's size: the DigestInfo prefix is added here, as Go's
+// rsa.SignPKCS1v15 adds it. It returns 1 only for a signature that fills sig.
+static int sp_sign(EVP_PKEY *k, const unsigned char *digest, size_t dlen, unsigned char *sig, size_t siglen) {
 	EVP_PKEY_CTX *ctx = sp_EVP_PKEY_CTX_new(k, NULL);
 	if (!ctx) { sp_ERR_clear_error(); return 0; }
+	size_t n = siglen;
 	int ok = sp_EVP_PKEY_sign_init(ctx) > 0
 		&& sp_EVP_PKEY_CTX_set_rsa_padding(ctx, 1) > 0 // 1: RSA_PKCS1_PADDING
 		&& sp_EVP_PKEY_CTX_set_signature_md(ctx, sp_EVP_sha256()) > 0
-		&& sp_EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) > 0;
+		&& sp_EVP_PKEY_sign(ctx, sig, &n, digest, dlen) > 0
+		&& n == siglen;
 	sp_EVP_PKEY_CTX_free(ctx);
 	if (!ok) sp_ERR_clear_error();
 	return ok;
@@ -119,11 +122,10 @@ func (k *opensslRSA) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 		return k.key.Sign(r, digest, opts)
 	}
 	sig := make([]byte, k.key.Size())
-	n := C.size_t(len(sig))
-	ok := C.sp_sign(k.pkey, (*C.uchar)(unsafe.Pointer(&digest[0])), C.size_t(len(digest)),
-		(*C.uchar)(unsafe.Pointer(&sig[0])), &n)
-	runtime.KeepAlive(k) // the cleanup must not free pkey while it signs
-	if ok == 0 || int(n) != len(sig) {
+	ok := C.sp_sign(k.pkey, (*C.uchar)(unsafe.Pointer(&digest[0])), C.size_t(len(digest)), (*C.uchar)(unsafe.Pointer(&sig[0])), C.size_t(len(sig)))
+	// The cleanup must not free pkey while it signs.
+	runtime.KeepAlive(k)
+	if ok == 0 {
 		return nil, errors.New("dkimsign: OpenSSL could not sign")
 	}
 	return sig, nil
