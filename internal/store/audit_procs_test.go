@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-
-	"github.com/sealpost/sealpost/internal/store/storetest"
 )
 
 // TestAuditChainAcrossProcesses: three processes' committers append to one PostgreSQL
@@ -16,20 +14,8 @@ import (
 // snapshot from before it, and fork the chain). The log is one chain: no sequence
 // number taken twice, every entry linked to the one before.
 func TestAuditChainAcrossProcesses(t *testing.T) {
-	url := storetest.PostgresURL(t)
 	ctx := context.Background()
-	var dbs [3]*DB
-	for i := range dbs {
-		db, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		dbs[i] = db
-	}
-	if _, err := dbs[0].Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dbs := openProcesses(t, 3)
 	const each = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, len(dbs)*each)

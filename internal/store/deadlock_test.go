@@ -15,20 +15,8 @@ import (
 // write must be reported as "try again later" (the faces answer 503 / 451 4.3.0 and the
 // worker writes again), not as an internal error, and the other must commit.
 func TestDeadlockIsRetryLater(t *testing.T) {
-	url := storetest.PostgresURL(t)
 	ctx := context.Background()
-	var dbs [2]*DB
-	for i := range dbs {
-		db, err := Open(ctx, url, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		dbs[i] = db
-	}
-	if _, err := dbs[0].Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dbs := openProcesses(t, 2)
 	if err := dbs[0].Write(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id) VALUES ('a', 'a', 0, 'm'), ('b', 'b', 0, 'm')")
 		return err
@@ -69,4 +57,25 @@ func TestDeadlockIsRetryLater(t *testing.T) {
 	if !IsUnavailable(failed[0]) {
 		t.Errorf("a deadlock is not reported as retry-later: %v", failed[0])
 	}
+}
+
+// openProcesses opens n stores on one migrated PostgreSQL database, as n server
+// processes would, closed when the test ends.
+func openProcesses(t *testing.T, n int) []*DB {
+	t.Helper()
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	dbs := make([]*DB, n)
+	for i := range dbs {
+		db, err := Open(ctx, url, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	if _, err := dbs[0].Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return dbs
 }

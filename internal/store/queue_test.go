@@ -355,22 +355,21 @@ func TestRetireRidesWithTheOutcome(t *testing.T) {
 			t.Fatalf("claim: %v, %d jobs", err, len(jobs))
 		}
 		byRcpt := map[string]*store.Job{jobs[0].RecipientID: jobs[0], jobs[1].RecipientID: jobs[1]}
-		outcome := func(j *store.Job, status string) error {
+		// retire retires j and then records its recipient's outcome (with a method) or
+		// only its status.
+		retire := func(j *store.Job, status string, withMethod bool) error {
 			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 				if err := tx.RetireJob(ctx, j, status, now, ""); err != nil {
 					return err
 				}
-				return tx.SetRecipientOutcome(ctx, j.RecipientID, status, now, []byte("detail "+status), "tls", []byte("security"))
-			})
-		}
-		status := func(j *store.Job, status string) error {
-			return db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
-				if err := tx.RetireJob(ctx, j, status, now, ""); err != nil {
-					return err
+				if withMethod {
+					return tx.SetRecipientOutcome(ctx, j.RecipientID, status, now, []byte("detail "+status), "tls", []byte("security"))
 				}
 				return tx.SetRecipientStatus(ctx, j.RecipientID, status, now, []byte("detail "+status))
 			})
 		}
+		outcome := func(j *store.Job, status string) error { return retire(j, status, true) }
+		status := func(j *store.Job, status string) error { return retire(j, status, false) }
 		check := func(r, wantStatus, wantMethod string, wantHistory int) {
 			t.Helper()
 			var st, method string
@@ -383,22 +382,20 @@ func TestRetireRidesWithTheOutcome(t *testing.T) {
 				t.Errorf("%s: status %q method %q, %d history rows, %d queued; want %q %q %d 0", r, st, method, history, queued, wantStatus, wantMethod, wantHistory)
 			}
 		}
-		if err := outcome(byRcpt["r0"], "delivered"); err != nil {
-			t.Fatalf("retire with outcome: %v", err)
+		// r0: the outcome carries the retirement; r1: any other statement after the
+		// retirement runs it first. The second outcome finds the job gone.
+		for _, c := range []struct {
+			r, method string
+			record    func(*store.Job, string) error
+		}{{"r0", "tls", outcome}, {"r1", "", status}} {
+			if err := c.record(byRcpt[c.r], "delivered"); err != nil {
+				t.Fatalf("%s: retire and record: %v", c.r, err)
+			}
+			check(c.r, "delivered", c.method, 1)
+			if err := c.record(byRcpt[c.r], "bounced"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: an outcome for a retired job: %v, want ErrNotFound", c.r, err)
+			}
+			check(c.r, "delivered", c.method, 1)
 		}
-		check("r0", "delivered", "tls", 1)
-		if err := outcome(byRcpt["r0"], "bounced"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("outcome for a retired job: %v, want ErrNotFound", err)
-		}
-		check("r0", "delivered", "tls", 1)
-		// Any other statement after the retirement runs it first.
-		if err := status(byRcpt["r1"], "bounced"); err != nil {
-			t.Fatalf("retire with status: %v", err)
-		}
-		check("r1", "bounced", "", 1)
-		if err := status(byRcpt["r1"], "delivered"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("status for a retired job: %v, want ErrNotFound", err)
-		}
-		check("r1", "bounced", "", 1)
 	})
 }
