@@ -47,6 +47,7 @@ type Options struct {
 	Trace       string        // if set, the server writes an execution trace here
 	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
 	ArchiveOff  bool          // the server journals nothing: to measure what the archive costs
+	Latencies   string        // if set, each accepted request's start (ms into the run) and latency (ms), as CSV
 }
 
 // Result is what a run measured.
@@ -207,8 +208,17 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	}
 	body := []byte(fmt.Sprintf(`{"from":"Bench <b@%s>","to":"r@rcpt.example","subject":"bench","text":%q}`, domain, strings.Repeat("x", o.Size)))
 	start := time.Now()
-	lat, errs := drive(base, key, body, o)
+	samples, errs := drive(base, key, body, o)
 	acceptDone := time.Since(start)
+	if o.Latencies != "" {
+		if err := writeLatencies(o.Latencies, samples); err != nil {
+			return nil, err
+		}
+	}
+	lat := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		lat[i] = s.took
+	}
 	r.Accepted, r.Errors = len(lat), errs
 	r.AcceptedPerS = float64(len(lat)) / acceptDone.Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -319,13 +329,30 @@ func waitReady(base string) error {
 	return last
 }
 
+// sample is one accepted request: when it was sent, from the run's start, and how
+// long its answer took.
+type sample struct{ at, took time.Duration }
+
+// writeLatencies writes samples as CSV in the order they were sent, so a stall shows
+// as a run of slow requests at one moment rather than as a tail of a distribution.
+func writeLatencies(path string, ss []sample) error {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].at < ss[j].at })
+	var b bytes.Buffer
+	b.WriteString("start_ms,latency_ms\n")
+	for _, s := range ss {
+		fmt.Fprintf(&b, "%.3f,%.3f\n", float64(s.at.Microseconds())/1000, float64(s.took.Microseconds())/1000)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o600)
+}
+
 // drive sends the messages: C clients in a closed loop, or at a fixed rate (open loop,
 // so a slow server shows up as latency rather than as a lower offered load).
-func drive(base, key string, body []byte, o Options) ([]time.Duration, int) {
+func drive(base, key string, body []byte, o Options) ([]sample, int) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
 	var mu sync.Mutex
-	var lat []time.Duration
+	var lat []sample
 	errs := 0
+	begin := time.Now()
 	one := func() {
 		req, _ := http.NewRequest("POST", base+"/v1/messages", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -339,7 +366,7 @@ func drive(base, key string, body []byte, o Options) ([]time.Duration, int) {
 		}
 		mu.Lock()
 		if ok {
-			lat = append(lat, d)
+			lat = append(lat, sample{at: t0.Sub(begin), took: d})
 		} else {
 			errs++
 		}

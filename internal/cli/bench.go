@@ -40,6 +40,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	compare := fs.String("compare", "", `"postfix": run Postfix beside each run and print the ratios`)
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	memProfile := fs.String("memprofile", "", "have the server write an allocation profile (pprof) of the run to this file (the last run's, when several)")
+	latPath := fs.String("latencies", "", "write each accepted request's start (ms into the run) and latency (ms) to this CSV file (the last run's, when several): a stall shows as a run of slow requests")
 	tracePath := fs.String("trace", "", "have the server write an execution trace of the run to this file (the last run's, when several); 'go tool trace -pprof=sched FILE' shows where goroutines waited for a core")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -69,7 +70,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 					for _, wh := range strings.Split(*hook, ",") {
 						for _, ar := range strings.Split(*arch, ",") {
 							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
-								Timeout: *timeout, CPUProfile: *cpuProfile, MemProfile: *memProfile, Trace: *tracePath, Webhook: wh == "true", ArchiveOff: ar == "false"}
+								Timeout: *timeout, CPUProfile: *cpuProfile, MemProfile: *memProfile, Trace: *tracePath, Latencies: *latPath, Webhook: wh == "true", ArchiveOff: ar == "false"}
 							sealpost := func() *bench.Result {
 								r, err := bench.Run(context.Background(), o, e.stderr)
 								if r != nil {
