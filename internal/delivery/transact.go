@@ -62,13 +62,24 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 			return nil, e, false
 		}
 	}
-	for cn := c.pool.get(t.key()); cn != nil; cn = c.pool.get(t.key()) {
+	idleOK := true
+	var opened func() // ends this delivery's slot to open a connection (pool.take)
+	for {
+		cn, slot, err := c.pool.take(ctx, t.key(), idleOK)
+		if err != nil {
+			return nil, smtpError(StageConnect, t.host, err), false
+		}
+		if cn == nil {
+			opened = slot
+			break
+		}
 		// A pooled connection was opened for an earlier delivery, perhaps
 		// under other demands: it is only used if it meets these.
 		e, poolFailure := t.check(env, cn)
 		if e != nil {
 			c.pool.put(cn)
-			break
+			idleOK = false
+			continue
 		}
 		res, e, stale := c.send(ctx, cn, env, msg, true)
 		if !stale || ctx.Err() != nil {
@@ -80,6 +91,7 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 		c.log.Debug("idle connection unusable", "mx", t.host, "code", e.Code)
 	}
 
+	defer opened()
 	addrs := t.addrs
 	if addrs == nil {
 		// RFC 3463 X.4.4: unable to route, when the MX name has no address.
@@ -109,6 +121,7 @@ func (c *Client) deliverTo(ctx context.Context, t target, env Envelope, msg io.R
 			}
 			continue
 		}
+		opened()
 		e, connFailure := t.check(env, cn)
 		if e != nil {
 			cn.quit()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/sealpost/sealpost/internal/dkimsign"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -67,6 +69,11 @@ const signerTTL = 30 * time.Second
 type signerCache struct {
 	mu sync.Mutex
 	m  map[string]cachedSigner
+	// load makes one load of a domain's key at a time: when the cache is cold or an
+	// entry expires, every delivery in flight for the domain misses at once, and each
+	// load costs milliseconds of CPU (unsealing, parsing, and, for an accelerated RSA
+	// key, signing twice to compare engines). Dozens at once starve the API.
+	load singleflight.Group
 }
 
 type cachedSigner struct {
@@ -75,38 +82,59 @@ type cachedSigner struct {
 	loadedAt time.Time
 }
 
+// get returns id's cached signer, or loads it: one load at a time per id, shared by
+// every caller that missed meanwhile.
+func (c *signerCache) get(id string, now time.Time, load func() (cachedSigner, error)) (cachedSigner, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.loadedAt) < signerTTL {
+		return e, nil
+	}
+	v, err, _ := c.load.Do(id, func() (any, error) {
+		e, err := load()
+		if err != nil {
+			return e, err
+		}
+		c.mu.Lock()
+		if c.m == nil || len(c.m) > 10000 {
+			c.m = map[string]cachedSigner{}
+		}
+		c.m[id] = e
+		c.mu.Unlock()
+		return e, nil
+	})
+	if err != nil {
+		return cachedSigner{}, err
+	}
+	return v.(cachedSigner), nil
+}
+
 // signer returns the tenant's DKIM key for domain and its parsed private key; a nil
 // key means the domain signs nothing.
 func (w *Worker) signer(ctx context.Context, tenantID, domain string) (*store.DKIMKey, crypto.Signer, error) {
-	id := tenantID + "\x00" + domain
 	now := w.now()
-	w.signers.mu.Lock()
-	c, ok := w.signers.m[id]
-	w.signers.mu.Unlock()
-	if ok && now.Sub(c.loadedAt) < signerTTL {
-		return c.key, c.priv, nil
-	}
+	c, err := w.signers.get(tenantID+"\x00"+domain, now, func() (cachedSigner, error) {
+		return w.loadSigner(ctx, tenantID, domain, now)
+	})
+	return c.key, c.priv, err
+}
+
+// loadSigner reads and parses one domain's key.
+func (w *Worker) loadSigner(ctx context.Context, tenantID, domain string, now time.Time) (cachedSigner, error) {
 	k, pem, err := w.tenants.DKIMKey(ctx, tenantID, domain)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		c = cachedSigner{loadedAt: now}
+		return cachedSigner{loadedAt: now}, nil
 	case err != nil:
-		return nil, nil, err
-	default:
-		priv, err := dkimsign.ParsePrivateKey(pem)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !w.cfg.GoRSA {
-			priv = dkimsign.Accelerate(priv)
-		}
-		c = cachedSigner{key: k, priv: priv, loadedAt: now}
+		return cachedSigner{}, err
 	}
-	w.signers.mu.Lock()
-	if w.signers.m == nil || len(w.signers.m) > 10000 {
-		w.signers.m = map[string]cachedSigner{}
+	priv, err := dkimsign.ParsePrivateKey(pem)
+	if err != nil {
+		return cachedSigner{}, err
 	}
-	w.signers.m[id] = c
-	w.signers.mu.Unlock()
-	return c.key, c.priv, nil
+	if !w.cfg.GoRSA {
+		priv = dkimsign.Accelerate(priv)
+	}
+	return cachedSigner{key: k, priv: priv, loadedAt: now}, nil
 }
