@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,10 @@ type Options struct {
 	Webhook     bool          // one endpoint subscribed to every event, on a loopback receiver
 	ArchiveOff  bool          // the server journals nothing: to measure what the archive costs
 	Latencies   string        // if set, each accepted request's start (ms into the run) and latency (ms), as CSV
+	// Warmup is the start of an open-loop run left out of the steady-state
+	// percentiles: a server just started opens its connections, fills its caches and
+	// grows its heap then. The percentiles of the whole run are reported too.
+	Warmup time.Duration
 }
 
 // Result is what a run measured.
@@ -67,8 +72,12 @@ type Result struct {
 	P50ms         float64 `json:"accept_p50_ms"`
 	P95ms         float64 `json:"accept_p95_ms"`
 	P99ms         float64 `json:"accept_p99_ms"`
-	ServerCPUs    float64 `json:"server_cpu_seconds"`
-	ServerMaxRSS  int64   `json:"server_peak_rss_kib"`
+	// Steady*: an open-loop run's accepts sent after its warm-up (Options.Warmup).
+	SteadyP50ms  float64 `json:"steady_accept_p50_ms,omitempty"`
+	SteadyP99ms  float64 `json:"steady_accept_p99_ms,omitempty"`
+	WarmupMs     float64 `json:"warmup_ms,omitempty"`
+	ServerCPUs   float64 `json:"server_cpu_seconds"`
+	ServerMaxRSS int64   `json:"server_peak_rss_kib"`
 	// DatabaseCPUs is a local PostgreSQL's CPU over the run (every process of it, its
 	// background workers included, and anything else it served meanwhile); 0 for
 	// SQLite, which runs inside the server, and for a server elsewhere.
@@ -219,6 +228,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
 	for i, s := range samples {
 		lat[i] = s.took
 	}
+	if o.Rate > 0 && o.Warmup > 0 {
+		if steady := after(samples, o.Warmup); len(steady) > 0 {
+			r.SteadyP50ms, r.SteadyP99ms, r.WarmupMs = pct(steady, 50), pct(steady, 99), float64(o.Warmup.Milliseconds())
+		}
+	}
 	r.Accepted, r.Errors = len(lat), errs
 	r.AcceptedPerS = float64(len(lat)) / acceptDone.Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -333,6 +347,18 @@ func waitReady(base string) error {
 // long its answer took.
 type sample struct{ at, took time.Duration }
 
+// after returns, sorted, the latencies of the requests sent warmup or later into the run.
+func after(ss []sample, warmup time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, s := range ss {
+		if s.at >= warmup {
+			out = append(out, s.took)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // writeLatencies writes samples as CSV in the order they were sent, so a stall shows
 // as a run of slow requests at one moment rather than as a tail of a distribution.
 func writeLatencies(path string, ss []sample) error {
@@ -424,7 +450,7 @@ func pct(sorted []time.Duration, p int) float64 {
 // WriteTable prints results as a table.
 func WriteTable(w io.Writer, rs []*Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tcpu s\tcpu ms/msg\tdb cpu ms/msg\tconns\tpeak MiB\terrors\t")
+	fmt.Fprintln(tw, "db\tN\tC\trate\tsize\tTLS\tDKIM\thook\taccepted/s\tdelivered/s\twebhooks/s\tp50 ms\tp95 ms\tp99 ms\tsteady p99\tcpu s\tcpu ms/msg\tdb cpu ms/msg\tconns\tpeak MiB\terrors\t")
 	for _, r := range rs {
 		rate := "closed"
 		if r.Rate > 0 {
@@ -434,8 +460,12 @@ func WriteTable(w io.Writer, rs []*Result) error {
 		if r.DatabaseCPUs > 0 {
 			dbCPU = fmt.Sprintf("%.2f", r.DatabaseCPUPerMessageMs)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
-			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, r.ServerCPUs, r.CPUPerMessageMs, dbCPU, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
+		steady := "-"
+		if r.WarmupMs > 0 {
+			steady = fmt.Sprintf("%.2f", r.SteadyP99ms)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%v\t%s\t%v\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%.1f\t%.2f\t%s\t%d\t%.0f\t%d\t\n", r.Database, r.Messages, r.Clients, rate, r.SizeBytes, r.TLS, r.DKIM, r.Webhook,
+			r.AcceptedPerS, r.DeliveredPerS, r.WebhooksPerS, r.P50ms, r.P95ms, r.P99ms, steady, r.ServerCPUs, r.CPUPerMessageMs, dbCPU, r.Connections, float64(r.ServerMaxRSS)/1024, r.Errors)
 	}
 	return tw.Flush()
 }

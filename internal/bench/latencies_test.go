@@ -28,3 +28,29 @@ func TestWriteLatencies(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", b, want)
 	}
 }
+
+// The steady-state percentiles leave out the requests sent during the warm-up, however
+// slow, and only those.
+func TestSteadyLeavesOutTheWarmup(t *testing.T) {
+	var ss []sample
+	for i := range 200 {
+		took := time.Millisecond
+		if i < 10 {
+			took = 50 * time.Millisecond // the warm-up's slow start
+		}
+		if i == 150 {
+			took = 30 * time.Millisecond
+		}
+		ss = append(ss, sample{at: time.Duration(i) * 10 * time.Millisecond, took: took})
+	}
+	steady := after(ss, 100*time.Millisecond)
+	if len(steady) != 190 {
+		t.Fatalf("%d requests after the warm-up, want 190", len(steady))
+	}
+	if p := pct(steady, 99); p != 1 {
+		t.Errorf("steady p99 %v ms, want 1", p)
+	}
+	if max := steady[len(steady)-1]; max != 30*time.Millisecond {
+		t.Errorf("a slow request after the warm-up was left out: max %v", max)
+	}
+}

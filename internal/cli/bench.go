@@ -15,7 +15,8 @@ func benchCmd(e *env, args []string) error {
 Starts a sealpost server process (this binary) on loopback with a local receiving
 SMTP server and DNS, drives N messages through the API, and reports accepted/s,
 delivered/s end to end, accept latency p50/p95/p99, and the server's CPU seconds and
-peak memory. Closed loop with --c clients, or open loop with --rate. The server may
+peak memory. Closed loop with --c clients, or open loop with --rate; an open loop also
+reports the p99 of the accepts sent after its first --warmup ("steady p99"). The server may
 have --c deliveries in flight to the one destination domain (delivery.per_domain,
 unless the environment sets SEALPOST_DELIVERY_PER_DOMAIN).
 Run several: --db sqlite,postgres://… --dkim rsa,none --tls true,false --webhook false,true;
@@ -40,6 +41,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 	compare := fs.String("compare", "", `"postfix": run Postfix beside each run and print the ratios`)
 	cpuProfile := fs.String("cpuprofile", "", "have the server write a CPU profile (pprof) of the run to this file (the last run's, when several)")
 	memProfile := fs.String("memprofile", "", "have the server write an allocation profile (pprof) of the run to this file (the last run's, when several)")
+	warmup := fs.Duration("warmup", time.Second, "open loop: the start of the run left out of the steady-state accept percentiles (those of the whole run are printed too)")
 	latPath := fs.String("latencies", "", "write each accepted request's start (ms into the run) and latency (ms) to this CSV file (the last run's, when several): a stall shows as a run of slow requests")
 	tracePath := fs.String("trace", "", "have the server write an execution trace of the run to this file (the last run's, when several); 'go tool trace -pprof=sched FILE' shows where goroutines waited for a core")
 	if err := parse(fs, args); err != nil {
@@ -70,7 +72,7 @@ max over the pairs. scripts/postfix-bench.sh installs Postfix and OpenDKIM.`)
 					for _, wh := range strings.Split(*hook, ",") {
 						for _, ar := range strings.Split(*arch, ",") {
 							o := bench.Options{Binary: bin, DatabaseURL: db, Messages: *n, Clients: *c, Rate: *rate, Size: *size, TLS: t == "true", DKIM: d,
-								Timeout: *timeout, CPUProfile: *cpuProfile, MemProfile: *memProfile, Trace: *tracePath, Latencies: *latPath, Webhook: wh == "true", ArchiveOff: ar == "false"}
+								Timeout: *timeout, CPUProfile: *cpuProfile, MemProfile: *memProfile, Trace: *tracePath, Latencies: *latPath, Warmup: *warmup, Webhook: wh == "true", ArchiveOff: ar == "false"}
 							sealpost := func() *bench.Result {
 								r, err := bench.Run(context.Background(), o, e.stderr)
 								if r != nil {
