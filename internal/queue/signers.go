@@ -23,8 +23,12 @@ type signingSlots struct {
 	busy  func() bool
 }
 
-func newSigningSlots(busy func() bool) *signingSlots {
-	n := runtime.GOMAXPROCS(0)
+// cpus is GOMAXPROCS as the runtime chose it at start, before a server gave itself
+// spare Ps (server.spareProcs): the cores there are to leave one of to the API.
+var cpus = runtime.GOMAXPROCS(0)
+
+// newSigningSlots makes slots for a machine of n cores.
+func newSigningSlots(n int, busy func() bool) *signingSlots {
 	s := &signingSlots{core: make(chan struct{}, max(1, n-1)), busy: busy}
 	if n > 1 {
 		s.extra = make(chan struct{}, 1)

@@ -12,10 +12,9 @@ import (
 
 // While the API is busy one core is left to it; when it is idle every core may sign.
 func TestSigningSlots(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	var busy atomic.Bool
 	busy.Store(true)
-	s := newSigningSlots(busy.Load)
+	s := newSigningSlots(4, busy.Load)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	var held []func()
@@ -96,5 +95,15 @@ func TestSignerCacheLoadsOnce(t *testing.T) {
 	}
 	if _, err := c.get("t\x00e.test", t0, load(t0)); err != nil || loads.Load() != 4 {
 		t.Fatalf("after a failed load: %d loads, %v", loads.Load(), err)
+	}
+}
+
+// A server runs with spare Ps (twice the CPUs): the slots still leave one of the
+// machine's cores to the API, not one of its Ps.
+func TestSigningSlotsFollowTheCores(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 * cpus))
+	w := New(nil, nil, nil, nil, Config{}, nil, nil)
+	if got, want := cap(w.signing.core), max(1, cpus-1); got != want {
+		t.Fatalf("%d signatures at once while the API is busy on %d cores with %d Ps, want %d", got, cpus, runtime.GOMAXPROCS(0), want)
 	}
 }

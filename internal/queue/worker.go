@@ -141,7 +141,7 @@ func New(db *store.DB, tenants *tenant.Service, secure *secureline.Service, out 
 		cfg.DrainTimeout = 20 * time.Second
 	}
 	return &Worker{db: db, tenants: tenants, secure: secure, out: out, cfg: cfg, log: log, obs: obs, now: time.Now,
-		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}, signing: newSigningSlots(cfg.APIBusy)}
+		wake: make(chan struct{}, 1), byDomain: map[string]int{}, waiting: map[string][]*store.Job{}, signing: newSigningSlots(cpus, cfg.APIBusy)}
 }
 
 // Notify tells the worker new jobs may be due (after an accepted message), so delivery
