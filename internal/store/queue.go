@@ -102,13 +102,21 @@ func (tx *Tx) loadForDelivery(ctx context.Context, jobs []*Job) error {
 	return rows.Err()
 }
 
+// markDataWait bounds how long a delivery, between RCPT and DATA, waits for its mark
+// to share a commit; under load one comes sooner.
+const markDataWait = 4 * time.Millisecond
+
 // MarkData records, before DATA is sent, that this attempt may leave: should its
 // outcome never be recorded, the next claim knows the resend may be a duplicate. It
 // fails if the job is no longer this owner's (its lease ran out and another process
-// claimed it), and then the message must not be sent. Written ahead of queued writes:
-// a delivery waits on it.
+// claimed it), and then the message must not be sent.
+//
+// It waits up to markDataWait to share a commit (WriteSoon): nothing outside depends
+// on it yet, and alone it was a commit, an fsync, for every delivery. An open loop at
+// half capacity (SQLite) committed 1.6 times a message; sharing, 0.95 times, and the
+// committer's time freed shortened the accepts' queue for it.
 func (db *DB) MarkData(ctx context.Context, j *Job, owner string) error {
-	return db.WritePriority(ctx, func(ctx context.Context, tx *Tx) error {
+	return db.WriteSoon(ctx, markDataWait, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.exec(ctx, "UPDATE deliveries SET data_attempt = $1 WHERE id = $2 AND claimed_by = $3", j.Attempts, j.ID, owner)
 		return oneRow(res, err)
 	})
