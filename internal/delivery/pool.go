@@ -106,14 +106,8 @@ func (p *pool) wakeLocked(key string) {
 	}
 }
 
-// get takes the most recently used idle connection for key, if any. The
+// getLocked takes the most recently used idle connection for key, if any. The
 // most recent one is the least likely to have been timed out by the server.
-func (p *pool) get(key string) *conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.getLocked(key)
-}
-
 func (p *pool) getLocked(key string) *conn {
 	list := p.idle[key]
 	if len(list) == 0 {
