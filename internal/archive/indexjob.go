@@ -137,7 +137,8 @@ func (s *Service) indexBatch(ctx context.Context) (n int, more bool, err error) 
 		out = append(out, *ix)
 	}
 	now := s.now()
-	err = s.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	// Rerunnable: it only sets n again.
+	err = s.db.Write(store.Rerunnable(ctx), func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		n, err = tx.FinishArchiveIndex(ctx, out, now)
 		return err

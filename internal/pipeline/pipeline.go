@@ -327,7 +327,15 @@ func (p *Pipeline) Submit(ctx context.Context, sub *Submission) (*Result, error)
 	}
 	var replay *store.Idempotency
 	ho := p.reserve(ctx, sub, held, size, jobs, now)
-	err = p.db.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+	// The write below changes only the transaction, sets the same fields again when
+	// run again (the archive entry sealed anew, the events' ids) and starts by
+	// forgetting a replay: it may run twice (store.Rerunnable). What a caller's Also
+	// does is not known here.
+	wctx := ctx
+	if sub.Also == nil {
+		wctx = store.Rerunnable(ctx)
+	}
+	err = p.db.Write(wctx, func(ctx context.Context, tx *store.Tx) error {
 		replay = nil
 		if keyHash != nil {
 			prev, err := tx.PutIdempotency(ctx, m.TenantID, keyHash, &store.Idempotency{RequestHash: sub.RequestHash, Status: 202, Response: remembered}, now)

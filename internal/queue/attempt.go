@@ -360,6 +360,7 @@ const loggedOutcomeWait = 10 * time.Millisecond
 
 // write records an attempt's outcome: fn's changes, the outcome's event (with the
 // security events of a delivery, in one insert) and its audit entry, in one commit.
+// fn may run twice (store.Rerunnable): it must change nothing but the transaction.
 func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Context, *store.Tx, []byte) error, evType string, o *Outcome, keys *tenant.Keys, st *secureline.State) bool {
 	freeSlot(ctx)
 	o.UnconfirmedAttempt = j.UnconfirmedAttempt
@@ -387,7 +388,9 @@ func (w *Worker) write(ctx context.Context, j *store.Job, fn func(context.Contex
 				return w.db.WriteSoon(ctx, loggedOutcomeWait, fn)
 			}
 		}
-		return write(wctx, func(ctx context.Context, tx *store.Tx) error {
+		// Rerunnable: fn and this change only the transaction (and set ids and the
+		// audit entry's chain fields again when run again).
+		return write(store.Rerunnable(wctx), func(ctx context.Context, tx *store.Tx) error {
 			if err := fn(ctx, tx, detail); err != nil {
 				return err
 			}

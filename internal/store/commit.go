@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -48,6 +49,26 @@ func newCommitter(db *DB, maxBatch, workers int) *committer {
 }
 
 var errClosed = errors.New("store is closed")
+
+// Rerunnable marks the writes sent with the returned context as safe to run again
+// from their start after a transaction they ran in was rolled back: their functions
+// change nothing outside the transaction, or only set what a second run sets again
+// (ids, a result read back). On PostgreSQL a batch made only of such writes runs
+// without a savepoint for each (see commitWhole).
+func Rerunnable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, rerunKey{}, true)
+}
+
+type rerunKey struct{}
+
+func rerunnable(batch []*writeReq) bool {
+	for _, r := range batch {
+		if ok, _ := r.ctx.Value(rerunKey{}).(bool); !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // Classes of write: queued in turn, ahead of those (first), or waiting to share.
 const (
@@ -177,6 +198,9 @@ func (c *committer) fill(batch []*writeReq, q chan *writeReq) []*writeReq {
 }
 
 func (c *committer) commit(batch []*writeReq) {
+	if c.db.dialect == Postgres && len(batch) > 1 && rerunnable(batch) && c.commitWhole(batch) {
+		return
+	}
 	ctx := context.Background()
 	errs := make([]error, len(batch))
 	tx, err := c.db.sql.BeginTx(ctx, nil)
@@ -265,6 +289,13 @@ func (c *committer) commit(batch []*writeReq) {
 			afters = append(afters, stx.after)
 		}
 	}
+	c.end(ctx, tx, stx, batch, errs, afters)
+}
+
+// end flushes what the batch's writes left for the end of the transaction, commits
+// it, runs the after-commit functions of the writes that succeeded and answers every
+// writer.
+func (c *committer) end(ctx context.Context, tx *sql.Tx, stx *Tx, batch []*writeReq, errs []error, afters [][]func()) {
 	// A write that failed leaves its waiting inserts behind: they are not the commit's.
 	stx.later, stx.retire = nil, nil
 	// The audit chain goes last: on PostgreSQL its lock is held from there until the
@@ -302,6 +333,36 @@ func (c *committer) commit(batch []*writeReq) {
 		}
 	}
 	c.finish(batch, errs, nil)
+}
+
+// commitWhole runs a batch of rerunnable writes (Rerunnable) in one PostgreSQL
+// transaction without a savepoint around each: one round trip saved a write after the
+// first, about 30 % of a small commit's. If a write fails, the transaction (every
+// write's work with it) is rolled back, nothing is answered, and it reports false:
+// commit then runs the whole batch again with savepoints, so the failure is undone
+// alone — which is why each write must be safe to run twice.
+func (c *committer) commitWhole(batch []*writeReq) bool {
+	ctx := context.Background()
+	tx, err := c.db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false // the path with savepoints reports it
+	}
+	stx := &Tx{tx: tx, db: c.db, dialect: c.db.dialect}
+	afters := make([][]func(), 0, len(batch))
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			tx.Rollback()
+			return false
+		}
+		stx.after, stx.groups, stx.later, stx.retire, stx.failed = nil, nil, nil, nil, nil
+		if err := runWrite(context.WithoutCancel(r.ctx), r.fn, stx); err != nil {
+			tx.Rollback()
+			return false
+		}
+		afters = append(afters, stx.after)
+	}
+	c.end(ctx, tx, stx, batch, make([]error, len(batch)), afters)
+	return true
 }
 
 // runWrite runs one write's function and then its inserts still waiting

@@ -123,98 +123,190 @@ func waitFor(t *testing.T, cond func() bool) {
 // its statement ran, one whose statement the database refuses — between writes that
 // succeed in one shared transaction, and at its start, where a write runs without a
 // savepoint and its failure rolls the transaction back. The failed writes leave nothing
-// behind and the others commit, the writes after a failure included.
+// behind and the others commit, the writes after a failure included. The same again
+// with every write Rerunnable: on PostgreSQL the batch first runs without savepoints,
+// fails, and runs again with them (every write twice); the outcome is the same.
 func TestFailedWriteIsUndoneAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
-		ctx := context.Background()
-		db := openMigrated(t, url, Options{})
-		insert := func(ctx context.Context, tx *Tx, id string) error {
-			_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $2, $3, $4, $5)",
-				id, id, ms(time.Now()), "m", []byte{1})
-			return err
+		db := openMigrated(t, url, Options{Committers: 1})
+		for _, c := range []struct {
+			name        string
+			rerun, lead bool
+		}{{"savepoints", false, true}, {"rerunnable", true, true}, {"rerunnable-success-first", true, false}} {
+			t.Run(c.name, func(t *testing.T) {
+				ctx := context.Background()
+				if c.rerun {
+					ctx = Rerunnable(ctx)
+				}
+				order, runs := failedWritesAlone(t, ctx, db, c.name+"-", c.lead)
+				// Run without savepoints first, a batch stops at its first failure and
+				// runs again from the start: the writes up to that one run twice.
+				twice := c.rerun && db.dialect == Postgres
+				for _, w := range order {
+					want := 1
+					if twice {
+						want = 2
+					}
+					if runs[w.id] != want {
+						t.Errorf("write %q ran %d times, want %d", w.id, runs[w.id], want)
+					}
+					if w.fail {
+						twice = false
+					}
+				}
+			})
 		}
-		// An insert left to ride with a later statement (insertLater) is the write's
-		// own: flushed at its end if nothing took it, failing and undone with it.
-		later := func(ctx context.Context, tx *Tx, id string) error {
-			return tx.insertLater(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped)", 1, "", id, id, ms(time.Now()), "m", []byte{1})
-		}
-		if err := db.Write(ctx, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "seed") }); err != nil {
-			t.Fatal(err)
-		}
-		// Hold the committer so that the writes below queue up and share a batch.
-		hold, held := make(chan struct{}), make(chan struct{})
-		go db.Write(ctx, func(context.Context, *Tx) error { close(held); <-hold; return nil })
-		<-held
+	})
+}
 
-		refused := fmt.Errorf("refused by the caller")
-		writes := []struct {
-			id   string
-			fail bool
-			fn   func(ctx context.Context, tx *Tx) error
-		}{
-			// The batch's first writes fail: each is rolled back with the transaction.
-			{"lead-returned", true, func(ctx context.Context, tx *Tx) error {
-				if err := insert(ctx, tx, "lead-returned"); err != nil {
-					return err
-				}
-				return refused
-			}},
-			{"lead-duplicate", true, func(ctx context.Context, tx *Tx) error {
-				if err := insert(ctx, tx, "lead-duplicate"); err != nil {
-					return err
-				}
-				return insert(ctx, tx, "seed")
-			}},
-			{"first", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "first") }},
-			{"returned", true, func(ctx context.Context, tx *Tx) error {
-				if err := insert(ctx, tx, "returned"); err != nil {
-					return err
-				}
-				return refused
-			}},
-			{"after-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-returned") }},
-			{"duplicate", true, func(ctx context.Context, tx *Tx) error {
-				if err := insert(ctx, tx, "duplicate"); err != nil {
-					return err
-				}
-				return insert(ctx, tx, "first") // the primary key is taken: the database refuses
-			}},
-			{"after-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-duplicate") }},
-			{"later", false, func(ctx context.Context, tx *Tx) error { return later(ctx, tx, "later") }},
-			{"later-returned", true, func(ctx context.Context, tx *Tx) error {
-				if err := later(ctx, tx, "later-returned"); err != nil {
-					return err
-				}
-				return refused
-			}},
-			{"after-later-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-returned") }},
-			{"later-duplicate", true, func(ctx context.Context, tx *Tx) error {
-				if err := insert(ctx, tx, "later-duplicate"); err != nil {
-					return err
-				}
-				return later(ctx, tx, "first") // refused when it is flushed at the write's end
-			}},
-			{"after-later-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-duplicate") }},
+// queuedWrite is one write of failedWritesAlone's batch.
+type queuedWrite struct {
+	id   string
+	fail bool
+	fn   func(ctx context.Context, tx *Tx) error
+}
+
+// failedWritesAlone runs TestFailedWriteIsUndoneAlone's batch (with the failing writes
+// that lead it, or without) with ids prefixed by pre; it returns the writes in the
+// order queued and how many times each one's function ran.
+func failedWritesAlone(t *testing.T, ctx context.Context, db *DB, pre string, lead bool) ([]queuedWrite, map[string]int) {
+	insert := func(ctx context.Context, tx *Tx, id string) error {
+		_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $2, $3, $4, $5)",
+			pre+id, pre+id, ms(time.Now()), "m", []byte{1})
+		return err
+	}
+	// An insert left to ride with a later statement (insertLater) is the write's
+	// own: flushed at its end if nothing took it, failing and undone with it.
+	later := func(ctx context.Context, tx *Tx, id string) error {
+		return tx.insertLater(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped)", 1, "", pre+id, pre+id, ms(time.Now()), "m", []byte{1})
+	}
+	if err := db.Write(ctx, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "seed") }); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the committer so that the writes below queue up and share a batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go db.Write(context.Background(), func(context.Context, *Tx) error { close(held); <-hold; return nil })
+	<-held
+
+	refused := fmt.Errorf("refused by the caller")
+	writes := []queuedWrite{
+		// The batch's first writes fail: each is rolled back with the transaction.
+		{"lead-returned", true, func(ctx context.Context, tx *Tx) error {
+			if err := insert(ctx, tx, "lead-returned"); err != nil {
+				return err
+			}
+			return refused
+		}},
+		{"lead-duplicate", true, func(ctx context.Context, tx *Tx) error {
+			if err := insert(ctx, tx, "lead-duplicate"); err != nil {
+				return err
+			}
+			return insert(ctx, tx, "seed")
+		}},
+		{"first", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "first") }},
+		{"returned", true, func(ctx context.Context, tx *Tx) error {
+			if err := insert(ctx, tx, "returned"); err != nil {
+				return err
+			}
+			return refused
+		}},
+		{"after-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-returned") }},
+		{"duplicate", true, func(ctx context.Context, tx *Tx) error {
+			if err := insert(ctx, tx, "duplicate"); err != nil {
+				return err
+			}
+			return insert(ctx, tx, "first") // the primary key is taken: the database refuses
+		}},
+		{"after-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-duplicate") }},
+		{"later", false, func(ctx context.Context, tx *Tx) error { return later(ctx, tx, "later") }},
+		{"later-returned", true, func(ctx context.Context, tx *Tx) error {
+			if err := later(ctx, tx, "later-returned"); err != nil {
+				return err
+			}
+			return refused
+		}},
+		{"after-later-returned", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-returned") }},
+		{"later-duplicate", true, func(ctx context.Context, tx *Tx) error {
+			if err := insert(ctx, tx, "later-duplicate"); err != nil {
+				return err
+			}
+			return later(ctx, tx, "first") // refused when it is flushed at the write's end
+		}},
+		{"after-later-duplicate", false, func(ctx context.Context, tx *Tx) error { return insert(ctx, tx, "after-later-duplicate") }},
+	}
+	if !lead {
+		writes = writes[2:]
+	}
+	var mu sync.Mutex
+	runs := map[string]int{}
+	errs := make([]chan error, len(writes))
+	for i, w := range writes {
+		errs[i] = make(chan error, 1)
+		fn := func(ctx context.Context, tx *Tx) error {
+			mu.Lock()
+			runs[w.id]++
+			mu.Unlock()
+			return w.fn(ctx, tx)
 		}
-		errs := make([]chan error, len(writes))
-		for i, w := range writes {
-			errs[i] = make(chan error, 1)
-			go func() { errs[i] <- db.Write(ctx, w.fn) }()
-			time.Sleep(20 * time.Millisecond) // queued in this order
+		go func() { errs[i] <- db.Write(ctx, fn) }()
+		time.Sleep(20 * time.Millisecond) // queued in this order
+	}
+	close(hold)
+	for i, w := range writes {
+		err := <-errs[i]
+		if w.fail != (err != nil) {
+			t.Errorf("write %q: err %v, want failure %v", w.id, err, w.fail)
 		}
+		if errors.Is(err, ErrUnavailable) {
+			t.Errorf("write %q failed as unavailable (the batch was lost): %v", w.id, err)
+		}
+		_, terr := db.Tenant(ctx, pre+w.id)
+		if stored := terr == nil; stored == w.fail {
+			t.Errorf("write %q: stored %v, want %v", w.id, stored, !w.fail)
+		}
+	}
+	return writes, runs
+}
+
+// A batch of rerunnable writes that all succeed runs once, in one transaction.
+func TestRerunnableBatchRunsOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := openMigrated(t, url, Options{Committers: 1})
+		ctx := Rerunnable(context.Background())
+		hold, held := make(chan struct{}), make(chan struct{})
+		go db.Write(context.Background(), func(context.Context, *Tx) error { close(held); <-hold; return nil })
+		<-held
+		var mu sync.Mutex
+		runs := map[string]int{}
+		txs := map[*Tx]bool{}
+		errs := make(chan error, 5)
+		for i := range 5 {
+			id := fmt.Sprintf("once-%d", i)
+			go func() {
+				errs <- db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+					mu.Lock()
+					runs[id]++
+					txs[tx] = true
+					mu.Unlock()
+					_, err := tx.exec(ctx, "INSERT INTO tenants (id, name, created_at, key_master_id, key_wrapped) VALUES ($1, $1, 0, 'm', $2)", id, []byte{1})
+					return err
+				})
+			}()
+		}
+		time.Sleep(100 * time.Millisecond) // all five queued
 		close(hold)
-		for i, w := range writes {
-			err := <-errs[i]
-			if w.fail != (err != nil) {
-				t.Errorf("write %q: err %v, want failure %v", w.id, err, w.fail)
+		for range 5 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
 			}
-			if errors.Is(err, ErrUnavailable) {
-				t.Errorf("write %q failed as unavailable (the batch was lost): %v", w.id, err)
+		}
+		for id, n := range runs {
+			if n != 1 {
+				t.Errorf("write %q ran %d times", id, n)
 			}
-			_, terr := db.Tenant(ctx, w.id)
-			if stored := terr == nil; stored == w.fail {
-				t.Errorf("write %q: stored %v, want %v", w.id, stored, !w.fail)
-			}
+		}
+		if len(runs) != 5 || len(txs) != 1 {
+			t.Errorf("%d writes ran in %d transactions, want 5 in 1", len(runs), len(txs))
 		}
 	})
 }

@@ -26,7 +26,8 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, now time.Time, limit 
 		" RETURNING id, recipient_id, message_id, tenant_id, domain, sandbox, created_at, expires_at, next_attempt_at, attempts, last_error, data_attempt," +
 		" (SELECT size FROM messages WHERE messages.id = deliveries.message_id)"
 	var jobs []*Job
-	err := db.Write(ctx, func(ctx context.Context, tx *Tx) error {
+	// Rerunnable: it starts by forgetting the jobs an earlier run found.
+	err := db.Write(Rerunnable(ctx), func(ctx context.Context, tx *Tx) error {
 		jobs = jobs[:0]
 		rows, err := tx.query(ctx, q, owner, ms(now), limit, ms(now.Add(lease)))
 		if err != nil {
@@ -116,7 +117,7 @@ const markDataWait = 4 * time.Millisecond
 // half capacity (SQLite) committed 1.6 times a message; sharing, 0.95 times, and the
 // committer's time freed shortened the accepts' queue for it.
 func (db *DB) MarkData(ctx context.Context, j *Job, owner string) error {
-	return db.WriteSoon(ctx, markDataWait, func(ctx context.Context, tx *Tx) error {
+	return db.WriteSoon(Rerunnable(ctx), markDataWait, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.exec(ctx, "UPDATE deliveries SET data_attempt = $1 WHERE id = $2 AND claimed_by = $3", j.Attempts, j.ID, owner)
 		return oneRow(res, err)
 	})
