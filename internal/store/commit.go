@@ -222,7 +222,7 @@ func (c *committer) commit(batch []*writeReq) {
 			errs[i] = err
 			continue
 		}
-		stx.after, stx.groups, stx.later, stx.retire, stx.failed = nil, nil, nil, nil, nil
+		stx.startWrite()
 		auditMark, rollupMark, hookMark := len(stx.audit), len(stx.rollups), len(stx.webhooks)
 		// Once started, a write runs to its end whatever happens to its caller. A
 		// cancelled statement interrupts the connection: on SQLite that rolls back the
@@ -354,7 +354,7 @@ func (c *committer) commitWhole(batch []*writeReq) bool {
 			tx.Rollback()
 			return false
 		}
-		stx.after, stx.groups, stx.later, stx.retire, stx.failed = nil, nil, nil, nil, nil
+		stx.startWrite()
 		if err := runWrite(context.WithoutCancel(r.ctx), r.fn, stx); err != nil {
 			tx.Rollback()
 			return false

@@ -252,6 +252,12 @@ type Tx struct {
 	failed error
 }
 
+// startWrite forgets what the transaction's previous write kept for itself alone
+// (after, groups, later, retire, failed), before the next write runs.
+func (tx *Tx) startWrite() {
+	tx.after, tx.groups, tx.later, tx.retire, tx.failed = nil, nil, nil, nil, nil
+}
+
 // insertLater inserts rows rows of len(args)/rows values: on PostgreSQL with the
 // write's next multi-part statement (a message's, or its events'), which saves a round
 // trip, or at the end of the write; on SQLite, which has no round trips, now. Nothing
