@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -25,7 +27,9 @@ type committer struct {
 	// local accept log holds): each waits, up to its own bound, for another write to
 	// share a commit with instead of paying for one alone. Under light load that is
 	// most of a commit, and its fsync, saved for every delivered message.
-	soon    chan *writeReq
+	soon chan *writeReq
+	// sync, on SQLite, flushes the log of committed batches and answers them.
+	sync    *walSyncer
 	wg      sync.WaitGroup
 	closing chan struct{}
 	once    sync.Once
@@ -38,9 +42,14 @@ type writeReq struct {
 	due  time.Time // a write sent with WriteSoon: when it commits even alone
 }
 
-func newCommitter(db *DB, maxBatch, workers int) *committer {
+// newCommitter starts workers committers; wal, on SQLite, is the database's log,
+// which they flush outside the writer's lock (walSyncer).
+func newCommitter(db *DB, maxBatch, workers int, wal *os.File) *committer {
 	c := &committer{db: db, maxBatch: maxBatch, queue: make(chan *writeReq, maxBatch*workers), first: make(chan *writeReq, maxBatch*workers),
 		soon: make(chan *writeReq, maxBatch*workers), closing: make(chan struct{})}
+	if wal != nil {
+		c.sync = newWALSyncer(wal, c, db.log)
+	}
 	for range workers {
 		c.wg.Add(1)
 		go c.run()
@@ -106,6 +115,9 @@ func (c *committer) submit(ctx context.Context, fn func(context.Context, *Tx) er
 func (c *committer) close() {
 	c.once.Do(func() { close(c.closing) })
 	c.wg.Wait()
+	if c.sync != nil {
+		c.sync.close()
+	}
 }
 
 func (c *committer) run() {
@@ -169,6 +181,7 @@ func (c *committer) run() {
 		batch = c.fill(batch, c.first)
 		batch = c.fill(batch, c.queue)
 		batch = c.fill(batch, c.soon)
+		c.db.wal.finishBetween()
 		c.commit(batch)
 	}
 }
@@ -200,6 +213,12 @@ func (c *committer) fill(batch []*writeReq, q chan *writeReq) []*writeReq {
 func (c *committer) commit(batch []*writeReq) {
 	if c.db.dialect == Postgres && len(batch) > 1 && rerunnable(batch) && c.commitWhole(batch) {
 		return
+	}
+	if c.sync != nil {
+		if err := c.sync.err(); err != nil {
+			c.finish(batch, nil, fmt.Errorf("%w: an earlier flush of the log to disk failed: %v", ErrUnavailable, err))
+			return
+		}
 	}
 	ctx := context.Background()
 	errs := make([]error, len(batch))
@@ -325,6 +344,13 @@ func (c *committer) end(ctx context.Context, tx *sql.Tx, stx *Tx, batch []*write
 	}
 	if err := tx.Commit(); err != nil {
 		c.finish(batch, nil, fmt.Errorf("%w: commit: %v", ErrUnavailable, err))
+		return
+	}
+	c.db.wal.kicked()
+	if c.sync != nil {
+		// Answered, and the after-commit work run, once the log is on disk. (A copy:
+		// run reuses batch's array for the next batch.)
+		c.sync.add(committed{batch: slices.Clone(batch), errs: errs, afters: afters})
 		return
 	}
 	for _, fs := range afters {

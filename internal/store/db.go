@@ -42,8 +42,10 @@ type DB struct {
 	dialect Dialect
 	log     *slog.Logger
 	commit  *committer
-	stmts   sync.Map // query → *sql.Stmt; SQLite only (pgx caches statements itself)
-	jobIDs  idBlock  // PostgreSQL: job ids taken from the sequence ahead (NewJobIDs)
+	wal     *walKeeper // SQLite: checkpoints the log beside the commits
+	pin     *sql.Conn  // SQLite: held open, so the log is one file while DB is open
+	stmts   sync.Map   // query → *sql.Stmt; SQLite only (pgx caches statements itself)
+	jobIDs  idBlock    // PostgreSQL: job ids taken from the sequence ahead (NewJobIDs)
 }
 
 // prepared returns a statement prepared once for q, or nil where preparing each time
@@ -98,6 +100,7 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	}
 	db := &DB{log: opt.Logger}
 	var err error
+	var sqlitePath string
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://"):
 		db.dialect = Postgres
@@ -118,6 +121,7 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	default:
 		db.dialect = SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
+		sqlitePath = path
 		if i := strings.IndexByte(path, '?'); i >= 0 {
 			path = path[:i]
 		}
@@ -127,25 +131,29 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
-		// WAL lets readers run beside the single writer; synchronous=FULL makes each
-		// commit durable before it returns (a 202 promises that). IMMEDIATE transactions
-		// take the write lock up front, so two writers never deadlock on upgrade.
+		// WAL lets readers run beside the single writer. synchronous=NORMAL: a COMMIT
+		// writes the log but does not flush it; the committer's walSyncer flushes it
+		// before any write is answered (a 202 promises the disk), outside the
+		// writer's lock. IMMEDIATE transactions take the write lock up front, so two
+		// writers never deadlock on upgrade.
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "foreign_keys(ON)")
 		// Statement journals (one per savepoint of a grouped commit) stay in memory
 		// instead of spilling to temporary files: a batch's journal is bounded by
 		// the batch, and writing it to disk cost a system call per page.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// No checkpoint inside a COMMIT: the walKeeper copies the log beside them.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Set("_txlock", "immediate")
 		db.sql, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
-		db.sql.SetMaxOpenConns(8)
-		db.sql.SetMaxIdleConns(8) // the default of 2 would close and reopen connections under load
+		db.sql.SetMaxOpenConns(9) // eight, and the pin
+		db.sql.SetMaxIdleConns(9) // the default of 2 would close and reopen connections under load
 		opt.Committers = 1
 		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
@@ -160,8 +168,43 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	if db.dialect == Postgres && opt.WarmConns > 0 {
 		db.warm(pctx, opt.WarmConns)
 	}
-	db.commit = newCommitter(db, opt.MaxBatch, opt.Committers)
+	var wal *os.File
+	if db.dialect == SQLite {
+		if wal, err = db.pinLog(pctx, sqlitePath); err != nil {
+			db.sql.Close()
+			return nil, err
+		}
+		db.wal = newWALKeeper(db.sql)
+	}
+	db.commit = newCommitter(db, opt.MaxBatch, opt.Committers, wal)
 	return db, nil
+}
+
+// pinLog holds one connection open for the DB's life, which keeps SQLite's log the
+// same file throughout (it is removed only when the last connection closes), and
+// opens that file for the committers to flush (walSyncer).
+func (db *DB) pinLog(ctx context.Context, path string) (*os.File, error) {
+	pin, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	// A read makes the connection open the log (creating it for a new database).
+	var mode string
+	if err := pin.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		pin.Close()
+		return nil, fmt.Errorf("%w: sqlite journal mode %q, want wal: %v", ErrUnavailable, mode, err)
+	}
+	if _, err := pin.ExecContext(ctx, "SELECT count(*) FROM sqlite_schema"); err != nil {
+		pin.Close()
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	wal, err := os.Open(path + "-wal") // #nosec G304 -- the operator's database path
+	if err != nil {
+		pin.Close()
+		return nil, fmt.Errorf("open the database log: %w", err)
+	}
+	db.pin = pin
+	return wal, nil
 }
 
 // warm opens n pooled connections at once and has each read a table, so the first
@@ -221,6 +264,10 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close stops the committer (waiting for queued writes) and closes the pool.
 func (db *DB) Close() error {
 	db.commit.close()
+	if db.wal != nil {
+		db.wal.close()
+		db.pin.Close()
+	}
 	db.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	return db.sql.Close()
 }
