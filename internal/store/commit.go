@@ -210,6 +210,18 @@ func (c *committer) fill(batch []*writeReq, q chan *writeReq) []*writeReq {
 	return batch
 }
 
+// begin starts a batch's transaction. On SQLite it runs on the connection DB holds
+// open (DB.pin), always the same one: SQLite empties a connection's page cache when
+// it finds that another connection has written since its last transaction, so on
+// pooled connections, taken in turn, every commit began by reading the tables'
+// upper pages again, and prepared each statement once per connection.
+func (c *committer) begin(ctx context.Context) (*sql.Tx, error) {
+	if c.db.pin != nil {
+		return c.db.pin.BeginTx(ctx, nil)
+	}
+	return c.db.sql.BeginTx(ctx, nil)
+}
+
 func (c *committer) commit(batch []*writeReq) {
 	if c.db.dialect == Postgres && len(batch) > 1 && rerunnable(batch) && c.commitWhole(batch) {
 		return
@@ -222,7 +234,7 @@ func (c *committer) commit(batch []*writeReq) {
 	}
 	ctx := context.Background()
 	errs := make([]error, len(batch))
-	tx, err := c.db.sql.BeginTx(ctx, nil)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		c.finish(batch, nil, fmt.Errorf("%w: begin: %v", ErrUnavailable, err))
 		return
@@ -257,7 +269,7 @@ func (c *committer) commit(batch []*writeReq) {
 					c.finish(batch, errs, nil)
 					return
 				}
-				if tx, err = c.db.sql.BeginTx(ctx, nil); err != nil {
+				if tx, err = c.begin(ctx); err != nil {
 					for j := i + 1; j < len(batch); j++ {
 						errs[j] = fmt.Errorf("%w: begin: %v", ErrUnavailable, err)
 					}
