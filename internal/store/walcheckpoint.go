@@ -39,6 +39,8 @@ type walKeeper struct {
 	// finish: the log is past walResetAt and the last run left little to copy: the
 	// committer's turn.
 	finish atomic.Bool
+	// commits since the last run.
+	commits atomic.Int64
 }
 
 // Tuned for the bench's open loop (a commit every 2 ms, about 40 pages each); vars
@@ -55,6 +57,10 @@ var (
 	// walIdle: how often the keeper looks without being kicked (writes made outside
 	// the committer, such as migrations, append frames too).
 	walIdle = time.Second
+	// walFew: fewer commits than this in a pace are left for the idle look: under
+	// light load a checkpoint, with its fsync of the database file, after every
+	// commit or two would cost more than it copies.
+	walFew int64 = 4
 )
 
 func newWALKeeper(db *sql.DB) *walKeeper {
@@ -68,6 +74,7 @@ func (k *walKeeper) kicked() {
 	if k == nil {
 		return
 	}
+	k.commits.Add(1)
 	select {
 	case k.kick <- struct{}{}:
 	default:
@@ -85,8 +92,10 @@ func (k *walKeeper) run() {
 	defer idle.Stop()
 	pace := time.NewTimer(walPace)
 	for {
+		kicked := false
 		select {
 		case <-k.kick:
+			kicked = true
 		case <-idle.C:
 		case <-k.stop:
 			return
@@ -94,12 +103,18 @@ func (k *walKeeper) run() {
 		if k.finish.Load() {
 			continue // the committer's turn; it has not come yet
 		}
-		pace.Reset(walPace)
-		select {
-		case <-pace.C:
-		case <-k.stop:
-			return
+		if kicked {
+			pace.Reset(walPace)
+			select {
+			case <-pace.C:
+			case <-k.stop:
+				return
+			}
+			if k.commits.Load() < walFew {
+				continue
+			}
 		}
+		k.commits.Store(0)
 		// Past walResetAt, run again at once until little is left: each run copies
 		// what was appended during the one before, so they shorten quickly. Bounded,
 		// so a reader that holds frames back cannot keep the keeper spinning.
