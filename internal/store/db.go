@@ -121,10 +121,10 @@ func Open(ctx context.Context, dbURL string, opt Options) (*DB, error) {
 	default:
 		db.dialect = SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "file:")
-		sqlitePath = path
 		if i := strings.IndexByte(path, '?'); i >= 0 {
 			path = path[:i]
 		}
+		sqlitePath = path
 		if path == "" {
 			return nil, errors.New("sqlite database url has no path")
 		}

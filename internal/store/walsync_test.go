@@ -142,3 +142,12 @@ func TestWALRestartsUnderSustainedWrites(t *testing.T) {
 	}
 	t.Logf("the log's largest size: %d frames", fi.Size()/frame)
 }
+
+// TestSQLiteURLWithQueryOpens: a query after the path is ignored, as it always was —
+// the log the committers flush is the path's, not the path's with the query.
+func TestSQLiteURLWithQueryOpens(t *testing.T) {
+	db := openMigrated(t, storetest.SQLiteURL(t)+"?cache=shared", Options{})
+	if err := db.Write(context.Background(), insertTenant("q")); err != nil {
+		t.Fatal(err)
+	}
+}
